@@ -1,0 +1,49 @@
+# Hangar developer commands. `make run` needs nothing but Python 3.11+;
+# `make test` needs PostgreSQL (DATABASE_URL) and Redis, as .ci/run sets up.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SANDBOX_PORT ?= 8001
+
+.PHONY: run test lint check bench sandbox migrations clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# The embedded default: SQLite, operations in a worker thread, and the sandbox cluster
+# (a local Kubernetes API emulator) in a second process that stops with the panel.
+run: export DEBUG ?= 1
+run: export SANDBOX_CLUSTER_URL ?= http://127.0.0.1:$(SANDBOX_PORT)
+run: $(STAMP)
+	mkdir -p var
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(PY) -m clusters.sandbox --host 127.0.0.1 --port $(SANDBOX_PORT) & \
+	  sandbox=$$!; trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; \
+	  echo "Hangar: http://$(HOST):$(PORT)/  (sandbox cluster at $$SANDBOX_CLUSTER_URL)"; \
+	  $(PY) manage.py runserver $(HOST):$(PORT)
+
+# The suite runs on PostgreSQL, never SQLite (see controlpanel/settings_test.py).
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+	DEBUG=1 $(PY) manage.py check
+
+migrations: $(STAMP)
+	DEBUG=1 $(PY) manage.py makemigrations
+
+sandbox: $(STAMP)
+	$(PY) -m clusters.sandbox --host 127.0.0.1 --port $(SANDBOX_PORT)
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache

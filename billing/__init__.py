@@ -1,0 +1,1 @@
+"""Billing: flat monthly node prices turned into per-client costs. Only reads other apps."""

@@ -1,0 +1,186 @@
+"""Clusters, the node-size catalogue and node pools."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from clusters.kubeconfig import kubeconfig_server, validate_bucket_name
+from controlpanel.core.fields import EncryptedTextField
+from controlpanel.core.models import Client
+from controlpanel.core.tenancy import PUBLIC, TenantManager
+from controlpanel.core.validators import validate_dns_label
+
+
+class Provider(models.TextChoices):
+    DIGITALOCEAN = "digitalocean", "DigitalOcean"
+    GENERIC = "generic", "Generic Kubernetes"
+
+
+class Cluster(models.Model):
+    """A Kubernetes cluster Hangar deploys to, with the object storage and database server
+    that environments on it use. Agency-internal: client users never see clusters."""
+
+    name = models.CharField(max_length=120)
+    slug = models.CharField(max_length=63, unique=True, validators=[validate_dns_label])
+    provider = models.CharField(max_length=32, choices=Provider.choices, default=Provider.GENERIC)
+    region = models.CharField(max_length=64, blank=True, help_text="e.g. ams3, nyc1")
+    api_url = models.URLField(
+        "API URL", blank=True, help_text="The API server's address, as in the kubeconfig."
+    )
+    kubeconfig = EncryptedTextField(
+        multiline=True, help_text="Kubeconfig of Hangar's service account. Write-only."
+    )
+    ingress_class = models.CharField(max_length=63, default="nginx")
+    cert_manager_issuer = models.CharField(
+        "cert-manager ClusterIssuer",
+        max_length=253,
+        default="letsencrypt",
+        help_text="ClusterIssuer that signs the environments' TLS certificates.",
+    )
+
+    storage_endpoint = models.URLField("object storage endpoint", blank=True)
+    storage_region = models.CharField("object storage region", max_length=64, blank=True)
+    storage_bucket = models.CharField("object storage bucket", max_length=63, blank=True)
+    storage_access_key = EncryptedTextField("object storage access key")
+    storage_secret_key = EncryptedTextField("object storage secret key")
+
+    db_host = models.CharField("database server host", max_length=253, blank=True)
+    db_port = models.PositiveIntegerField(
+        "database server port",
+        default=3306,
+        validators=[MinValueValidator(1), MaxValueValidator(65535)],
+    )
+    db_admin_user = models.CharField("database admin user", max_length=80, blank=True)
+    db_admin_password = EncryptedTextField("database admin password")
+
+    is_sandbox = models.BooleanField(
+        default=False,
+        help_text="A local Kubernetes API emulator for trying Hangar out; runs no real sites.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantManager()
+    tenant_path = None
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (sandbox)" if self.is_sandbox else self.name
+
+    def clean(self) -> None:
+        errors: dict[str, ValidationError] = {}
+        if self.kubeconfig:
+            try:
+                server = kubeconfig_server(self.kubeconfig)
+            except ValidationError as exc:
+                errors["kubeconfig"] = exc
+            else:
+                self.api_url = self.api_url or server
+        if self.storage_bucket:
+            try:
+                validate_bucket_name(self.storage_bucket)
+            except ValidationError as exc:
+                errors["storage_bucket"] = exc
+        if errors:
+            raise ValidationError(errors)
+
+
+class NodeSize(models.Model):
+    """A machine size a provider sells (e.g. DigitalOcean's s-2vcpu-4gb)."""
+
+    provider = models.CharField(max_length=32, choices=Provider.choices)
+    slug = models.CharField(max_length=63)
+    vcpu = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    memory_mib = models.PositiveIntegerField("memory (MiB)", validators=[MinValueValidator(256)])
+    disk_gib = models.PositiveIntegerField("disk (GiB)", default=0)
+    description = models.CharField(max_length=120, blank=True)
+
+    objects = TenantManager()
+    tenant_path = PUBLIC
+
+    class Meta:
+        ordering = ["provider", "vcpu", "memory_mib"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "slug"], name="nodesize_unique_slug"),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class NodePool(models.Model):
+    """A group of identical nodes in a cluster. A pool dedicated to a client is paid by
+    that client alone; a shared pool's cost is split by the clients' requested resources."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="node_pools")
+    name = models.CharField(max_length=63, validators=[validate_dns_label])
+    size = models.ForeignKey(NodeSize, on_delete=models.PROTECT, related_name="node_pools")
+    count = models.PositiveIntegerField(default=1, validators=[MaxValueValidator(1000)])
+    autoscale = models.BooleanField(default=False)
+    min_nodes = models.PositiveIntegerField(null=True, blank=True)
+    max_nodes = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(1000)]
+    )
+    dedicated_client = models.ForeignKey(
+        Client,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="dedicated_pools",
+        help_text="Leave empty for a pool shared by several clients.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantManager()
+    tenant_path = "dedicated_client"
+
+    class Meta:
+        ordering = ["cluster__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["cluster", "name"], name="nodepool_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cluster.slug}/{self.name}"
+
+    @property
+    def is_shared(self) -> bool:
+        return self.dedicated_client_id is None
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.autoscale:
+            if self.min_nodes is None:
+                errors["min_nodes"] = "Autoscaling needs a minimum node count."
+            if self.max_nodes is None:
+                errors["max_nodes"] = "Autoscaling needs a maximum node count."
+            if self.min_nodes is not None and self.max_nodes is not None:
+                if self.min_nodes > self.max_nodes:
+                    errors["max_nodes"] = (
+                        f"Maximum ({self.max_nodes}) must be at least the minimum "
+                        f"({self.min_nodes})."
+                    )
+                elif not self.min_nodes <= self.count <= self.max_nodes:
+                    errors["count"] = (
+                        f"Node count {self.count} must lie between the autoscaling minimum "
+                        f"{self.min_nodes} and maximum {self.max_nodes}."
+                    )
+        elif self.min_nodes is not None or self.max_nodes is not None:
+            errors["autoscale"] = "Minimum and maximum node counts apply only with autoscaling."
+        if (
+            self.size_id is not None
+            and self.cluster_id is not None
+            and self.cluster.provider != Provider.GENERIC
+            and self.size.provider != self.cluster.provider
+        ):
+            errors["size"] = (
+                f"{self.size.slug} is a {self.size.get_provider_display()} size; this cluster "
+                f"runs on {self.cluster.get_provider_display()}."
+            )
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,1 @@
+"""Core of the control panel: users, clients (tenants), memberships, permissions, audit."""

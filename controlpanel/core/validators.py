@@ -1,0 +1,61 @@
+"""Validators shared by every app (the lowest layer; app-specific rules live in the apps)."""
+
+from __future__ import annotations
+
+import re
+
+from django.core.exceptions import ValidationError
+
+
+def _require_str(value: object, what: str, code: str) -> str:
+    # Model fields and serializers can hand us None or numbers; a clear error beats a TypeError.
+    if not isinstance(value, str):
+        raise ValidationError(f"{what} must be text, not {type(value).__name__}.", code=code)
+    return value
+
+
+DNS_LABEL_MAX = 63
+_DNS_LABEL_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", re.ASCII)
+
+
+def validate_dns_label(value: str) -> str:
+    """Validate a DNS-1123 label, the rule for every slug (client, site, environment, cluster).
+
+    Rule: 1 to 63 characters, only lowercase letters ``a-z``, digits and ``-``, starting and
+    ending with a letter or digit (``^[a-z0-9]([-a-z0-9]*[a-z0-9])?$``). Returns the value with
+    no change: slugs are stored as given, so whitespace is an error. Error code ``dns_label``.
+    """
+    return _check_dns_label(value, "slug")
+
+
+def _check_dns_label(value: str, noun: str) -> str:
+    value = _require_str(value, f"A {noun}", "dns_label")
+    if not value:
+        raise ValidationError(f"A {noun} must not be empty.", code="dns_label")
+    if len(value) > DNS_LABEL_MAX:
+        raise ValidationError(
+            f'"{value}" is {len(value)} characters long; a {noun} may be at most '
+            f"{DNS_LABEL_MAX} characters.",
+            code="dns_label",
+        )
+    if _DNS_LABEL_RE.fullmatch(value):
+        return value
+    if any(c.isupper() for c in value):
+        raise ValidationError(
+            f'"{value}" contains uppercase letters; a {noun} must be lowercase '
+            f'(try "{value.lower()}").',
+            code="dns_label",
+        )
+    bad = sorted({c for c in value if not (c.isascii() and (c.isalnum() or c == "-"))})
+    if bad:
+        shown = ", ".join(repr(c) for c in bad)
+        raise ValidationError(
+            f'"{value}" contains {shown}; a {noun} may only contain lowercase letters a-z, '
+            "digits and hyphens.",
+            code="dns_label",
+        )
+    raise ValidationError(
+        f'"{value}" starts or ends with a hyphen; a {noun} must start and end with a letter '
+        "or digit.",
+        code="dns_label",
+    )

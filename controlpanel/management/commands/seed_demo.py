@@ -1,0 +1,226 @@
+"""Load demo data: three clients with sites of every kind, a sandbox cluster, node pools and
+DigitalOcean's published prices, and a user for every role. Safe to run repeatedly."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from billing.models import NodePrice
+from clusters.kubeconfig import build_kubeconfig
+from clusters.models import Cluster, NodePool, NodeSize, Provider
+from controlpanel.core.models import Client, Membership, User
+from controlpanel.core.roles import ClientRole, StaffRole
+from sites import services as site_services
+from sites.models import Environment, Site, SiteKind, Tier
+
+DEMO_PASSWORD = "hangar-demo-password"  # noqa: S105 - printed for demo sign-in
+SANDBOX_TOKEN = "sandbox-token"  # noqa: S105 - the local emulator's, guards nothing real
+DEFAULT_SANDBOX_URL = "http://127.0.0.1:8001"
+
+# DigitalOcean Basic droplet sizes and their published monthly prices (USD).
+DO_SIZES = [
+    ("s-1vcpu-2gb", 1, 2048, 50, "12.00"),
+    ("s-2vcpu-2gb", 2, 2048, 60, "18.00"),
+    ("s-2vcpu-4gb", 2, 4096, 80, "24.00"),
+    ("s-4vcpu-8gb", 4, 8192, 160, "48.00"),
+    ("s-8vcpu-16gb", 8, 16384, 320, "96.00"),
+]
+PRICES_FROM = datetime.date(2026, 1, 1)
+
+STAFF = [
+    ("admin@hangar.test", "Ada Admin", StaffRole.ADMIN),
+    ("operator@hangar.test", "Otto Operator", StaffRole.OPERATOR),
+    ("billing@hangar.test", "Bea Billing", StaffRole.BILLING),
+]
+
+CLIENTS = [
+    # slug, name, markup, [(site slug, name, kind)], dedicated pool
+    (
+        "acme",
+        "Acme Corporation",
+        "20",
+        [("www", "Acme website", SiteKind.DRUPAL), ("blog", "Acme blog", SiteKind.WORDPRESS)],
+        False,
+    ),
+    (
+        "globex",
+        "Globex",
+        "15",
+        [("shop", "Globex shop", SiteKind.PHP), ("app", "Globex app", SiteKind.STATIC)],
+        False,
+    ),
+    ("initech", "Initech", "25", [("intranet", "Initech intranet", SiteKind.DRUPAL)], True),
+]
+
+ENVIRONMENTS = [
+    ("dev", "Development", Tier.DEVELOPMENT, 1),
+    ("staging", "Staging", Tier.STAGING, 1),
+    ("production", "Production", Tier.PRODUCTION, 2),
+]
+
+CRON = {
+    SiteKind.DRUPAL: ("drupal-cron", "H/15 * * * *", "drush cron"),
+    SiteKind.WORDPRESS: ("wp-cron", "H/10 * * * *", "wp cron event run --due-now"),
+    SiteKind.PHP: ("cleanup", "H H(2-5) * * *", "php bin/cleanup.php"),
+}
+
+
+class Command(BaseCommand):
+    help = "Load demo clients, sites, a sandbox cluster, prices and users (idempotent)."
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        admin = self._staff()
+        cluster = self._sandbox_cluster()
+        self._catalogue()
+        shared_pool = self._pool(cluster, "shared", "s-4vcpu-8gb", 3, None)
+        for slug, name, markup, sites, dedicated in CLIENTS:
+            client = Client.objects.filter(slug=slug).first() or Client.objects.create(
+                slug=slug,
+                name=name,
+                billing_email=f"billing@{slug}.test",
+                markup_percent=Decimal(markup),
+            )
+            self._members(client)
+            pool = (
+                self._pool(cluster, f"{slug}-dedicated", "s-2vcpu-4gb", 2, client)
+                if dedicated
+                else shared_pool
+            )
+            for site_slug, site_name, kind in sites:
+                self._site(admin, client, cluster, pool, site_slug, site_name, kind)
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in with any of:"))
+        for user in User.objects.filter(email__endswith=".test").order_by("email"):
+            roles = user.get_staff_role_display() or ", ".join(
+                f"{m.get_role_display()} of {m.client.name}"
+                for m in user.memberships.select_related("client")
+            )
+            self.stdout.write(f"  {user.email:<28} {roles}")
+        self.stdout.write(f"  password for all: {DEMO_PASSWORD}")
+
+    def _user(self, email: str, full_name: str, staff_role: str = "") -> User:
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(
+                email, DEMO_PASSWORD, full_name=full_name, staff_role=staff_role
+            )
+        return user
+
+    def _staff(self) -> User:
+        users = [self._user(email, name, role) for email, name, role in STAFF]
+        return users[0]
+
+    def _members(self, client: Client) -> None:
+        for role in ClientRole:
+            user = self._user(f"{role.value}@{client.slug}.test", f"{client.name} {role.label}")
+            Membership.objects.get_or_create(user=user, client=client, defaults={"role": role})
+
+    def _sandbox_cluster(self) -> Cluster:
+        url = settings.SANDBOX_CLUSTER_URL or DEFAULT_SANDBOX_URL
+        cluster, _ = Cluster.objects.update_or_create(
+            slug="sandbox",
+            defaults={
+                "name": "Sandbox",
+                "provider": Provider.DIGITALOCEAN,
+                "region": "local",
+                "api_url": url,
+                "kubeconfig": build_kubeconfig(name="sandbox", server=url, token=SANDBOX_TOKEN),
+                "is_sandbox": True,
+            },
+        )
+        return cluster
+
+    def _catalogue(self) -> None:
+        for slug, vcpu, memory, disk, price in DO_SIZES:
+            size, _ = NodeSize.objects.get_or_create(
+                provider=Provider.DIGITALOCEAN,
+                slug=slug,
+                defaults={
+                    "vcpu": vcpu,
+                    "memory_mib": memory,
+                    "disk_gib": disk,
+                    "description": f"Basic, {vcpu} vCPU, {memory // 1024} GiB",
+                },
+            )
+            NodePrice.objects.get_or_create(
+                size=size,
+                effective_from=PRICES_FROM,
+                defaults={"monthly_price": Decimal(price), "currency": "USD"},
+            )
+
+    def _pool(
+        self, cluster: Cluster, name: str, size: str, count: int, client: Client | None
+    ) -> NodePool:
+        pool, _ = NodePool.objects.get_or_create(
+            cluster=cluster,
+            name=name,
+            defaults={
+                "size": NodeSize.objects.get(provider=Provider.DIGITALOCEAN, slug=size),
+                "count": count,
+                "dedicated_client": client,
+            },
+        )
+        return pool
+
+    def _site(
+        self,
+        admin: User,
+        client: Client,
+        cluster: Cluster,
+        pool: NodePool,
+        slug: str,
+        name: str,
+        kind: str,
+    ) -> None:
+        site = Site.objects.filter(client=client, slug=slug).first() or site_services.site_create(
+            actor=admin,
+            client=client,
+            name=name,
+            slug=slug,
+            kind=kind,
+            repository_url=f"https://git.example.com/{client.slug}/{slug}.git",
+            image_repository=f"registry.example.com/{client.slug}/{slug}",
+        )
+        for env_slug, env_name, tier, replicas in ENVIRONMENTS:
+            if Environment.objects.filter(site=site, slug=env_slug).exists():
+                continue
+            env = site_services.environment_create(
+                actor=admin,
+                site=site,
+                name=env_name,
+                slug=env_slug,
+                cluster=cluster,
+                tier=tier,
+                node_pool=pool,
+                replicas=replicas,
+                image=f"{site.image_repository}:1.0.0",
+            )
+            host = (
+                f"{slug}.{client.slug}.test"
+                if tier == Tier.PRODUCTION
+                else (f"{env_slug}.{slug}.{client.slug}.test")
+            )
+            site_services.domain_add(actor=admin, environment=env, hostname=host, is_primary=True)
+            site_services.env_var_set(actor=admin, environment=env, key="APP_ENV", value=env_slug)
+            site_services.env_var_set(
+                actor=admin,
+                environment=env,
+                key="API_TOKEN",
+                value=f"demo-{env_slug}-token",
+                is_secret=True,
+            )
+            if kind in CRON:
+                cron_name, schedule, command = CRON[kind]
+                site_services.cron_schedule_create(
+                    actor=admin,
+                    environment=env,
+                    name=cron_name,
+                    schedule=schedule,
+                    command=command,
+                )

@@ -1,0 +1,27 @@
+"""Settings for the test suite: the real settings with test defaults.
+
+Tests always run on PostgreSQL (never SQLite), with DEBUG off as in production.
+"""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/controlpanel")
+os.environ.setdefault("SECRET_KEY", "hangar-test-suite-secret-key-not-for-production-use")
+os.environ.setdefault(
+    "FIELD_ENCRYPTION_KEYS",
+    # Fixed keys keep failures reproducible; they protect nothing but test data.
+    "N0mlMus4w_FFbM7LXNk4-Ih1o7Czf7fRyR8_42TM03s=,PnOxr8Lx717RQeBInc_ZT2wNTlTXaEWq2TrQjxxB6kg=",
+)
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+
+from controlpanel.settings import *  # noqa: F403
+
+STORAGES["staticfiles"] = {  # noqa: F405
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

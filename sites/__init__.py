@@ -1,0 +1,1 @@
+"""Sites: sites, environments and everything that describes what runs in them."""

@@ -1,0 +1,404 @@
+"""Sites and their environments, domains, configuration, cron schedules and releases."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from clusters.models import Cluster, NodePool
+from controlpanel.core.fields import EncryptedTextField
+from controlpanel.core.models import Client
+from controlpanel.core.tenancy import TenantManager
+from controlpanel.core.validators import validate_dns_label
+from sites import validators as v
+
+_GIT_URL = re.compile(r"^(https://[^\s/]+/\S+|ssh://\S+|git@[^\s:]+:\S+)$")
+
+
+def _collect(errors: dict[str, ValidationError], field: str, check, *args, **kwargs):
+    """Run one validator, filing its error under `field`; returns the validator's value."""
+    try:
+        return check(*args, **kwargs)
+    except ValidationError as exc:
+        errors[field] = exc
+        return None
+
+
+class SiteKind(models.TextChoices):
+    DRUPAL = "drupal", "Drupal"
+    WORDPRESS = "wordpress", "WordPress"
+    PHP = "php", "PHP"
+    STATIC = "static", "Static"
+
+
+class Site(models.Model):
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="sites")
+    name = models.CharField(max_length=120)
+    slug = models.CharField(max_length=63, validators=[validate_dns_label])
+    kind = models.CharField(max_length=16, choices=SiteKind.choices, default=SiteKind.DRUPAL)
+    repository_url = models.CharField(
+        max_length=500, blank=True, help_text="Git repository, https:// or git@host:path."
+    )
+    image_repository = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="Where this site's images are pushed, e.g. registry.example.com/acme/web.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantManager()
+    tenant_path = "client"
+
+    class Meta:
+        ordering = ["client__name", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "slug"],
+                name="site_unique_slug_per_client",
+                violation_error_message="This client already has a site with this slug.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors: dict[str, ValidationError] = {}
+        if self.repository_url and not _GIT_URL.match(self.repository_url):
+            errors["repository_url"] = ValidationError(
+                "Give a Git repository URL: https://host/path, ssh://... or git@host:path.",
+                code="repository_url",
+            )
+        if self.image_repository:
+            reference = _collect(
+                errors,
+                "image_repository",
+                v.parse_image_reference,
+                f"{self.image_repository}:latest",
+            )
+            if reference is not None and reference.name != self.image_repository:
+                errors["image_repository"] = ValidationError(
+                    "Give the repository only, without a tag or digest.", code="image_repository"
+                )
+        if self.client_id and self.slug:
+            # The shortest possible environment slug is one character.
+            longest = len(self.client.slug) + len(self.slug) + 3
+            if longest > v.DNS_LABEL_MAX:
+                errors["slug"] = ValidationError(
+                    f"Namespace names are '{{client}}-{{site}}-{{environment}}' and at most "
+                    f"{v.DNS_LABEL_MAX} characters; with client '{self.client.slug}' this slug "
+                    f"must be at most {v.DNS_LABEL_MAX - len(self.client.slug) - 3} characters.",
+                    code="namespace_too_long",
+                )
+        if errors:
+            raise ValidationError(errors)
+
+
+class Tier(models.TextChoices):
+    DEVELOPMENT = "development", "Development"
+    STAGING = "staging", "Staging"
+    PRODUCTION = "production", "Production"
+
+
+def _new_hash_salt() -> str:
+    return secrets.token_urlsafe(48)
+
+
+class Environment(models.Model):
+    """One deployment of a site (dev, staging, production) in its own namespace.
+
+    Every environment runs the same image as its siblings; only configuration differs.
+    """
+
+    class Status(models.TextChoices):
+        NEW = "new", "Not provisioned"
+        PROVISIONING = "provisioning", "Provisioning"
+        ACTIVE = "active", "Active"
+        FAILED = "failed", "Failed"
+        DESTROYING = "destroying", "Destroying"
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="environments")
+    name = models.CharField(max_length=60)
+    slug = models.CharField(max_length=63, validators=[validate_dns_label])
+    tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.DEVELOPMENT)
+    cluster = models.ForeignKey(Cluster, on_delete=models.PROTECT, related_name="environments")
+    node_pool = models.ForeignKey(
+        NodePool,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="environments",
+        help_text="Pool the pods run on; empty lets the scheduler choose.",
+    )
+    image = models.CharField(
+        max_length=512, blank=True, help_text="Image reference currently deployed."
+    )
+    replicas = models.PositiveSmallIntegerField(default=1)
+    autoscale_enabled = models.BooleanField(default=False)
+    autoscale_min = models.PositiveSmallIntegerField(default=2)
+    autoscale_max = models.PositiveSmallIntegerField(default=4)
+    autoscale_cpu_target = models.PositiveSmallIntegerField(
+        default=70, help_text="Average CPU use, in percent of the request, to scale at."
+    )
+    cpu_request = models.CharField(max_length=16, default="250m")
+    cpu_limit = models.CharField(max_length=16, default="1")
+    memory_request = models.CharField(max_length=16, default="256Mi")
+    memory_limit = models.CharField(max_length=16, default="512Mi")
+    varnish_enabled = models.BooleanField(
+        default=False, help_text="Put a Varnish cache in front of the web container."
+    )
+    hash_salt = EncryptedTextField(default=_new_hash_salt)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantManager()
+    tenant_path = "site__client"
+
+    class Meta:
+        ordering = ["site__name", "created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "slug"],
+                name="environment_unique_slug_per_site",
+                violation_error_message="This site already has an environment with this slug.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site} / {self.name}"
+
+    @property
+    def namespace(self) -> str:
+        return v.namespace_name(self.site.client.slug, self.site.slug, self.slug)
+
+    def clean(self) -> None:
+        errors: dict[str, ValidationError] = {}
+        if self.site_id and self.slug and "slug" not in errors:
+            _collect(errors, "slug", v.validate_namespace_name, self.namespace)
+        if self.image:
+            _collect(errors, "image", v.validate_image_reference, self.image)
+        _collect(errors, "replicas", v.validate_replicas, self.replicas)
+        if self.autoscale_enabled:
+            try:
+                v.validate_autoscale(
+                    min_replicas=self.autoscale_min,
+                    max_replicas=self.autoscale_max,
+                    cpu_target=self.autoscale_cpu_target,
+                )
+            except ValidationError as exc:
+                errors.update(exc.error_dict)
+        for field in ("cpu_request", "cpu_limit"):
+            value = _collect(errors, field, v.validate_cpu, getattr(self, field))
+            if value is not None:
+                setattr(self, field, value)
+        for field in ("memory_request", "memory_limit"):
+            value = _collect(errors, field, v.validate_memory, getattr(self, field))
+            if value is not None:
+                setattr(self, field, value)
+        if not {"cpu_request", "cpu_limit", "memory_request", "memory_limit"} & set(errors):
+            try:
+                v.validate_request_within_limit(
+                    request_cpu=self.cpu_request,
+                    limit_cpu=self.cpu_limit,
+                    request_memory=self.memory_request,
+                    limit_memory=self.memory_limit,
+                )
+            except ValidationError as exc:
+                errors.update(exc.error_dict)
+        if self.node_pool_id is not None and self.cluster_id is not None:
+            pool = self.node_pool
+            if pool.cluster_id != self.cluster_id:
+                errors["node_pool"] = ValidationError(
+                    f"Node pool {pool.name} belongs to another cluster.", code="node_pool"
+                )
+            elif pool.dedicated_client_id not in (None, self.site.client_id):
+                errors["node_pool"] = ValidationError(
+                    f"Node pool {pool.name} is dedicated to another client.", code="node_pool"
+                )
+        if errors:
+            raise ValidationError(errors)
+
+
+class Domain(models.Model):
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="domains")
+    hostname = models.CharField(
+        max_length=253,
+        unique=True,
+        error_messages={"unique": "This hostname is already in use by another environment."},
+    )
+    is_primary = models.BooleanField(default=False)
+    tls_enabled = models.BooleanField("TLS", default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantManager()
+    tenant_path = "environment__site__client"
+
+    class Meta:
+        ordering = ["-is_primary", "hostname"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["environment"],
+                condition=models.Q(is_primary=True),
+                name="domain_one_primary_per_environment",
+                violation_error_message="This environment already has a primary domain.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.hostname
+
+    def clean_fields(self, exclude: list[str] | None = None) -> None:
+        # Normalise before the uniqueness check, so BÜCHER.example and xn--bcher-kva.example
+        # are the same hostname.
+        if self.hostname:
+            try:
+                self.hostname = v.validate_hostname(self.hostname)
+            except ValidationError as exc:
+                raise ValidationError({"hostname": exc}) from None
+        super().clean_fields(exclude=exclude)
+
+
+class EnvVar(models.Model):
+    """A configuration variable of an environment. Values are encrypted at rest whether
+    secret or not; secret ones are write-only in the UI and API."""
+
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="env_vars")
+    key = models.CharField(max_length=128)
+    value = EncryptedTextField()
+    is_secret = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantManager()
+    tenant_path = "environment__site__client"
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["environment", "key"],
+                name="envvar_unique_key_per_environment",
+                violation_error_message="This environment already has a variable with this key.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+    def clean(self) -> None:
+        errors: dict[str, ValidationError] = {}
+        _collect(errors, "key", v.validate_env_key, self.key)
+        _collect(errors, "value", v.validate_env_value, self.value or "")
+        if errors:
+            raise ValidationError(errors)
+
+
+class CronSchedule(models.Model):
+    """A command run on a schedule with the environment's own image (a CronJob)."""
+
+    environment = models.ForeignKey(
+        Environment, on_delete=models.CASCADE, related_name="cron_schedules"
+    )
+    name = models.CharField(max_length=52, validators=[validate_dns_label])
+    schedule = models.CharField(
+        max_length=120, help_text="Five cron fields; H picks a spread minute or hour."
+    )
+    command = models.TextField(max_length=2000, help_text="Run with /bin/sh -c.")
+    timeout_seconds = models.PositiveIntegerField(
+        default=3600, validators=[MinValueValidator(60), MaxValueValidator(24 * 3600)]
+    )
+    suspended = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantManager()
+    tenant_path = "environment__site__client"
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["environment", "name"],
+                name="cron_unique_name_per_environment",
+                violation_error_message=(
+                    "This environment already has a cron schedule with this name."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def seed(self) -> str:
+        # H spreads per environment and schedule, stable across renames of nothing else.
+        return f"{self.environment.namespace}/{self.name}"
+
+    @property
+    def resolved_schedule(self) -> str:
+        return v.resolve_cron_schedule(self.schedule, seed=self.seed)
+
+    @property
+    def description(self) -> str:
+        return v.describe_cron_schedule(self.schedule, seed=self.seed)
+
+    def next_runs(self, count: int = 5) -> list[datetime]:
+        return v.next_cron_runs(self.schedule, seed=self.seed, count=count, tz=settings.TIME_ZONE)
+
+    def clean(self) -> None:
+        errors: dict[str, ValidationError] = {}
+        if self.schedule:
+            value = _collect(errors, "schedule", v.validate_cron_schedule, self.schedule)
+            if value is not None:
+                self.schedule = value
+        command = (self.command or "").strip()
+        if not command:
+            errors["command"] = ValidationError("A command is required.", code="required")
+        elif "\x00" in command:
+            errors["command"] = ValidationError("The command contains a NUL character.")
+        self.command = command
+        if errors:
+            raise ValidationError(errors)
+
+
+class Release(models.Model):
+    """One deploy of an image to an environment: the deploy history."""
+
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="releases")
+    image = models.CharField(max_length=512)
+    digest = models.CharField(max_length=80, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    note = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = TenantManager()
+    tenant_path = "environment__site__client"
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.image
+
+    def clean(self) -> None:
+        errors: dict[str, ValidationError] = {}
+        _collect(errors, "image", v.validate_image_reference, self.image)
+        if self.digest and not re.fullmatch(r"sha256:[0-9a-f]{64}", self.digest):
+            errors["digest"] = ValidationError(
+                "A digest is 'sha256:' followed by 64 lower-case hex digits.", code="digest"
+            )
+        if errors:
+            raise ValidationError(errors)
