@@ -77,15 +77,17 @@ class Site(models.Model):
                 code="repository_url",
             )
         if self.image_repository:
-            reference = _collect(
-                errors,
-                "image_repository",
-                v.parse_image_reference,
-                f"{self.image_repository}:latest",
-            )
-            if reference is not None and reference.name != self.image_repository:
+            last = self.image_repository.rsplit("/", 1)[-1]
+            if "@" in self.image_repository or ":" in last:
                 errors["image_repository"] = ValidationError(
                     "Give the repository only, without a tag or digest.", code="image_repository"
+                )
+            else:
+                _collect(
+                    errors,
+                    "image_repository",
+                    v.parse_image_reference,
+                    f"{self.image_repository}:latest",
                 )
         if self.client_id and self.slug:
             # The shortest possible environment slug is one character.
