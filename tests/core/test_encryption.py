@@ -70,9 +70,12 @@ def test_rotation_re_encrypts_with_the_new_key(environment, owner):
 @pytest.mark.django_db
 def test_removed_key_gives_a_clear_error_not_garbage(environment):
     f.EnvVarFactory(environment=environment, value=SECRET)
-    with override_settings(FIELD_ENCRYPTION_KEYS=[Fernet.generate_key().decode()]):
-        with pytest.raises(crypto.DecryptionError, match="FIELD_ENCRYPTION_KEYS"):
-            list(EnvVar.objects.all())
+    unknown_key = [Fernet.generate_key().decode()]
+    with (
+        override_settings(FIELD_ENCRYPTION_KEYS=unknown_key),
+        pytest.raises(crypto.DecryptionError, match="FIELD_ENCRYPTION_KEYS"),
+    ):
+        list(EnvVar.objects.all())
 
 
 def test_invalid_key_is_reported_by_position_without_echoing_it():
