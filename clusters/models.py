@@ -33,6 +33,10 @@ class Cluster(models.Model):
         multiline=True, help_text="Kubeconfig of Hangar's service account. Write-only."
     )
     ingress_class = models.CharField(max_length=63, default="nginx")
+    ingress_namespace = models.CharField(
+        max_length=63, default="ingress-nginx", validators=[validate_dns_label],
+        help_text="Namespace of the ingress controller; network policies admit its traffic.",
+    )
     cert_manager_issuer = models.CharField(
         "cert-manager ClusterIssuer",
         max_length=253,

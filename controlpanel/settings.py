@@ -195,6 +195,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
 }
 
+# --- Images Hangar runs beside the sites' own ------------------------------------------
+VARNISH_IMAGE = env.str("VARNISH_IMAGE", default="docker.io/library/varnish:7.6")
+
 # --- Sandbox cluster ---------------------------------------------------------------------
 # The local Kubernetes API emulator that `make run` registers as a clearly labelled
 # sandbox cluster. Empty means no sandbox.

@@ -308,7 +308,8 @@ class CronSchedule(models.Model):
     environment = models.ForeignKey(
         Environment, on_delete=models.CASCADE, related_name="cron_schedules"
     )
-    name = models.CharField(max_length=52, validators=[validate_dns_label])
+    # The CronJob is named "cron-{name}" and Kubernetes caps CronJob names at 52 characters.
+    name = models.CharField(max_length=47, validators=[validate_dns_label])
     schedule = models.CharField(
         max_length=120, help_text="Five cron fields; H picks a spread minute or hour."
     )

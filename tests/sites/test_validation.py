@@ -210,7 +210,7 @@ def test_a_secret_cannot_be_made_plain(owner, environment):
         ({"schedule": "0 0 31 2 *"}, "schedule", "never"),
         ({"command": "   "}, "command", "required"),
         ({"name": "Drupal Cron"}, "name", "lowercase"),
-        ({"name": "c" * 53}, "name", "52"),
+        ({"name": "c" * 48}, "name", "47"),
         ({"timeout_seconds": 10}, "timeout_seconds", "60"),
         ({"timeout_seconds": 100000}, "timeout_seconds", "86400"),
     ],
