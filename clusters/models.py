@@ -34,7 +34,9 @@ class Cluster(models.Model):
     )
     ingress_class = models.CharField(max_length=63, default="nginx")
     ingress_namespace = models.CharField(
-        max_length=63, default="ingress-nginx", validators=[validate_dns_label],
+        max_length=63,
+        default="ingress-nginx",
+        validators=[validate_dns_label],
         help_text="Namespace of the ingress controller; network policies admit its traffic.",
     )
     cert_manager_issuer = models.CharField(
@@ -63,6 +65,10 @@ class Cluster(models.Model):
         default=False,
         help_text="A local Kubernetes API emulator for trying Hangar out; runs no real sites.",
     )
+    # The last "test connection" report (see clusters.connection).
+    connection_ok = models.BooleanField(null=True, blank=True, editable=False)
+    connection_report = models.JSONField(default=dict, blank=True, editable=False)
+    connection_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -129,6 +135,10 @@ class NodePool(models.Model):
     max_nodes = models.PositiveIntegerField(
         null=True, blank=True, validators=[MaxValueValidator(1000)]
     )
+    # Read from the cluster by node sync.
+    allocatable_cpu_millicores = models.BigIntegerField(default=0, editable=False)
+    allocatable_memory_bytes = models.BigIntegerField(default=0, editable=False)
+    synced_at = models.DateTimeField(null=True, blank=True, editable=False)
     dedicated_client = models.ForeignKey(
         Client,
         null=True,
@@ -188,3 +198,27 @@ class NodePool(models.Model):
             )
         if errors:
             raise ValidationError(errors)
+
+
+class AppliedObject(models.Model):
+    """The digest of the last object Hangar applied successfully, per cluster and object.
+    A repeated deploy of unchanged objects then costs no writes; a drift repair forces one."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=512)
+    namespace = models.CharField(max_length=63, blank=True, db_index=True)
+    digest = models.CharField(max_length=64)
+    applied_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["cluster", "key"], name="appliedobject_unique_key"),
+        ]
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        # key is "apiVersion/kind/namespace/name"; apiVersion may hold one slash itself.
+        self.namespace = self.key.rsplit("/", 2)[-2]
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def __str__(self) -> str:
+        return self.key

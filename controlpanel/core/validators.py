@@ -59,3 +59,25 @@ def _check_dns_label(value: str, noun: str) -> str:
         "or digit.",
         code="dns_label",
     )
+
+
+def namespace_name(client_slug: str, site_slug: str, env_slug: str) -> str:
+    """Return the Kubernetes namespace for an environment: ``{client}-{site}-{env}``."""
+    return f"{client_slug}-{site_slug}-{env_slug}"
+
+
+def validate_namespace_name(value: str) -> str:
+    """Validate a namespace name: a DNS-1123 label of at most 63 characters.
+
+    The length is checked first, with its own code ``namespace_too_long``, because it is the
+    usual failure: three individually valid slugs joined by hyphens can exceed the limit. Other
+    violations use code ``dns_label``.
+    """
+    value = _require_str(value, "A namespace name", "dns_label")
+    if len(value) > DNS_LABEL_MAX:
+        raise ValidationError(
+            f'The Kubernetes namespace "{value}" would be {len(value)} characters long; the '
+            f"limit is {DNS_LABEL_MAX}. Use shorter client, site or environment slugs.",
+            code="namespace_too_long",
+        )
+    return _check_dns_label(value, "namespace name")
