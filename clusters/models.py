@@ -215,10 +215,10 @@ class AppliedObject(models.Model):
             models.UniqueConstraint(fields=["cluster", "key"], name="appliedobject_unique_key"),
         ]
 
+    def __str__(self) -> str:
+        return self.key
+
     def save(self, *args: object, **kwargs: object) -> None:
         # key is "apiVersion/kind/namespace/name"; apiVersion may hold one slash itself.
         self.namespace = self.key.rsplit("/", 2)[-2]
         super().save(*args, **kwargs)  # type: ignore[arg-type]
-
-    def __str__(self) -> str:
-        return self.key
