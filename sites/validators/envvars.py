@@ -27,6 +27,7 @@ RESERVED_ENV_KEYS: frozenset[str] = frozenset(
         "SMTP_PASSWORD",
         "HASH_SALT",
         "SITE_ENVIRONMENT",
+        "SITE_TIER",
         "MYSQL_HOST",
         "MYSQL_PORT",
         "MYSQL_DATABASE",
