@@ -1,0 +1,129 @@
+"""Authorization: everything is allowed unless a deny rule matches, like a tight RBAC role."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ApiError, forbidden
+
+DEFAULT_USER = "system:serviceaccount:hangar:hangar"
+
+
+@dataclass(frozen=True)
+class Attributes:
+    """``authorizer.Attributes`` of one resource request."""
+
+    verb: str
+    group: str
+    resource: str
+    subresource: str = ""
+    namespace: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class DenyRule:
+    """Matches requests; a None field matches anything, ``"*"`` too."""
+
+    verb: str | None = None
+    resource: str | None = None
+    namespace: str | None = None
+    group: str | None = None
+    name: str | None = None
+
+    def matches(self, attrs: Attributes) -> bool:
+        resource = attrs.resource + (f"/{attrs.subresource}" if attrs.subresource else "")
+        checks = (
+            (self.verb, attrs.verb),
+            (self.resource, resource),
+            (self.namespace, attrs.namespace),
+            (self.group, attrs.group),
+            (self.name, attrs.name),
+        )
+        return all(want in (None, "*") or want == have for want, have in checks)
+
+
+class AccessPolicy:
+    def __init__(self, user: str = DEFAULT_USER) -> None:
+        self.user = user
+        self._lock = threading.Lock()
+        self._rules: list[DenyRule] = []
+
+    def deny(
+        self,
+        verb: str | None = None,
+        resource: str | None = None,
+        namespace: str | None = None,
+        group: str | None = None,
+        name: str | None = None,
+    ) -> DenyRule:
+        rule = DenyRule(verb, resource, namespace, group, name)
+        with self._lock:
+            self._rules.append(rule)
+        return rule
+
+    def allow(self, rule: DenyRule) -> None:
+        with self._lock:
+            if rule in self._rules:
+                self._rules.remove(rule)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def allowed(self, attrs: Attributes) -> bool:
+        with self._lock:
+            return not any(rule.matches(attrs) for rule in self._rules)
+
+    def message(self, attrs: Attributes) -> str:
+        """RBAC's ``forbiddenMessage``."""
+        resource = attrs.resource + (f"/{attrs.subresource}" if attrs.subresource else "")
+        text = (
+            f'User "{self.user}" cannot {attrs.verb} resource "{resource}" '
+            f'in API group "{attrs.group}"'
+        )
+        if attrs.namespace:
+            return f'{text} in the namespace "{attrs.namespace}"'
+        return f"{text} at the cluster scope"
+
+    def check(self, attrs: Attributes) -> None:
+        if not self.allowed(attrs):
+            raise forbidden(attrs.resource, attrs.group, attrs.name, self.message(attrs))
+
+    def review(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Answer a SelfSubjectAccessReview."""
+        spec = body.get("spec") or {}
+        ra = spec.get("resourceAttributes")
+        if ra is None and spec.get("nonResourceAttributes") is None:
+            raise ApiError(
+                422,
+                "Invalid",
+                'SelfSubjectAccessReview.authorization.k8s.io "" is invalid: '
+                'spec.resourceAttributes: Invalid value: "null": exactly one of '
+                "nonResourceAttributes or resourceAttributes must be specified",
+            )
+        allowed = True
+        if ra is not None:
+            attrs = Attributes(
+                verb=ra.get("verb", ""),
+                group=ra.get("group", ""),
+                resource=ra.get("resource", ""),
+                subresource=ra.get("subresource", ""),
+                namespace=ra.get("namespace", ""),
+                name=ra.get("name", ""),
+            )
+            allowed = self.allowed(attrs)
+        status: dict[str, Any] = {"allowed": allowed}
+        if allowed:
+            status["reason"] = (
+                'RBAC: allowed by ClusterRoleBinding "hangar" of ClusterRole "hangar"'
+            )
+        return {
+            "kind": "SelfSubjectAccessReview",
+            "apiVersion": "authorization.k8s.io/v1",
+            "metadata": {"creationTimestamp": None},
+            "spec": spec,
+            "status": status,
+        }

@@ -1,0 +1,349 @@
+"""The kinds the sandbox serves, with the group/version/plural upstream uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+READ_WRITE = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+SUBRESOURCE_VERBS = {
+    "status": ("get", "patch", "update"),
+    "scale": ("get", "patch", "update"),
+    "log": ("get",),
+}
+# Field selectors every kind accepts; kinds add their own below, as the
+# registries' GetAttrs functions do.
+COMMON_FIELDS = ("metadata.name", "metadata.namespace")
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    group: str
+    version: str
+    plural: str
+    kind: str
+    namespaced: bool
+    short_names: tuple[str, ...] = ()
+    subresources: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = READ_WRITE
+    # Which DNS rule the name must follow: "subdomain", "label" or "dns1035".
+    name_rule: str = "subdomain"
+    # Whether the registry strategy maintains metadata.generation.
+    generation: bool = False
+    categories: tuple[str, ...] = ()
+    extra_fields: tuple[str, ...] = field(default=())
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def singular(self) -> str:
+        return self.kind.lower()
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.group, self.plural)
+
+    @property
+    def has_status(self) -> bool:
+        # With a status subresource the main endpoint ignores client status.
+        return "status" in self.subresources
+
+    @property
+    def field_selectors(self) -> tuple[str, ...]:
+        return COMMON_FIELDS + self.extra_fields
+
+    def api_resources(self) -> list[dict[str, Any]]:
+        """The APIResource entries discovery lists for this kind."""
+        entry: dict[str, Any] = {
+            "name": self.plural,
+            "singularName": self.singular,
+            "namespaced": self.namespaced,
+            "kind": self.kind,
+            "verbs": list(self.verbs),
+        }
+        if self.short_names:
+            entry["shortNames"] = list(self.short_names)
+        if self.categories:
+            entry["categories"] = list(self.categories)
+        entries = [entry]
+        for sub in self.subresources:
+            item: dict[str, Any] = {
+                "name": f"{self.plural}/{sub}",
+                "singularName": "",
+                "namespaced": self.namespaced,
+                "kind": self.kind,
+                "verbs": list(SUBRESOURCE_VERBS.get(sub, ("get",))),
+            }
+            if sub == "scale":
+                item.update(group="autoscaling", version="v1", kind="Scale")
+            entries.append(item)
+        return entries
+
+
+def _core(plural: str, kind: str, namespaced: bool = True, **kw: Any) -> ResourceType:
+    return ResourceType("", "v1", plural, kind, namespaced, **kw)
+
+
+BUILTIN: tuple[ResourceType, ...] = (
+    _core(
+        "namespaces",
+        "Namespace",
+        False,
+        short_names=("ns",),
+        subresources=("status",),
+        name_rule="label",
+        extra_fields=("status.phase",),
+    ),
+    _core("secrets", "Secret", extra_fields=("type",)),
+    _core("configmaps", "ConfigMap", short_names=("cm",)),
+    _core("serviceaccounts", "ServiceAccount", short_names=("sa",)),
+    _core("resourcequotas", "ResourceQuota", short_names=("quota",), subresources=("status",)),
+    _core("limitranges", "LimitRange", short_names=("limits",)),
+    _core(
+        "services",
+        "Service",
+        short_names=("svc",),
+        subresources=("status",),
+        name_rule="dns1035",
+        categories=("all",),
+    ),
+    _core(
+        "pods",
+        "Pod",
+        short_names=("po",),
+        subresources=("status", "log"),
+        categories=("all",),
+        extra_fields=(
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "spec.hostNetwork",
+            "status.phase",
+            "status.podIP",
+            "status.nominatedNodeName",
+        ),
+    ),
+    _core(
+        "persistentvolumeclaims",
+        "PersistentVolumeClaim",
+        short_names=("pvc",),
+        subresources=("status",),
+    ),
+    _core(
+        "nodes",
+        "Node",
+        False,
+        short_names=("no",),
+        subresources=("status",),
+        extra_fields=("spec.unschedulable",),
+    ),
+    _core(
+        "events",
+        "Event",
+        short_names=("ev",),
+        extra_fields=(
+            "involvedObject.kind",
+            "involvedObject.namespace",
+            "involvedObject.name",
+            "involvedObject.uid",
+            "involvedObject.apiVersion",
+            "involvedObject.resourceVersion",
+            "involvedObject.fieldPath",
+            "reason",
+            "reportingComponent",
+            "source",
+            "type",
+        ),
+    ),
+    ResourceType(
+        "apps",
+        "v1",
+        "deployments",
+        "Deployment",
+        True,
+        short_names=("deploy",),
+        subresources=("status", "scale"),
+        generation=True,
+        categories=("all",),
+    ),
+    ResourceType(
+        "apps",
+        "v1",
+        "replicasets",
+        "ReplicaSet",
+        True,
+        short_names=("rs",),
+        subresources=("status", "scale"),
+        generation=True,
+        categories=("all",),
+    ),
+    ResourceType(
+        "autoscaling",
+        "v2",
+        "horizontalpodautoscalers",
+        "HorizontalPodAutoscaler",
+        True,
+        short_names=("hpa",),
+        subresources=("status",),
+        generation=True,
+        categories=("all",),
+    ),
+    ResourceType(
+        "batch",
+        "v1",
+        "cronjobs",
+        "CronJob",
+        True,
+        short_names=("cj",),
+        subresources=("status",),
+        generation=True,
+        categories=("all",),
+    ),
+    ResourceType(
+        "batch",
+        "v1",
+        "jobs",
+        "Job",
+        True,
+        subresources=("status",),
+        generation=True,
+        categories=("all",),
+        extra_fields=("status.successful",),
+    ),
+    ResourceType(
+        "networking.k8s.io",
+        "v1",
+        "ingressclasses",
+        "IngressClass",
+        False,
+        generation=True,
+    ),
+    ResourceType(
+        "networking.k8s.io",
+        "v1",
+        "ingresses",
+        "Ingress",
+        True,
+        short_names=("ing",),
+        subresources=("status",),
+        generation=True,
+    ),
+    ResourceType(
+        "networking.k8s.io",
+        "v1",
+        "networkpolicies",
+        "NetworkPolicy",
+        True,
+        short_names=("netpol",),
+        generation=True,
+    ),
+    ResourceType(
+        "policy",
+        "v1",
+        "poddisruptionbudgets",
+        "PodDisruptionBudget",
+        True,
+        short_names=("pdb",),
+        subresources=("status",),
+        generation=True,
+    ),
+    ResourceType(
+        "authorization.k8s.io",
+        "v1",
+        "selfsubjectaccessreviews",
+        "SelfSubjectAccessReview",
+        False,
+        verbs=("create",),
+    ),
+    ResourceType(
+        "apiextensions.k8s.io",
+        "v1",
+        "customresourcedefinitions",
+        "CustomResourceDefinition",
+        False,
+        short_names=("crd", "crds"),
+        subresources=("status",),
+        generation=True,
+        categories=("api-extensions",),
+    ),
+)
+
+# Upstream's order of groups in /apis, which clients show as-is.
+GROUP_ORDER = (
+    "apps",
+    "authorization.k8s.io",
+    "autoscaling",
+    "batch",
+    "networking.k8s.io",
+    "policy",
+    "apiextensions.k8s.io",
+)
+
+
+def resources_from_crd(crd: dict[str, Any]) -> list[ResourceType]:
+    """The served versions of a CustomResourceDefinition, as resource types."""
+    spec = crd.get("spec") or {}
+    names = spec.get("names") or {}
+    group, plural, kind = spec.get("group"), names.get("plural"), names.get("kind")
+    if not (group and plural and kind):
+        return []
+    found = []
+    for version in spec.get("versions") or []:
+        if not version.get("served", True) or not version.get("name"):
+            continue
+        subresources = tuple(sorted((version.get("subresources") or {}).keys()))
+        found.append(
+            ResourceType(
+                group,
+                version["name"],
+                plural,
+                kind,
+                spec.get("scope", "Namespaced") == "Namespaced",
+                short_names=tuple(names.get("shortNames") or ()),
+                subresources=tuple(s for s in subresources if s in ("status", "scale")),
+                generation=True,
+                categories=tuple(names.get("categories") or ()),
+            )
+        )
+    return found
+
+
+class Registry:
+    """Looks kinds up by path or by apiVersion/kind, CRD-defined ones included."""
+
+    def __init__(self, crds: Any) -> None:
+        # ``crds`` is a callable returning the stored CRD objects, so that a
+        # CRD created through the API starts being served at once.
+        self._crds = crds
+
+    def all(self) -> list[ResourceType]:
+        found = list(BUILTIN)
+        for crd in self._crds():
+            found.extend(resources_from_crd(crd))
+        return found
+
+    def by_path(self, group: str, version: str, plural: str) -> ResourceType | None:
+        for rt in self.all():
+            if (rt.group, rt.version, rt.plural) == (group, version, plural):
+                return rt
+        return None
+
+    def by_kind(self, api_version: str, kind: str) -> ResourceType | None:
+        for rt in self.all():
+            if (rt.api_version, rt.kind) == (api_version, kind):
+                return rt
+        return None
+
+    def group_versions(self) -> dict[str, list[str]]:
+        """Group name to its versions, core group excluded, in upstream order."""
+        groups: dict[str, list[str]] = {}
+        for rt in self.all():
+            if rt.group:
+                versions = groups.setdefault(rt.group, [])
+                if rt.version not in versions:
+                    versions.append(rt.version)
+        order = {g: i for i, g in enumerate(GROUP_ORDER)}
+        return dict(sorted(groups.items(), key=lambda kv: (order.get(kv[0], 99), kv[0])))

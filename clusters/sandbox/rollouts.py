@@ -1,0 +1,235 @@
+"""The Deployment controller: ReplicaSets, their pods, and rollout status."""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+from .meta import annotation, owner_reference, random_suffix
+from .operations import Api
+from .reconcile import Reconciler, is_ready, set_condition
+from .workloads import ANNOTATION_PREFIX, CRASHING, RUNNING, pod_from_template, template_hash
+
+ROLLOUT_DELAY = ANNOTATION_PREFIX + "rollout-delay-seconds"
+FAIL_ROLLOUT = ANNOTATION_PREFIX + "fail-rollout"
+REVISION = "deployment.kubernetes.io/revision"
+
+
+def _max_unavailable(spec: dict[str, Any], desired: int) -> int:
+    value = ((spec.get("strategy") or {}).get("rollingUpdate") or {}).get("maxUnavailable", "25%")
+    if isinstance(value, str) and value.endswith("%"):
+        return math.floor(desired * int(value[:-1]) / 100)
+    return int(value)
+
+
+class DeploymentController(Reconciler):
+    """Rolls a Deployment out ``rollout_delay`` seconds after each new generation.
+
+    The annotation ``sandbox.hangar.dev/rollout-delay-seconds`` overrides the
+    delay; ``sandbox.hangar.dev/fail-rollout: "true"`` makes the new pods
+    crash-loop so the rollout never completes.
+    """
+
+    def __init__(self, api: Api, rollout_delay: float) -> None:
+        super().__init__(api)
+        self.rollout_delay = rollout_delay
+
+    def reconcile(self, deployment: dict[str, Any], now: float) -> None:
+        meta = deployment["metadata"]
+        if meta.get("deletionTimestamp") or (deployment.get("spec") or {}).get("paused"):
+            return
+        spec = deployment.get("spec") or {}
+        namespace, uid = meta["namespace"], meta["uid"]
+        first = self._first_seen(deployment, now)
+        desired = int(spec.get("replicas", 1))
+        rs_name = f"{meta['name']}-{template_hash(spec.get('template') or {})}"
+        failing = annotation(deployment, FAIL_ROLLOUT) == "true"
+        if now - first >= self._delay(deployment, ROLLOUT_DELAY, self.rollout_delay):
+            replica_sets = self._owned("apps", "replicasets", namespace, uid)
+            current = next((r for r in replica_sets if r["metadata"]["name"] == rs_name), None)
+            if current is None:
+                current = self._new_replica_set(deployment, rs_name, replica_sets)
+            self._scale_replica_set(current, desired, CRASHING if failing else RUNNING)
+            if not failing:
+                for other in replica_sets:
+                    if other["metadata"]["name"] != rs_name:
+                        self._scale_replica_set(other, 0, RUNNING)
+            revision = annotation(current, REVISION)
+            if revision and annotation(deployment, REVISION) != revision:
+                updated = copy.deepcopy(deployment)
+                updated["metadata"].setdefault("annotations", {})[REVISION] = revision
+                deployment = self.api.system_update(
+                    self._rt("apps", "v1", "deployments"), deployment, updated
+                )
+        self._deployment_status(deployment, rs_name, desired, first, now)
+
+    def _new_replica_set(
+        self, deployment: dict[str, Any], name: str, existing: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        spec = deployment["spec"]
+        pod_hash = name.rsplit("-", 1)[1]
+        template = copy.deepcopy(spec.get("template") or {})
+        template.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = pod_hash
+        selector = copy.deepcopy(spec.get("selector") or {})
+        selector.setdefault("matchLabels", {})["pod-template-hash"] = pod_hash
+        revisions = [int(annotation(r, REVISION) or 0) for r in existing]
+        replica_set = {
+            "metadata": {
+                "name": name,
+                "labels": dict(template["metadata"]["labels"]),
+                "annotations": {
+                    REVISION: str(max(revisions, default=0) + 1),
+                    "deployment.kubernetes.io/desired-replicas": str(spec.get("replicas", 1)),
+                    "deployment.kubernetes.io/max-replicas": str(spec.get("replicas", 1)),
+                },
+                "ownerReferences": [owner_reference(deployment)],
+            },
+            "spec": {"replicas": 0, "selector": selector, "template": template},
+        }
+        created = self.api.system_create(
+            self._rt("apps", "v1", "replicasets"),
+            deployment["metadata"]["namespace"],
+            replica_set,
+        )
+        self.emit(
+            deployment,
+            "Normal",
+            "ScalingReplicaSet",
+            f"Scaled up replica set {name} to {spec.get('replicas', 1)}",
+            "deployment-controller",
+        )
+        return created
+
+    def _scale_replica_set(self, replica_set: dict[str, Any], desired: int, state: str) -> None:
+        rs_type = self._rt("apps", "v1", "replicasets")
+        meta = replica_set["metadata"]
+        namespace = meta["namespace"]
+        if (replica_set.get("spec") or {}).get("replicas") != desired:
+            updated = copy.deepcopy(replica_set)
+            updated["spec"]["replicas"] = desired
+            replica_set = self.api.system_update(rs_type, replica_set, updated)
+        pods = self._owned("", "pods", namespace, meta["uid"])
+        pod_type = self._rt("", "v1", "pods")
+        for _ in range(desired - len(pods)):
+            pod = pod_from_template(
+                replica_set["spec"]["template"],
+                f"{meta['name']}-{random_suffix()}",
+                namespace,
+                owner_reference(replica_set),
+                {},
+                "",
+            )
+            pod["spec"].pop("nodeName")
+            created = self.api.system_create(pod_type, namespace, pod, pod_state=state)
+            self.emit(
+                replica_set,
+                "Normal",
+                "SuccessfulCreate",
+                f"Created pod: {created['metadata']['name']}",
+                "replicaset-controller",
+            )
+            if state == CRASHING:
+                container = (created["spec"].get("containers") or [{}])[0].get("name", "")
+                self.emit(
+                    created,
+                    "Warning",
+                    "BackOff",
+                    f"Back-off restarting failed container {container} in pod "
+                    f"{created['metadata']['name']}_{namespace}({created['metadata']['uid']})",
+                    "kubelet",
+                )
+            pods.append(created)
+        for pod in sorted(pods, key=lambda p: p["metadata"]["creationTimestamp"])[desired:]:
+            self.api.system_delete(pod_type, pod)
+        pods = self._owned("", "pods", namespace, meta["uid"])
+        ready = sum(1 for p in pods if is_ready(p))
+        status: dict[str, Any] = {"replicas": len(pods)}
+        if pods:
+            status["fullyLabeledReplicas"] = len(pods)
+        if ready:
+            status.update(readyReplicas=ready, availableReplicas=ready)
+        status["observedGeneration"] = replica_set["metadata"].get("generation", 1)
+        if status != replica_set.get("status"):
+            self.api.system_update(
+                rs_type, replica_set, {**replica_set, "status": status}, subresource="status"
+            )
+
+    def _deployment_status(
+        self, deployment: dict[str, Any], rs_name: str, desired: int, first: float, now: float
+    ) -> None:
+        meta = deployment["metadata"]
+        spec = deployment.get("spec") or {}
+        namespace = meta["namespace"]
+        replica_sets = self._owned("apps", "replicasets", namespace, meta["uid"])
+        pods, new_pods = [], []
+        for replica_set in replica_sets:
+            owned = self._owned("", "pods", namespace, replica_set["metadata"]["uid"])
+            pods += owned
+            if replica_set["metadata"]["name"] == rs_name:
+                new_pods = owned
+        available = sum(1 for p in pods if is_ready(p))
+        old_status = deployment.get("status") or {}
+        status: dict[str, Any] = {"observedGeneration": meta.get("generation", 1)}
+        # Upstream omits zero counts (omitempty), so callers must treat None as 0.
+        for key, value in (
+            ("replicas", len(pods)),
+            ("updatedReplicas", len(new_pods)),
+            ("readyReplicas", available),
+            ("availableReplicas", available),
+            ("unavailableReplicas", max(desired - available, 0)),
+        ):
+            if value:
+                status[key] = value
+        conditions = copy.deepcopy(old_status.get("conditions") or [])
+        if available >= desired - _max_unavailable(spec, desired):
+            set_condition(
+                conditions,
+                "Available",
+                "True",
+                "MinimumReplicasAvailable",
+                "Deployment has minimum availability.",
+            )
+        else:
+            set_condition(
+                conditions,
+                "Available",
+                "False",
+                "MinimumReplicasUnavailable",
+                "Deployment does not have minimum availability.",
+            )
+        complete = len(new_pods) == desired == len(pods) and available >= desired
+        deadline = float(spec.get("progressDeadlineSeconds", 600))
+        if complete:
+            set_condition(
+                conditions,
+                "Progressing",
+                "True",
+                "NewReplicaSetAvailable",
+                f'ReplicaSet "{rs_name}" has successfully progressed.',
+            )
+        elif now - first > deadline:
+            set_condition(
+                conditions,
+                "Progressing",
+                "False",
+                "ProgressDeadlineExceeded",
+                f'ReplicaSet "{rs_name}" has timed out progressing.',
+            )
+        else:
+            set_condition(
+                conditions,
+                "Progressing",
+                "True",
+                "ReplicaSetUpdated",
+                f'ReplicaSet "{rs_name}" is progressing.',
+            )
+        conditions.sort(key=lambda c: 0 if c["type"] == "Available" else 1)
+        status["conditions"] = conditions
+        if status != old_status:
+            self.api.system_update(
+                self._rt("apps", "v1", "deployments"),
+                deployment,
+                {**deployment, "status": status},
+                subresource="status",
+            )

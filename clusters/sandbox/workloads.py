@@ -1,0 +1,201 @@
+"""What the kubelet would report for pods: status, container states and logs."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from typing import Any
+
+from .meta import rfc3339, safe_encode
+
+ANNOTATION_PREFIX = "sandbox.hangar.dev/"
+LOG_LINES = ANNOTATION_PREFIX + "log-lines"
+# The pod states the sandbox models.
+RUNNING, CRASHING, SUCCEEDED, FAILED = "running", "crash-loop", "succeeded", "failed"
+
+
+def template_hash(template: dict[str, Any]) -> str:
+    """A stable pod-template-hash for a pod template."""
+    digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).digest()
+    return safe_encode(digest, 10)
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()
+
+
+def _qos(spec: dict[str, Any]) -> str:
+    resources = [c.get("resources") or {} for c in spec.get("containers") or []]
+    if not any(r.get("requests") or r.get("limits") for r in resources):
+        return "BestEffort"
+    if all(
+        r.get("limits") and r.get("requests", r.get("limits")) == r.get("limits") for r in resources
+    ):
+        return "Guaranteed"
+    return "Burstable"
+
+
+def pod_status(
+    pod: dict[str, Any], state: str, started: float, pod_ip: str, host_ip: str
+) -> dict[str, Any]:
+    """A kubelet-shaped status for one of the modelled pod states."""
+    spec = pod.get("spec") or {}
+    name = pod["metadata"]["name"]
+    since = rfc3339(started)
+    ready = state == RUNNING
+    statuses = []
+    for container in spec.get("containers") or []:
+        cname, image = container.get("name", ""), container.get("image", "")
+        status: dict[str, Any] = {
+            "name": cname,
+            "image": image,
+            "imageID": f"{image.split(':')[0]}@sha256:{_digest(image)}",
+            "containerID": f"containerd://{_digest(name, cname)}",
+            "ready": ready,
+            "started": ready,
+            "restartCount": 0,
+        }
+        if state == RUNNING:
+            status["state"] = {"running": {"startedAt": since}}
+        elif state == CRASHING:
+            status["restartCount"] = 3
+            status["state"] = {
+                "waiting": {
+                    "reason": "CrashLoopBackOff",
+                    "message": f"back-off 40s restarting failed container={cname} pod={name}",
+                }
+            }
+            status["lastState"] = {
+                "terminated": {
+                    "exitCode": 1,
+                    "reason": "Error",
+                    "startedAt": since,
+                    "finishedAt": since,
+                    "containerID": status["containerID"],
+                }
+            }
+        else:
+            code = 0 if state == SUCCEEDED else 1
+            status["state"] = {
+                "terminated": {
+                    "exitCode": code,
+                    "reason": "Completed" if code == 0 else "Error",
+                    "startedAt": since,
+                    "finishedAt": rfc3339(),
+                    "containerID": status["containerID"],
+                }
+            }
+        statuses.append(status)
+    phase = {RUNNING: "Running", CRASHING: "Running", SUCCEEDED: "Succeeded", FAILED: "Failed"}
+    unready = [s["name"] for s in statuses if not s["ready"]]
+    condition_ok = "True" if ready else "False"
+
+    def cond(kind: str, status: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "type": kind,
+            "status": status,
+            "lastProbeTime": None,
+            "lastTransitionTime": since,
+        }
+        if status == "False" and kind in ("Ready", "ContainersReady"):
+            entry["reason"] = (
+                "PodCompleted" if state in (SUCCEEDED, FAILED) else ("ContainersNotReady")
+            )
+            if entry["reason"] == "ContainersNotReady":
+                entry["message"] = f"containers with unready status: [{' '.join(unready)}]"
+        return entry
+
+    return {
+        "phase": phase[state],
+        "conditions": [
+            cond("PodReadyToStartContainers", "True" if state != SUCCEEDED else "False"),
+            cond("Initialized", "True"),
+            cond("Ready", condition_ok),
+            cond("ContainersReady", condition_ok),
+            cond("PodScheduled", "True"),
+        ],
+        "hostIP": host_ip,
+        "hostIPs": [{"ip": host_ip}],
+        "podIP": pod_ip,
+        "podIPs": [{"ip": pod_ip}],
+        "startTime": since,
+        "containerStatuses": statuses,
+        "qosClass": _qos(spec),
+    }
+
+
+def pod_from_template(
+    template: dict[str, Any],
+    name: str,
+    namespace: str,
+    owner_ref: dict[str, Any],
+    extra_labels: dict[str, str],
+    node: str,
+) -> dict[str, Any]:
+    meta = copy.deepcopy(template.get("metadata") or {})
+    labels = {**(meta.get("labels") or {}), **extra_labels}
+    pod_meta: dict[str, Any] = {
+        "name": name,
+        "namespace": namespace,
+        "labels": labels,
+        "ownerReferences": [owner_ref],
+    }
+    if meta.get("annotations"):
+        pod_meta["annotations"] = meta["annotations"]
+    spec = copy.deepcopy(template.get("spec") or {})
+    spec["nodeName"] = node
+    spec.setdefault("serviceAccountName", "default")
+    spec.setdefault("serviceAccount", spec["serviceAccountName"])
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta, "spec": spec}
+
+
+def pod_state(pod: dict[str, Any]) -> str:
+    """Which modelled state a pod is in, read back from its status."""
+    status = pod.get("status") or {}
+    phase = status.get("phase")
+    if phase == "Succeeded":
+        return SUCCEEDED
+    if phase == "Failed":
+        return FAILED
+    for container in status.get("containerStatuses") or []:
+        if "waiting" in (container.get("state") or {}) and container.get("restartCount"):
+            return CRASHING
+    return RUNNING
+
+
+def log_lines(pod: dict[str, Any], container: str) -> list[str]:
+    """Deterministic log lines for one container of a pod."""
+    meta = pod["metadata"]
+    annotations = meta.get("annotations") or {}
+    state = pod_state(pod)
+    image = next(
+        (
+            c.get("image", "")
+            for c in (pod.get("spec") or {}).get("containers") or []
+            if c.get("name") == container
+        ),
+        "",
+    )
+    custom = annotations.get(LOG_LINES)
+    if custom is not None:
+        return [f"[{container}] {line}" for line in custom.splitlines()]
+    lines = [
+        f"[{container}] started image {image}",
+        f"[{container}] pod {meta['name']} on node {(pod.get('spec') or {}).get('nodeName', '')}",
+    ]
+    if state == RUNNING:
+        lines.append(f"[{container}] ready")
+    elif state == CRASHING:
+        lines.append(
+            f"[{container}] fatal: rollout fails on purpose ({ANNOTATION_PREFIX}"
+            "fail-rollout), exiting with code 1"
+        )
+    elif state == SUCCEEDED:
+        lines.append(f"[{container}] completed")
+    else:
+        lines.append(
+            f"[{container}] error: job fails on purpose ({ANNOTATION_PREFIX}fail), "
+            "exiting with code 1"
+        )
+    return lines
