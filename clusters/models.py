@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 from clusters.kubeconfig import kubeconfig_server, validate_bucket_name
 from controlpanel.core.fields import EncryptedTextField
@@ -61,6 +63,10 @@ class Cluster(models.Model):
     db_admin_user = models.CharField("database admin user", max_length=80, blank=True)
     db_admin_password = EncryptedTextField("database admin password")
 
+    max_concurrent_operations = models.PositiveSmallIntegerField(
+        default=4, validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text="Operations running on this cluster at once; protects its API server.",
+    )
     is_sandbox = models.BooleanField(
         default=False,
         help_text="A local Kubernetes API emulator for trying Hangar out; runs no real sites.",
@@ -222,3 +228,109 @@ class AppliedObject(models.Model):
         # key is "apiVersion/kind/namespace/name"; apiVersion may hold one slash itself.
         self.namespace = self.key.rsplit("/", 2)[-2]
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class Operation(models.Model):
+    """One unit of work on a cluster, and the source of truth about it.
+
+    Actions create an Operation in the same transaction as the desired-state change; the
+    engine (clusters.engine) runs it. Operations with the same `lock_key` (one environment)
+    run one at a time in creation order; a partial unique index guarantees it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+    kind = models.CharField(max_length=64, db_index=True)
+    client = models.ForeignKey(
+        Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="operations"
+    )
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="operations")
+    target_type = models.CharField(max_length=32)
+    target_id = models.PositiveBigIntegerField()
+    target_label = models.CharField(max_length=255, blank=True)
+    lock_key = models.CharField(max_length=96)
+    params = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField(default=5)
+    steps_done = models.PositiveSmallIntegerField(default=0)
+    steps_total = models.PositiveSmallIntegerField(default=1)
+    progress_message = models.CharField(max_length=255, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    idempotency_key = models.CharField(max_length=128, blank=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    worker = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    not_before = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantManager()
+    tenant_path = "client"
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lock_key"], condition=models.Q(status="running"),
+                name="operation_one_running_per_lock",
+            ),
+            models.UniqueConstraint(
+                fields=["client", "idempotency_key"], condition=~models.Q(idempotency_key=""),
+                name="operation_idempotency_key_per_client",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "not_before"]),
+            models.Index(fields=["lock_key", "status"]),
+            models.Index(fields=["cluster", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @property
+    def progress(self) -> float:
+        if self.status == self.Status.SUCCEEDED:
+            return 1.0
+        return min(1.0, self.steps_done / self.steps_total) if self.steps_total else 0.0
+
+
+class OperationEvent(models.Model):
+    """One line of an operation's log. Append-only."""
+
+    class Level(models.TextChoices):
+        INFO = "info", "Info"
+        WARNING = "warning", "Warning"
+        ERROR = "error", "Error"
+
+    operation = models.ForeignKey(Operation, on_delete=models.CASCADE, related_name="events")
+    level = models.CharField(max_length=8, choices=Level.choices, default=Level.INFO)
+    message = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TenantManager()
+    tenant_path = "operation__client"
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.message[:80]

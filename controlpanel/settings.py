@@ -161,6 +161,32 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=30 
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=35 * 60)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+# Publishing to a broker that is down must not hang a web request: the operation row
+# stays pending and the sweeper enqueues it once the broker is back.
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3, "socket_timeout": 5}
+CELERY_BEAT_SCHEDULE = {
+    "sweep-operations": {
+        "task": "clusters.sweep_operations",
+        "schedule": env.float("HANGAR_SWEEP_SECONDS", default=30.0),
+    },
+}
+
+# How operations reach a worker: "celery" (a broker), "thread" (embedded default), or
+# "none" (nothing runs them; tests drive the engine themselves).
+HANGAR_OPERATION_DISPATCH = env.str(
+    "HANGAR_OPERATION_DISPATCH", default="thread" if HANGAR_EMBEDDED_WORKER else "celery"
+)
+HANGAR_HEARTBEAT_SECONDS = env.float("HANGAR_HEARTBEAT_SECONDS", default=10.0)
+# A running operation without a heartbeat for this long lost its worker.
+HANGAR_STALE_AFTER_SECONDS = env.float("HANGAR_STALE_AFTER_SECONDS", default=60.0)
+HANGAR_SWEEP_SECONDS = env.float("HANGAR_SWEEP_SECONDS", default=30.0)
+# Seconds before retry 1, 2, 3, ... of an operation that failed transiently.
+HANGAR_RETRY_DELAYS = [
+    float(x) for x in env.list("HANGAR_RETRY_DELAYS", default=["5", "20", "60", "180"])
+]
+# How long a deploy waits for its rollout before failing it.
+HANGAR_ROLLOUT_TIMEOUT = env.float("HANGAR_ROLLOUT_TIMEOUT", default=600.0)
 
 # --- Email -----------------------------------------------------------------------------
 vars().update(

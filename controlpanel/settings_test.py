@@ -14,6 +14,10 @@ os.environ.setdefault(
 )
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+# Tests drive the engine themselves unless a test starts a worker.
+os.environ.setdefault("HANGAR_OPERATION_DISPATCH", "none")
+os.environ.setdefault("HANGAR_RETRY_DELAYS", "0.05,0.1,0.2,0.4")
+os.environ.setdefault("HANGAR_ROLLOUT_TIMEOUT", "20")
 
 from controlpanel.settings import *  # noqa: F403
 

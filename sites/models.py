@@ -157,6 +157,10 @@ class Environment(models.Model):
         default=False, help_text="Put a Varnish cache in front of the web container."
     )
     hash_salt = EncryptedTextField(default=_new_hash_salt)
+    # Bumped by every change of domains, variables or cron schedules; the cluster has the
+    # change once an operation applied that version. Differing means "not applied yet".
+    config_version = models.PositiveIntegerField(default=0)
+    applied_config_version = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -180,6 +184,15 @@ class Environment(models.Model):
     @property
     def namespace(self) -> str:
         return v.namespace_name(self.site.client.slug, self.site.slug, self.slug)
+
+    @property
+    def lock_key(self) -> str:
+        """Operations on one environment run one at a time."""
+        return f"environment:{self.pk}"
+
+    @property
+    def config_pending(self) -> bool:
+        return self.config_version != self.applied_config_version
 
     def clean(self) -> None:
         errors: dict[str, ValidationError] = {}
@@ -374,6 +387,11 @@ class CronSchedule(models.Model):
 class Release(models.Model):
     """One deploy of an image to an environment: the deploy history."""
 
+    class Status(models.TextChoices):
+        PENDING = "pending", "Deploying"
+        SUCCEEDED = "succeeded", "Live"
+        FAILED = "failed", "Failed"
+
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="releases")
     image = models.CharField(max_length=512)
     digest = models.CharField(max_length=80, blank=True)
@@ -385,6 +403,10 @@ class Release(models.Model):
         related_name="+",
     )
     note = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SUCCEEDED)
+    operation = models.ForeignKey(
+        "clusters.Operation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     objects = TenantManager()

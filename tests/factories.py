@@ -10,7 +10,7 @@ from factory.django import DjangoModelFactory
 
 from billing.models import NodePrice
 from clusters.kubeconfig import build_kubeconfig
-from clusters.models import Cluster, NodePool, NodeSize, Provider
+from clusters.models import Cluster, NodePool, NodeSize, Operation, OperationEvent, Provider
 from controlpanel.core.models import AuditEvent, Client, Membership, User
 from controlpanel.core.roles import ClientRole
 from sites.models import CronSchedule, Domain, Environment, EnvVar, Release, Site, Tier
@@ -163,3 +163,22 @@ class AuditEventFactory(DjangoModelFactory):
     client = factory.SubFactory(ClientFactory)
     action = "test.event"
     actor_label = "tester"
+
+
+class OperationFactory(DjangoModelFactory):
+    class Meta:
+        model = Operation
+
+    kind = "environment.scale"
+    cluster = factory.SubFactory(ClusterFactory)
+    target_type = "environment"
+    target_id = 1
+    lock_key = factory.Sequence(lambda n: f"environment:{n}")
+
+
+class OperationEventFactory(DjangoModelFactory):
+    class Meta:
+        model = OperationEvent
+
+    operation = factory.SubFactory(OperationFactory)
+    message = "step done"

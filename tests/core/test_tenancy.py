@@ -7,7 +7,7 @@ from django.apps import apps
 from django.contrib.auth.models import AnonymousUser
 
 from billing.models import NodePrice
-from clusters.models import Cluster, NodePool, NodeSize
+from clusters.models import Cluster, NodePool, NodeSize, Operation, OperationEvent
 from controlpanel.core.models import AuditEvent, Client, Membership, User
 from sites.models import CronSchedule, Domain, Environment, EnvVar, Release, Site
 from tests import factories as f
@@ -24,6 +24,10 @@ TENANT_OWNED = {
     EnvVar: lambda client, env: f.EnvVarFactory(environment=env),
     CronSchedule: lambda client, env: f.CronScheduleFactory(environment=env),
     Release: lambda client, env: f.ReleaseFactory(environment=env),
+    Operation: lambda client, env: f.OperationFactory(client=client, cluster=env.cluster),
+    OperationEvent: lambda client, env: f.OperationEventFactory(
+        operation=f.OperationFactory(client=client, cluster=env.cluster)
+    ),
 }
 STAFF_ONLY = {
     Cluster: lambda: f.ClusterFactory(),

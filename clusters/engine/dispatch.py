@@ -1,0 +1,114 @@
+"""Getting an operation id to a worker: Celery when a broker is configured, a thread of
+the web process in the embedded default. Either way `run_operation` does the work."""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import threading
+import time
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+
+from clusters.models import Operation
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue(operation_id: int, *, countdown: float | None = None) -> None:
+    mode = settings.HANGAR_OPERATION_DISPATCH
+    if mode == "thread":
+        embedded_worker().submit(operation_id, countdown or 0)
+    elif mode == "celery":
+        from clusters.tasks import run_operation_task
+
+        try:
+            run_operation_task.apply_async((operation_id,), countdown=countdown, retry=False)
+        except Exception as exc:
+            logger.warning(
+                "could not enqueue operation %s (%s); the sweeper will",
+                operation_id,
+                exc.__class__.__name__,
+            )
+    # mode "none": tests run operations explicitly.
+
+
+def enqueue_on_commit(operation: Operation) -> None:
+    transaction.on_commit(lambda: enqueue(operation.pk))
+
+
+def enqueue_next(lock_key: str) -> None:
+    """After an operation ends, start the next one waiting on the same key."""
+    following = (
+        Operation.objects.filter(lock_key=lock_key, status=Operation.Status.PENDING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if following is not None:
+        enqueue(following)
+
+
+class EmbeddedWorker:
+    """One daemon thread that runs operations in order of due time, and sweeps."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int]] = []
+        self._cv = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, operation_id: int, delay: float = 0) -> None:
+        with self._cv:
+            heapq.heappush(self._heap, (time.monotonic() + delay, operation_id))
+            self._cv.notify()
+        self.start()
+
+    def start(self) -> None:
+        with self._cv:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._loop, name="hangar-embedded-worker", daemon=True
+                )
+                self._thread.start()
+
+    def _next(self) -> int | None:
+        with self._cv:
+            deadline = time.monotonic() + settings.HANGAR_SWEEP_SECONDS
+            while True:
+                now = time.monotonic()
+                if self._heap and self._heap[0][0] <= now:
+                    return heapq.heappop(self._heap)[1]
+                until = min(deadline, self._heap[0][0]) if self._heap else deadline
+                if now >= deadline:
+                    return None
+                self._cv.wait(until - now)
+
+    def _loop(self) -> None:
+        from clusters.engine.runner import run_operation
+        from clusters.engine.sweeper import sweep
+
+        while True:
+            try:
+                operation_id = self._next()
+                close_old_connections()
+                if operation_id is None:
+                    sweep()
+                else:
+                    run_operation(operation_id)
+            except Exception:  # the thread must outlive any one operation
+                logger.exception("embedded worker")
+            finally:
+                close_old_connections()
+
+
+_embedded: EmbeddedWorker | None = None
+_embedded_lock = threading.Lock()
+
+
+def embedded_worker() -> EmbeddedWorker:
+    global _embedded
+    with _embedded_lock:
+        if _embedded is None:
+            _embedded = EmbeddedWorker()
+        return _embedded

@@ -1,0 +1,182 @@
+"""Claiming and running one operation. Every path ends with the row telling the truth."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.utils import timezone
+
+from clusters.engine.context import OperationContext, OperationFailed, log_event
+from clusters.engine.registry import get_kind
+from clusters.kube.errors import KubeError
+from clusters.models import Cluster, Operation, OperationEvent
+
+logger = logging.getLogger(__name__)
+
+S = Operation.Status
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def claim(operation_id: int) -> Operation | None:
+    """Mark the operation running if it may run now; None if it may not (yet).
+
+    It may run when it is pending and due, it is the oldest pending operation of its lock
+    key, nothing else of that key runs, and its cluster has room under its limit.
+    """
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            op = (
+                Operation.objects.select_for_update(skip_locked=True)
+                .filter(pk=operation_id, status=S.PENDING, not_before__lte=now)
+                .first()
+            )
+            if op is None:
+                return None
+            # Claims on one cluster are serialised, so its concurrency limit holds.
+            cluster = Cluster.objects.select_for_update().get(pk=op.cluster_id)
+            siblings = Operation.objects.filter(lock_key=op.lock_key)
+            if siblings.filter(status=S.RUNNING).exists():
+                return None
+            if siblings.filter(status=S.PENDING, pk__lt=op.pk).exists():
+                return None
+            running = Operation.objects.filter(cluster_id=cluster.pk, status=S.RUNNING).count()
+            if running >= cluster.max_concurrent_operations:
+                return None
+            op.status = S.RUNNING
+            op.attempts += 1
+            op.started_at = op.started_at or now
+            op.heartbeat_at = now
+            op.worker = _worker_id()
+            op.error = ""
+            op.save(
+                update_fields=[
+                    "status",
+                    "attempts",
+                    "started_at",
+                    "heartbeat_at",
+                    "worker",
+                    "error",
+                ]
+            )
+    except IntegrityError:
+        # Another worker started an operation of the same key at the same moment; the
+        # partial unique index on running operations stopped this one.
+        return None
+    log_event(op, f"Started (attempt {op.attempts} of {op.max_attempts}) on {op.worker}.")
+    return op
+
+
+@contextmanager
+def heartbeat(operation: Operation) -> Iterator[None]:
+    """Keep `heartbeat_at` fresh while the handler runs, even inside one long API call."""
+    stop = threading.Event()
+    interval = settings.HANGAR_HEARTBEAT_SECONDS
+
+    def beat() -> None:
+        try:
+            while not stop.wait(interval):
+                Operation.objects.filter(
+                    pk=operation.pk, status=S.RUNNING, worker=operation.worker
+                ).update(heartbeat_at=timezone.now())
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{operation.pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def _finish(op: Operation, status: str, *, error: str = "", result: dict | None = None) -> bool:
+    """Record the outcome, unless someone else owns the run by now (the sweeper gave it
+    away after missed heartbeats): then this worker's result is stale and dropped."""
+    fields = {"status": status, "finished_at": timezone.now(), "error": error[:4000]}
+    if status == S.SUCCEEDED:
+        fields.update(steps_done=op.steps_total, progress_message="Done")
+    if result is not None:
+        fields["result"] = result
+    won = bool(
+        Operation.objects.filter(pk=op.pk, status=S.RUNNING, worker=op.worker).update(**fields)
+    )
+    if won:
+        for name, value in fields.items():
+            setattr(op, name, value)
+    return won
+
+
+def retry_delay(attempt: int) -> float:
+    delays = settings.HANGAR_RETRY_DELAYS
+    base = delays[min(attempt, len(delays)) - 1]
+    return base * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
+
+
+def _reschedule(op: Operation, reason: str) -> bool:
+    delay = retry_delay(op.attempts)
+    won = bool(
+        Operation.objects.filter(pk=op.pk, status=S.RUNNING, worker=op.worker).update(
+            status=S.PENDING,
+            not_before=timezone.now() + timedelta(seconds=delay),
+            error=reason[:4000],
+            worker="",
+        )
+    )
+    if won:
+        log_event(op, f"{reason} Retrying in {delay:.0f}s.", OperationEvent.Level.WARNING)
+        op.status = S.PENDING
+        from clusters.engine.dispatch import enqueue
+
+        enqueue(op.pk, countdown=delay)
+    return won
+
+
+def run_operation(operation_id: int) -> str:
+    """Run one operation if it may run now. Returns what happened, for logs and tests."""
+    close_old_connections()
+    op = claim(operation_id)
+    if op is None:
+        return "not-claimed"
+    kind = get_kind(op.kind)
+    outcome = S.FAILED
+    with heartbeat(op):
+        try:
+            result = kind.handler(OperationContext(op))
+        except OperationFailed as exc:
+            _finish(op, S.FAILED, error=str(exc))
+        except KubeError as exc:
+            if exc.retryable and op.attempts < op.max_attempts:
+                outcome = S.PENDING if _reschedule(op, exc.message) else S.FAILED
+            else:
+                _finish(op, S.FAILED, error=exc.message)
+        except Exception as exc:
+            logger.exception("operation %s (%s) crashed", op.pk, op.kind)
+            _finish(op, S.FAILED, error=f"Internal error ({exc.__class__.__name__}); see logs.")
+        else:
+            if _finish(op, S.SUCCEEDED, result=result or {}):
+                outcome = S.SUCCEEDED
+    if op.status == S.FAILED:
+        log_event(op, f"Failed: {op.error}", OperationEvent.Level.ERROR)
+        if kind.on_failure is not None:
+            kind.on_failure(op)
+    elif op.status == S.SUCCEEDED:
+        log_event(op, "Succeeded.")
+    from clusters.engine.dispatch import enqueue_next
+
+    enqueue_next(op.lock_key)
+    return outcome if op.status != S.RUNNING else "lost"
