@@ -268,6 +268,8 @@ class Operation(models.Model):
         related_name="+",
     )
     idempotency_key = models.CharField(max_length=128, blank=True)
+    # Operations started together (a fleet deploy) share a batch id.
+    batch = models.CharField(max_length=32, blank=True, db_index=True)
     request_fingerprint = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
     result = models.JSONField(default=dict, blank=True)

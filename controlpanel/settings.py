@@ -185,6 +185,8 @@ HANGAR_SWEEP_SECONDS = env.float("HANGAR_SWEEP_SECONDS", default=30.0)
 HANGAR_RETRY_DELAYS = [
     float(x) for x in env.list("HANGAR_RETRY_DELAYS", default=["5", "20", "60", "180"])
 ]
+# How often an operation looks at what it waits for (rollouts, jobs, namespace deletion).
+HANGAR_POLL_SECONDS = env.float("HANGAR_POLL_SECONDS", default=2.0)
 # How long a deploy waits for its rollout before failing it.
 HANGAR_ROLLOUT_TIMEOUT = env.float("HANGAR_ROLLOUT_TIMEOUT", default=600.0)
 

@@ -18,6 +18,7 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("HANGAR_OPERATION_DISPATCH", "none")
 os.environ.setdefault("HANGAR_RETRY_DELAYS", "0.05,0.1,0.2,0.4")
 os.environ.setdefault("HANGAR_ROLLOUT_TIMEOUT", "20")
+os.environ.setdefault("HANGAR_POLL_SECONDS", "0.05")
 
 from controlpanel.settings import *  # noqa: F403
 

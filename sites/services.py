@@ -1,8 +1,8 @@
 """Writes on sites and what describes them. Each service checks permission, validates
 (field-keyed errors; nothing is saved on error), saves and audits in one transaction.
 
-Actions that change what runs on a cluster (deploy, scale, ...) become Operations; those
-arrive with the operation engine.
+A change of domains, variables or cron schedules bumps the environment's configuration
+version and, once the environment is provisioned, queues an operation that applies it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from clusters.models import Cluster, NodePool
 from controlpanel.core.audit import audit_record, save_changes_audited, save_new_audited
 from controlpanel.core.models import Client, User
 from controlpanel.core.permissions import Action, require
+from sites.actions import config_changed
 from sites.models import CronSchedule, Domain, Environment, EnvVar, Site, SiteKind, Tier
 
 
@@ -88,7 +89,9 @@ def domain_add(
     domain = Domain(
         environment=environment, hostname=hostname, is_primary=is_primary, tls_enabled=tls_enabled
     )
-    return save_new_audited(domain, actor=actor, action="domain.add", client=client)
+    save_new_audited(domain, actor=actor, action="domain.add", client=client)
+    config_changed(actor=actor, environment=environment)
+    return domain
 
 
 @transaction.atomic
@@ -96,7 +99,9 @@ def domain_remove(*, actor: User, domain: Domain) -> None:
     client = domain.environment.site.client
     require(actor, Action.MANAGE_DOMAINS, client)
     audit_record(actor=actor, action="domain.remove", target=domain, client=client)
+    environment = domain.environment
     domain.delete()
+    config_changed(actor=actor, environment=environment)
 
 
 @transaction.atomic
@@ -110,7 +115,9 @@ def env_var_set(
     existing = EnvVar.objects.select_for_update().filter(environment=environment, key=key).first()
     if existing is None:
         variable = EnvVar(environment=environment, key=key, value=value, is_secret=is_secret)
-        return save_new_audited(variable, actor=actor, action="envvar.create", client=client)
+        save_new_audited(variable, actor=actor, action="envvar.create", client=client)
+        config_changed(actor=actor, environment=environment)
+        return variable
     if existing.is_secret and not is_secret:
         raise ValidationError(
             {"is_secret": "A secret variable cannot be made plain; delete and re-create it."}
@@ -131,7 +138,9 @@ def env_var_delete(*, actor: User, variable: EnvVar) -> None:
     client = variable.environment.site.client
     require(actor, Action.MANAGE_ENV_VARS, client)
     audit_record(actor=actor, action="envvar.delete", target=variable, client=client)
+    environment = variable.environment
     variable.delete()
+    config_changed(actor=actor, environment=environment)
 
 
 CRON_EDITABLE_FIELDS = frozenset({"schedule", "command", "timeout_seconds", "suspended"})
@@ -158,14 +167,16 @@ def cron_schedule_create(
         timeout_seconds=timeout_seconds,
         suspended=suspended,
     )
-    return save_new_audited(cron, actor=actor, action="cron.create", client=client)
+    save_new_audited(cron, actor=actor, action="cron.create", client=client)
+    config_changed(actor=actor, environment=environment)
+    return cron
 
 
 @transaction.atomic
 def cron_schedule_update(*, actor: User, cron: CronSchedule, **fields: Any) -> CronSchedule:
     client = cron.environment.site.client
     require(actor, Action.MANAGE_CRON, client)
-    save_changes_audited(
+    changes = save_changes_audited(
         cron,
         fields,
         allowed=CRON_EDITABLE_FIELDS,
@@ -173,6 +184,8 @@ def cron_schedule_update(*, actor: User, cron: CronSchedule, **fields: Any) -> C
         action="cron.update",
         client=client,
     )
+    if changes:
+        config_changed(actor=actor, environment=cron.environment)
     return cron
 
 
@@ -181,4 +194,6 @@ def cron_schedule_delete(*, actor: User, cron: CronSchedule) -> None:
     client = cron.environment.site.client
     require(actor, Action.MANAGE_CRON, client)
     audit_record(actor=actor, action="cron.delete", target=cron, client=client)
+    environment = cron.environment
     cron.delete()
+    config_changed(actor=actor, environment=environment)

@@ -83,3 +83,56 @@ def environment(site, cluster):
 def other_environment(other_client, cluster):
     other_site = f.SiteFactory(client=other_client, slug="shop", name="Globex shop")
     return f.EnvironmentFactory(site=other_site, cluster=cluster, slug="production")
+
+
+# --- A live cluster: the sandbox emulator over HTTP, registered as a Cluster row ----------
+
+
+@pytest.fixture
+def live_sandbox():
+    import yaml  # noqa: F401
+
+    from clusters.sandbox import SandboxCluster
+
+    with SandboxCluster(
+        token="live-test", rollout_delay=0.05, job_duration=0.05, namespace_deletion_delay=0.1
+    ) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def live_cluster(db, live_sandbox):
+    import yaml
+
+    from clusters.kube.transport import forget_client
+
+    cluster = f.ClusterFactory(
+        slug="live",
+        name="Live sandbox",
+        api_url=live_sandbox.url,
+        is_sandbox=True,
+        kubeconfig=yaml.safe_dump(live_sandbox.kubeconfig()),
+    )
+    yield cluster
+    forget_client(cluster.pk)
+
+
+@pytest.fixture
+def live_environment(site, live_cluster):
+    """An environment on the live sandbox, with an image, not yet provisioned."""
+    return f.EnvironmentFactory(
+        site=site,
+        cluster=live_cluster,
+        slug="production",
+        image="registry.example.com/acme/web:1.0.0",
+        replicas=2,
+        varnish_enabled=False,
+    )
+
+
+@pytest.fixture
+def live_kube(live_cluster):
+    """Reads the live cluster over HTTP, to assert what really is there."""
+    from clusters.kube.client import KubeClient
+
+    return KubeClient.for_cluster(live_cluster, skip_unchanged=False)

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from clusters.engine.context import OperationContext, OperationFailed, log_event
@@ -147,8 +147,8 @@ def _reschedule(op: Operation, reason: str) -> bool:
 
 
 def run_operation(operation_id: int) -> str:
-    """Run one operation if it may run now. Returns what happened, for logs and tests."""
-    close_old_connections()
+    """Run one operation if it may run now. Returns what happened, for logs and tests.
+    (Connection hygiene is the caller's: Celery's Django fixup, or the embedded loop.)"""
     op = claim(operation_id)
     if op is None:
         return "not-claimed"

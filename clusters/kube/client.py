@@ -184,6 +184,8 @@ class KubeClient:
         name: str,
         patch: Mapping[str, Any],
         namespace: str | None = None,
+        *,
+        field_manager: str = FIELD_MANAGER,
     ) -> dict:
         path = kind_of(api_version, kind).path(namespace=namespace, name=name)
         return self.transport.request(
@@ -191,7 +193,7 @@ class KubeClient:
             path,
             body=dict(patch),
             content_type=MERGE_PATCH,
-            query=[("fieldManager", FIELD_MANAGER)],
+            query=[("fieldManager", field_manager)],
         ).json()
 
     def delete(

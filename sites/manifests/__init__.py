@@ -59,6 +59,7 @@ __all__ = [
     "environment_labels",
     "render_cronjob",
     "render_environment",
+    "render_foundation",
     "render_namespace",
     "to_yaml",
 ]
@@ -76,6 +77,20 @@ def render_environment(
     environment has no image.
     """
     require_image(environment)
+    return _render(environment, secret_env, workload=True)
+
+
+def render_foundation(
+    environment: Environment, *, secret_env: Mapping[str, str] | None = None
+) -> list[Manifest]:
+    """The objects that need no image (namespace, policies, configuration): what an
+    environment is provisioned with before its first deploy."""
+    return _render(environment, secret_env, workload=False)
+
+
+def _render(
+    environment: Environment, secret_env: Mapping[str, str] | None, *, workload: bool
+) -> list[Manifest]:
     domains = ordered_domains(environment.domains.all())
     schedules = sorted(environment.cron_schedules.all(), key=lambda schedule: schedule.name)
     secret_values, plain_values = configuration(environment, environment.env_vars.all(), secret_env)
@@ -91,6 +106,8 @@ def render_environment(
         secret,
         configmap,
     ]
+    if not workload:
+        return objects
     if environment.varnish_enabled:
         objects.append(render_vcl_configmap(environment))
     objects.append(

@@ -1,0 +1,336 @@
+"""Each action end to end: service call → operation → objects read back from the cluster."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from clusters.models import Operation
+from sites import actions, services
+from sites.models import Environment, Release
+from tests import factories as f
+from tests.engine import drain
+
+S = Operation.Status
+
+
+def provisioned(environment, owner):
+    actions.environment_provision(actor=owner, environment=environment)
+    drain()
+    environment.refresh_from_db()
+    assert environment.status == Environment.Status.ACTIVE
+    return environment
+
+
+def test_provision_creates_every_object_and_waits_for_the_rollout(
+    live_environment, owner, live_kube
+):
+    op = actions.environment_provision(actor=owner, environment=live_environment)
+    assert op.status == S.PENDING
+    drain()
+    op.refresh_from_db()
+    assert op.status == S.SUCCEEDED, op.error
+    assert op.steps_done == op.steps_total == 3
+    namespace = live_environment.namespace
+    assert (
+        live_kube.get("v1", "Namespace", namespace)["metadata"]["labels"][
+            "pod-security.kubernetes.io/enforce"
+        ]
+        == "restricted"
+    )
+    for api_version, kind, name in [
+        ("v1", "ServiceAccount", "web"),
+        ("v1", "Secret", "app-env"),
+        ("v1", "ConfigMap", "app-config"),
+        ("apps/v1", "Deployment", "web"),
+        ("v1", "Service", "web"),
+        ("policy/v1", "PodDisruptionBudget", "web"),
+        ("networking.k8s.io/v1", "NetworkPolicy", "default"),
+    ]:
+        assert live_kube.get(api_version, kind, name, namespace), (kind, name)
+    rollout = live_kube.rollout_status(namespace, "web")
+    assert rollout.done and rollout.available == 2
+    messages = [e.message for e in op.events.all()]
+    assert any("Rollout complete" in m for m in messages)
+    live_environment.refresh_from_db()
+    assert live_environment.status == Environment.Status.ACTIVE
+    assert not live_environment.config_pending
+
+
+def test_deploy_records_a_release_and_updates_the_pods(live_environment, owner, live_kube):
+    provisioned(live_environment, owner)
+    op = actions.environment_deploy(
+        actor=owner, environment=live_environment, image="registry.example.com/acme/web:1.1.0"
+    )
+    release = Release.objects.get(operation=op)
+    assert release.status == Release.Status.PENDING
+    live_environment.refresh_from_db()
+    assert live_environment.image.endswith(":1.0.0")  # not before the rollout succeeds
+    drain()
+    release.refresh_from_db()
+    live_environment.refresh_from_db()
+    assert release.status == Release.Status.SUCCEEDED
+    assert live_environment.image == "registry.example.com/acme/web:1.1.0"
+    deployment = live_kube.get("apps/v1", "Deployment", "web", live_environment.namespace)
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":1.1.0")
+
+
+def test_failed_rollout_fails_with_the_reason_and_keeps_the_last_good_release(
+    live_environment, owner, live_kube, live_sandbox, settings
+):
+    provisioned(live_environment, owner)
+    settings.HANGAR_ROLLOUT_TIMEOUT = 1.0
+    live_sandbox.controllers.rollout_delay = 30  # the new pods never become ready in time
+    op = actions.environment_deploy(
+        actor=owner, environment=live_environment, image="registry.example.com/acme/web:2.0.0"
+    )
+    drain()
+    op.refresh_from_db()
+    assert op.status == S.FAILED
+    assert "did not become ready" in op.error
+    live_environment.refresh_from_db()
+    assert live_environment.image.endswith(":1.0.0")
+    assert Release.objects.get(operation=op).status == Release.Status.FAILED
+    # Rolled back on the cluster too.
+    deployment = live_kube.get("apps/v1", "Deployment", "web", live_environment.namespace)
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":1.0.0")
+
+
+def test_scale_and_autoscale(live_environment, owner, live_kube):
+    provisioned(live_environment, owner)
+    actions.environment_scale(actor=owner, environment=live_environment, replicas=4)
+    drain()
+    namespace = live_environment.namespace
+    assert live_kube.get("apps/v1", "Deployment", "web", namespace)["spec"]["replicas"] == 4
+    live_environment.refresh_from_db()
+    assert live_environment.replicas == 4
+
+    actions.environment_autoscale(
+        actor=owner,
+        environment=live_environment,
+        enabled=True,
+        min_replicas=2,
+        max_replicas=6,
+        cpu_target=60,
+    )
+    drain()
+    hpa = live_kube.get("autoscaling/v2", "HorizontalPodAutoscaler", "web", namespace)
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 6)
+
+    actions.environment_autoscale(actor=owner, environment=live_environment, enabled=False)
+    drain()
+    assert (
+        live_kube.get_or_none("autoscaling/v2", "HorizontalPodAutoscaler", "web", namespace) is None
+    )
+
+
+def test_config_changes_reach_the_cluster_and_roll_the_pods(live_environment, owner, live_kube):
+    provisioned(live_environment, owner)
+    namespace = live_environment.namespace
+
+    def checksum():
+        deployment = live_kube.get("apps/v1", "Deployment", "web", namespace)
+        return deployment["spec"]["template"]["metadata"]["annotations"][
+            "hangar.dev/config-checksum"
+        ]
+
+    before = checksum()
+    services.env_var_set(actor=owner, environment=live_environment, key="FEATURE", value="on")
+    live_environment.refresh_from_db()
+    assert live_environment.config_pending
+    services.domain_add(actor=owner, environment=live_environment, hostname="www.acme.test")
+    drain()
+    assert live_kube.get("v1", "ConfigMap", "app-config", namespace)["data"]["FEATURE"] == "on"
+    assert checksum() != before
+    ingress = live_kube.get("networking.k8s.io/v1", "Ingress", "web", namespace)
+    assert ingress["spec"]["rules"][0]["host"] == "www.acme.test"
+    live_environment.refresh_from_db()
+    assert not live_environment.config_pending
+
+    domain = live_environment.domains.get()
+    services.domain_remove(actor=owner, domain=domain)
+    drain()
+    assert live_kube.get_or_none("networking.k8s.io/v1", "Ingress", "web", namespace) is None
+
+
+def test_cron_create_suspend_run_now_and_delete(live_environment, owner, live_kube):
+    provisioned(live_environment, owner)
+    namespace = live_environment.namespace
+    cron = services.cron_schedule_create(
+        actor=owner,
+        environment=live_environment,
+        name="drupal",
+        schedule="H/15 * * * *",
+        command="drush cron",
+    )
+    drain()
+    live = live_kube.get("batch/v1", "CronJob", "cron-drupal", namespace)
+    assert live["spec"]["schedule"] == cron.resolved_schedule
+    assert live["spec"]["concurrencyPolicy"] == "Forbid"
+
+    services.cron_schedule_update(actor=owner, cron=cron, suspended=True)
+    drain()
+    assert live_kube.get("batch/v1", "CronJob", "cron-drupal", namespace)["spec"]["suspend"]
+
+    op = actions.cron_run_now(actor=owner, cron=cron)
+    drain()
+    op.refresh_from_db()
+    assert op.status == S.SUCCEEDED, op.error
+    assert op.result["succeeded"] is True
+    job = live_kube.get("batch/v1", "Job", op.params["job_name"], namespace)
+    assert job["metadata"]["ownerReferences"][0]["name"] == "cron-drupal"
+
+    services.cron_schedule_delete(actor=owner, cron=cron)
+    drain()
+    assert live_kube.get_or_none("batch/v1", "CronJob", "cron-drupal", namespace) is None
+
+
+def test_one_off_command_captures_its_output(live_environment, owner, live_sandbox):
+    provisioned(live_environment, owner)
+    op = actions.environment_run_command(
+        actor=owner, environment=live_environment, command="drush cr"
+    )
+    drain()
+    op.refresh_from_db()
+    assert op.status == S.SUCCEEDED, op.error
+    assert op.result["output"]
+    assert op.result["job"].startswith("task-")
+
+
+def test_restart_rolls_new_pods(live_environment, owner, live_kube):
+    provisioned(live_environment, owner)
+    op = actions.environment_restart(actor=owner, environment=live_environment)
+    drain()
+    op.refresh_from_db()
+    assert op.status == S.SUCCEEDED, op.error
+    deployment = live_kube.get("apps/v1", "Deployment", "web", live_environment.namespace)
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert "kubectl.kubernetes.io/restartedAt" in annotations
+    # A later apply by Hangar keeps the restart stamp (a different field manager owns it).
+    actions.environment_scale(actor=owner, environment=live_environment, replicas=3)
+    drain()
+    deployment = live_kube.get("apps/v1", "Deployment", "web", live_environment.namespace)
+    assert (
+        "kubectl.kubernetes.io/restartedAt"
+        in deployment["spec"]["template"]["metadata"]["annotations"]
+    )
+
+
+def test_destroy_needs_the_name_then_deletes_everything(live_environment, owner, live_kube):
+    provisioned(live_environment, owner)
+    namespace = live_environment.namespace
+    with pytest.raises(ValidationError) as excinfo:
+        actions.environment_destroy(actor=owner, environment=live_environment, confirm="yes")
+    assert namespace in excinfo.value.message_dict["confirm"][0]
+    assert not Operation.objects.filter(kind="environment.destroy").exists()
+    op = actions.environment_destroy(actor=owner, environment=live_environment, confirm=namespace)
+    drain()
+    op.refresh_from_db()
+    assert op.status == S.SUCCEEDED, op.error
+    assert live_kube.get_or_none("v1", "Namespace", namespace) is None
+    assert not Environment.objects.filter(pk=live_environment.pk).exists()
+
+
+def test_promote_and_rollback(live_environment, owner, site, live_cluster, live_kube):
+    provisioned(live_environment, owner)
+    staging = provisioned(
+        f.EnvironmentFactory(
+            site=site,
+            cluster=live_cluster,
+            slug="staging",
+            image="registry.example.com/acme/web:1.0.0",
+        ),
+        owner,
+    )
+    digest = "sha256:" + "ab" * 32
+    actions.environment_deploy(
+        actor=owner, environment=staging, image=f"registry.example.com/acme/web:1.2.0@{digest}"
+    )
+    drain()
+    actions.environment_promote(actor=owner, source=staging, target=live_environment)
+    drain()
+    live_environment.refresh_from_db()
+    assert live_environment.image == f"registry.example.com/acme/web:1.2.0@{digest}"
+    first = live_environment.releases.filter(status=Release.Status.SUCCEEDED).last()
+    assert first is not None
+
+
+def test_bad_input_creates_no_operation(live_environment, owner, other_owner, other_environment):
+    provisioned(live_environment, owner)
+    before = Operation.objects.count()
+    cases = [
+        (
+            lambda: actions.environment_deploy(
+                actor=owner, environment=live_environment, image="Not A Reference"
+            ),
+            "image",
+        ),
+        (
+            lambda: actions.environment_deploy(
+                actor=owner, environment=live_environment, image="nginx"
+            ),
+            "image",
+        ),
+        (
+            lambda: actions.environment_scale(
+                actor=owner, environment=live_environment, replicas=500
+            ),
+            "replicas",
+        ),
+        (
+            lambda: actions.environment_autoscale(
+                actor=owner,
+                environment=live_environment,
+                enabled=True,
+                min_replicas=5,
+                max_replicas=2,
+            ),
+            "autoscale_max",
+        ),
+        (
+            lambda: services.cron_schedule_create(
+                actor=owner,
+                environment=live_environment,
+                name="bad",
+                schedule="99 * * * *",
+                command="x",
+            ),
+            "schedule",
+        ),
+        (
+            lambda: actions.environment_run_command(
+                actor=owner, environment=live_environment, command="  "
+            ),
+            "command",
+        ),
+    ]
+    services.domain_add(actor=other_owner, environment=other_environment, hostname="taken.test")
+    cases.append(
+        (
+            lambda: services.domain_add(
+                actor=owner, environment=live_environment, hostname="taken.test"
+            ),
+            "hostname",
+        )
+    )
+    for call, field in cases:
+        with pytest.raises(ValidationError) as excinfo:
+            call()
+        assert field in excinfo.value.message_dict, (field, excinfo.value.message_dict)
+    assert Operation.objects.count() == before
+
+
+def test_viewers_and_other_clients_cannot_act(live_environment, owner, viewer, other_owner):
+    provisioned(live_environment, owner)
+    for actor in (viewer, other_owner):
+        with pytest.raises(PermissionDenied):
+            actions.environment_deploy(
+                actor=actor, environment=live_environment, image="registry.example.com/acme/web:9"
+            )
+        with pytest.raises(PermissionDenied):
+            actions.environment_scale(actor=actor, environment=live_environment, replicas=3)
+        with pytest.raises(PermissionDenied):
+            actions.environment_destroy(
+                actor=actor, environment=live_environment, confirm=live_environment.namespace
+            )
+    assert not Operation.objects.filter(requested_by__in=[viewer, other_owner]).exists()
