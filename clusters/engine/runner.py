@@ -56,6 +56,7 @@ def claim(operation_id: int) -> Operation | None:
             running = Operation.objects.filter(cluster_id=cluster.pk, status=S.RUNNING).count()
             if running >= cluster.max_concurrent_operations:
                 return None
+            now = timezone.now()  # after the locks: waiting for them took time
             op.status = S.RUNNING
             op.attempts += 1
             op.started_at = op.started_at or now

@@ -334,3 +334,59 @@ def test_viewers_and_other_clients_cannot_act(live_environment, owner, viewer, o
                 actor=actor, environment=live_environment, confirm=live_environment.namespace
             )
     assert not Operation.objects.filter(requested_by__in=[viewer, other_owner]).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ten_concurrent_scale_requests_run_one_at_a_time_and_the_last_wins(
+    live_environment, owner, live_kube
+):
+    import random
+    import threading
+
+    from django.db import connection
+
+    from clusters.engine.runner import run_operation
+
+    provisioned(live_environment, owner)
+    wanted = random.sample(range(1, 11), 10)  # noqa: S311
+
+    def request(replicas):
+        try:
+            actions.environment_scale(actor=owner, environment=live_environment, replicas=replicas)
+        finally:
+            connection.close()
+
+    requests = [threading.Thread(target=request, args=(n,)) for n in wanted]
+    for thread in requests:
+        thread.start()
+    for thread in requests:
+        thread.join()
+
+    scale_ops = list(Operation.objects.filter(kind="environment.scale").order_by("pk"))
+    assert len(scale_ops) == 10
+
+    def worker():
+        try:
+            for _ in range(200):
+                for op in scale_ops:
+                    run_operation(op.pk)
+                if not Operation.objects.filter(status__in=[S.PENDING, S.RUNNING]).exists():
+                    return
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+
+    rows = list(Operation.objects.filter(kind="environment.scale").order_by("pk"))
+    assert [row.status for row in rows] == [S.SUCCEEDED] * 10
+    for earlier, later in zip(rows, rows[1:], strict=False):
+        assert earlier.finished_at <= later.started_at  # never two at once
+    last = rows[-1].params["replicas"]
+    live_environment.refresh_from_db()
+    assert live_environment.replicas == last
+    deployment = live_kube.get("apps/v1", "Deployment", "web", live_environment.namespace)
+    assert deployment["spec"]["replicas"] == last
