@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
@@ -348,7 +350,7 @@ def test_ten_concurrent_scale_requests_run_one_at_a_time_and_the_last_wins(
     from clusters.engine.runner import run_operation
 
     provisioned(live_environment, owner)
-    wanted = random.sample(range(1, 11), 10)  # noqa: S311
+    wanted = random.sample(range(1, 11), 10)
 
     def request(replicas):
         try:
@@ -383,7 +385,7 @@ def test_ten_concurrent_scale_requests_run_one_at_a_time_and_the_last_wins(
 
     rows = list(Operation.objects.filter(kind="environment.scale").order_by("pk"))
     assert [row.status for row in rows] == [S.SUCCEEDED] * 10
-    for earlier, later in zip(rows, rows[1:], strict=False):
+    for earlier, later in itertools.pairwise(rows):
         assert earlier.finished_at <= later.started_at  # never two at once
     last = rows[-1].params["replicas"]
     live_environment.refresh_from_db()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import timedelta
 
@@ -76,7 +77,7 @@ def test_an_operation_runs_and_logs_its_steps(cluster):
 
 
 def test_operations_of_one_key_run_one_at_a_time_in_order(cluster):
-    first, second, third = (create(cluster, label=x) for x in "abc")
+    first, second, _third = (create(cluster, label=x) for x in "abc")
     assert run_operation(second.pk) == "not-claimed"  # the older one goes first
     assert claim(first.pk) is not None
     assert run_operation(second.pk) == "not-claimed"  # one running per key
@@ -251,5 +252,5 @@ def test_concurrent_workers_never_run_two_operations_of_one_key():
     assert [label for _, label in ran] == [str(i) for i in range(10)]
     rows = list(Operation.objects.order_by("pk"))
     assert all(row.status == S.SUCCEEDED for row in rows)
-    for earlier, later in zip(rows, rows[1:], strict=False):
+    for earlier, later in itertools.pairwise(rows):
         assert earlier.finished_at <= later.started_at
