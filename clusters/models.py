@@ -64,7 +64,8 @@ class Cluster(models.Model):
     db_admin_password = EncryptedTextField("database admin password")
 
     max_concurrent_operations = models.PositiveSmallIntegerField(
-        default=4, validators=[MinValueValidator(1), MaxValueValidator(50)],
+        default=4,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
         help_text="Operations running on this cluster at once; protects its API server.",
     )
     is_sandbox = models.BooleanField(
@@ -264,7 +265,10 @@ class Operation(models.Model):
     steps_total = models.PositiveSmallIntegerField(default=1)
     progress_message = models.CharField(max_length=255, blank=True)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     idempotency_key = models.CharField(max_length=128, blank=True)
@@ -287,11 +291,13 @@ class Operation(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["lock_key"], condition=models.Q(status="running"),
+                fields=["lock_key"],
+                condition=models.Q(status="running"),
                 name="operation_one_running_per_lock",
             ),
             models.UniqueConstraint(
-                fields=["client", "idempotency_key"], condition=~models.Q(idempotency_key=""),
+                fields=["client", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
                 name="operation_idempotency_key_per_client",
             ),
         ]

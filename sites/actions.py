@@ -23,7 +23,13 @@ from controlpanel.core.permissions import Action, require
 from sites import validators as v
 from sites.models import CronSchedule, Environment, Release, SiteKind
 
-PROVISIONED = (Environment.Status.ACTIVE, Environment.Status.FAILED)
+# Actions queue behind a provisioning that is under way (operations of one environment
+# run in order), but an environment that was never provisioned has nothing to act on.
+PROVISIONED = (
+    Environment.Status.PROVISIONING,
+    Environment.Status.ACTIVE,
+    Environment.Status.FAILED,
+)
 
 # Common one-off tasks per site kind, offered as buttons; any command may be typed.
 COMMON_TASKS: dict[str, list[tuple[str, str]]] = {

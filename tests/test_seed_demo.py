@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from billing.models import NodePrice
-from clusters.models import Cluster
+from clusters.models import Cluster, Operation
 from controlpanel.core.models import Client, Membership, User
 from sites.models import Environment, Site
 
@@ -29,6 +29,11 @@ def test_seed_demo_is_complete_and_idempotent(client):
     ] == counts
 
     assert Client.objects.count() == 3
+    # Every environment is queued for provisioning on the sandbox, once.
+    assert (
+        Operation.objects.filter(kind="environment.provision").count()
+        == Environment.objects.count()
+    )
     assert set(Site.objects.values_list("kind", flat=True)) == {
         "drupal",
         "wordpress",

@@ -27,9 +27,10 @@ def enqueue(operation_id: int, *, countdown: float | None = None) -> None:
             run_operation_task.apply_async((operation_id,), countdown=countdown, retry=False)
         except Exception as exc:
             logger.warning(
-                "could not enqueue operation %s (%s); the sweeper will",
+                "could not enqueue operation %s (%s: %s); the sweeper will",
                 operation_id,
                 exc.__class__.__name__,
+                str(exc)[:200],
             )
     # mode "none": tests run operations explicitly.
 
@@ -88,6 +89,10 @@ class EmbeddedWorker:
         from clusters.engine.runner import run_operation
         from clusters.engine.sweeper import sweep
 
+        try:
+            sweep()  # work left pending when the process last stopped
+        except Exception:
+            logger.exception("embedded worker: first sweep")
         while True:
             try:
                 operation_id = self._next()

@@ -16,6 +16,7 @@ from clusters.kubeconfig import build_kubeconfig
 from clusters.models import Cluster, NodePool, NodeSize, Provider
 from controlpanel.core.models import Client, Membership, User
 from controlpanel.core.roles import ClientRole, StaffRole
+from sites import actions
 from sites import services as site_services
 from sites.models import Environment, Site, SiteKind, Tier
 
@@ -188,7 +189,10 @@ class Command(BaseCommand):
             image_repository=f"registry.example.com/{client.slug}/{slug}",
         )
         for env_slug, env_name, tier, replicas in ENVIRONMENTS:
-            if Environment.objects.filter(site=site, slug=env_slug).exists():
+            existing = Environment.objects.filter(site=site, slug=env_slug).first()
+            if existing is not None:
+                if existing.status == Environment.Status.NEW:
+                    actions.environment_provision(actor=admin, environment=existing)
                 continue
             env = site_services.environment_create(
                 actor=admin,
@@ -224,3 +228,5 @@ class Command(BaseCommand):
                     schedule=schedule,
                     command=command,
                 )
+            # Runs on the sandbox cluster once the panel's worker is up.
+            actions.environment_provision(actor=admin, environment=env)

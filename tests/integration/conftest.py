@@ -1,0 +1,182 @@
+"""Real parts for integration tests: a private Redis server as the Celery broker, and
+Celery worker processes running the operation engine against the test database."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(condition, timeout: float = 20.0, interval: float = 0.05, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class RedisServer:
+    def __init__(self, tmp: Path) -> None:
+        self.port = free_port()
+        self.dir = tmp
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.skip("redis-server is not installed (.ci/run installs it)")
+        self.process = subprocess.Popen(  # noqa: S603
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+        def answers() -> bool:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return True
+            except OSError:
+                return False
+
+        wait_for(answers, what="redis-server")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def broker(tmp_path) -> Iterator[RedisServer]:
+    """A Redis of this test's own, wired into the Celery app of the test process."""
+    from controlpanel.celery import app
+
+    server = RedisServer(tmp_path)
+    server.start()
+    saved = app.conf.broker_url
+
+    def use(url: str) -> None:
+        # kombu keeps one pool per broker URL; dropping the app's references makes it
+        # pick the pool of the new URL without closing the other's.
+        app.conf.broker_url = app.conf.broker_write_url = app.conf.broker_read_url = url
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    use(server.url)
+    try:
+        yield server
+    finally:
+        server.stop()
+        use(saved)
+
+
+class Worker:
+    def __init__(self, broker: RedisServer, log: Path) -> None:
+        db = connection.settings_dict
+        database_url = (
+            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        )
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "controlpanel.settings_test",
+            "DATABASE_URL": database_url,
+            "CELERY_BROKER_URL": broker.url,
+            "HANGAR_OPERATION_DISPATCH": "celery",
+            "HANGAR_HEARTBEAT_SECONDS": "0.2",
+            "HANGAR_POLL_SECONDS": "0.05",
+        }
+        self.log = log
+        self.process = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "controlpanel",
+                "worker",
+                "--pool=solo",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"test-{log.stem}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        wait_for(
+            lambda: "ready." in log.read_text() or self.process.poll() is not None,
+            timeout=60,
+            what="the celery worker to start",
+        )
+        assert self.process.poll() is None, log.read_text()
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def start_worker(broker, tmp_path, settings) -> Iterator:
+    """Start real Celery workers on the private broker; stops them after the test."""
+    settings.HANGAR_OPERATION_DISPATCH = "celery"
+    settings.CELERY_BROKER_URL = broker.url
+    workers: list[Worker] = []
+
+    def start() -> Worker:
+        worker = Worker(broker, tmp_path / f"worker{len(workers)}.log")
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+    assert settings.HANGAR_OPERATION_DISPATCH == "celery"
