@@ -170,6 +170,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "clusters.sweep_operations",
         "schedule": env.float("HANGAR_SWEEP_SECONDS", default=30.0),
     },
+    "reconcile-environments": {
+        "task": "sites.reconcile_environments",
+        "schedule": env.float("HANGAR_RECONCILE_SECONDS", default=900.0),
+    },
 }
 
 # How operations reach a worker: "celery" (a broker), "thread" (embedded default), or

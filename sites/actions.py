@@ -70,6 +70,7 @@ def _operation(
     params: dict[str, Any] | None = None,
     idempotency_key: str = "",
     steps_total: int = 2,
+    fingerprint_params: dict[str, Any] | None = None,
 ) -> Operation:
     operation, created = operation_create(
         kind=kind,
@@ -81,6 +82,7 @@ def _operation(
         requested_by=actor,
         idempotency_key=idempotency_key,
         steps_total=steps_total,
+        fingerprint_params=fingerprint_params,
     )
     if created:
         audit_record(
@@ -160,6 +162,7 @@ def environment_deploy(
             "release_id": release.pk,
             "rollback_on_failure": rollback_on_failure,
         },
+        fingerprint_params={"image": image, "rollback_on_failure": rollback_on_failure},
         idempotency_key=idempotency_key,
     )
     if operation.pk and release.operation_id is None:
@@ -295,6 +298,22 @@ def config_changed(*, actor: User, environment: Environment) -> Operation | None
         environment=environment,
         actor=actor,
         params={"config_version": environment.config_version},
+    )
+
+
+@transaction.atomic
+def environment_repair(
+    *, actor: User, environment: Environment, idempotency_key: str = ""
+) -> Operation:
+    """Re-apply every object, changed or not, undoing drift found by reconcile."""
+    require(actor, Action.DEPLOY, environment.site.client)
+    _require_provisioned(environment)
+    return _operation(
+        kind="environment.apply_config",
+        environment=environment,
+        actor=actor,
+        params={"config_version": environment.config_version, "repair": True},
+        idempotency_key=idempotency_key,
     )
 
 

@@ -161,6 +161,9 @@ class Environment(models.Model):
     # change once an operation applied that version. Differing means "not applied yet".
     config_version = models.PositiveIntegerField(default=0)
     applied_config_version = models.PositiveIntegerField(default=0)
+    # The last reconcile's findings: objects that differ from what Hangar would apply.
+    drift_report = models.JSONField(default=list, blank=True, editable=False)
+    drift_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

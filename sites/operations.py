@@ -82,10 +82,12 @@ def prune(ctx: OperationContext, environment: Environment, objects: list[dict]) 
     return removed
 
 
-def apply_objects(ctx: OperationContext, objects: list[dict]) -> tuple[int, int]:
+def apply_objects(
+    ctx: OperationContext, objects: list[dict], *, force_write: bool = False
+) -> tuple[int, int]:
     written = skipped = 0
     for obj in objects:
-        if ctx.kube.apply(obj) is None:
+        if ctx.kube.apply(obj, force_write=force_write) is None:
             skipped += 1
         else:
             written += 1
@@ -110,12 +112,19 @@ def wait_for_rollout(ctx: OperationContext, environment: Environment) -> None:
         raise OperationFailed(f"The new pods did not become ready: {exc.message}") from exc
 
 
-def converge(ctx: OperationContext, environment: Environment, *, wait: bool = True) -> None:
-    """Make the cluster match `environment`: apply, prune, wait for the rollout."""
+def converge(
+    ctx: OperationContext,
+    environment: Environment,
+    *,
+    wait: bool = True,
+    force_write: bool = False,
+) -> None:
+    """Make the cluster match `environment`: apply, prune, wait for the rollout.
+    `force_write` applies even objects unchanged since the last apply (drift repair)."""
     objects = (
         render_environment(environment) if environment.image else render_foundation(environment)
     )
-    written, skipped = apply_objects(ctx, objects)
+    written, skipped = apply_objects(ctx, objects, force_write=force_write)
     removed = prune(ctx, environment, objects) if environment.image else []
     detail = f"{written} written, {skipped} unchanged" + (
         f", removed {', '.join(removed)}" if removed else ""
@@ -191,11 +200,13 @@ def scale(ctx: OperationContext) -> dict:
 def apply_config(ctx: OperationContext) -> dict:
     environment = load_environment(ctx.operation.target_id)
     ctx.plan(2 if environment.image else 1)
-    converge(ctx, environment)
+    converge(ctx, environment, force_write=bool(ctx.params.get("repair")))
     version = ctx.params.get("config_version", environment.config_version)
     Environment.objects.filter(pk=environment.pk, applied_config_version__lt=version).update(
         applied_config_version=version
     )
+    if ctx.params.get("repair"):
+        Environment.objects.filter(pk=environment.pk).update(drift_report=[])
     return {"config_version": version}
 
 

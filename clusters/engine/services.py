@@ -38,18 +38,26 @@ def operation_create(
     requested_by: User | None = None,
     idempotency_key: str = "",
     steps_total: int = 1,
+    fingerprint_params: dict[str, Any] | None = None,
 ) -> tuple[Operation, bool]:
     """Record an operation and enqueue it once the surrounding transaction commits.
 
     Call inside the transaction that changes desired state. With an idempotency key that
     was used before for the same request, returns the earlier operation and False.
+    `fingerprint_params` says what makes two requests the same, when `params` also holds
+    ids created for this request.
     """
     get_kind(kind)  # an unknown kind is a programming error; fail before writing
     params = params or {}
     key = idempotency_key.strip()
     if len(key) > 128:
         raise ValidationError({"idempotency_key": "At most 128 characters."})
-    print_ = fingerprint(kind, target._meta.model_name, target.pk, params)
+    print_ = fingerprint(
+        kind,
+        target._meta.model_name,
+        target.pk,
+        params if fingerprint_params is None else fingerprint_params,
+    )
     if key:
         earlier = Operation.objects.filter(client=client, idempotency_key=key).first()
         if earlier is not None:

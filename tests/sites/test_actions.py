@@ -392,3 +392,123 @@ def test_ten_concurrent_scale_requests_run_one_at_a_time_and_the_last_wins(
     assert live_environment.replicas == last
     deployment = live_kube.get("apps/v1", "Deployment", "web", live_environment.namespace)
     assert deployment["spec"]["replicas"] == last
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"status": 500, "times": 2},
+        {"status": 503, "times": 3},
+        {"status": 429, "retry_after": 1, "times": 1},
+        {"latency": 0.5, "times": 1},
+    ],
+    ids=["500", "503", "429", "slow"],
+)
+def test_injected_transient_faults_are_retried_and_converge(
+    live_environment, owner, live_sandbox, live_kube, fault
+):
+    provisioned(live_environment, owner)
+    live_sandbox.faults.add(method="PATCH", path_regex="/deployments/web", **fault)
+    op = actions.environment_deploy(
+        actor=owner, environment=live_environment, image="registry.example.com/acme/web:4.0.0"
+    )
+    drain()
+    op.refresh_from_db()
+    assert op.status == S.SUCCEEDED, op.error
+    deployment = live_kube.get("apps/v1", "Deployment", "web", live_environment.namespace)
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":4.0.0")
+
+
+def test_injected_422_fails_at_once_with_the_servers_message(live_environment, owner, live_sandbox):
+    provisioned(live_environment, owner)
+    live_sandbox.faults.add(
+        method="PATCH",
+        path_regex="/deployments/web",
+        status=422,
+        message='Deployment.apps "web" is invalid: spec.template.spec.containers[0].image: '
+        "Required value",
+    )
+    live_sandbox.requests.clear()
+    op = actions.environment_deploy(
+        actor=owner, environment=live_environment, image="registry.example.com/acme/web:5.0.0"
+    )
+    drain()
+    op.refresh_from_db()
+    assert op.status == S.FAILED and op.attempts == 1
+    assert "containers[0].image: Required value" in op.error
+    assert live_sandbox.requests.count("PATCH", "/deployments/web$") == 1  # nothing retried
+    live_environment.refresh_from_db()
+    assert live_environment.image.endswith(":1.0.0")
+
+
+def test_same_idempotency_key_gives_one_operation(live_environment, owner):
+    provisioned(live_environment, owner)
+    image = "registry.example.com/acme/web:6.0.0"
+    first = actions.environment_deploy(
+        actor=owner, environment=live_environment, image=image, idempotency_key="ci-run-77"
+    )
+    again = actions.environment_deploy(
+        actor=owner, environment=live_environment, image=image, idempotency_key="ci-run-77"
+    )
+    assert first.pk == again.pk
+    assert Operation.objects.filter(kind="environment.deploy").count() == 1
+    assert Release.objects.filter(image=image).count() == 1
+    with pytest.raises(ValidationError):
+        actions.environment_deploy(
+            actor=owner,
+            environment=live_environment,
+            image=image + "1",
+            idempotency_key="ci-run-77",
+        )
+
+
+def test_a_no_op_redeploy_writes_nothing(live_environment, owner, live_sandbox):
+    provisioned(live_environment, owner)
+    live_sandbox.requests.clear()
+    op = actions.environment_deploy(
+        actor=owner, environment=live_environment, image=live_environment.image
+    )
+    drain()
+    op.refresh_from_db()
+    assert op.status == S.SUCCEEDED, op.error
+    assert live_sandbox.requests.writes == []
+    assert any("0 written" in event.message for event in op.events.all())
+
+
+def test_fleet_deploy_reaches_every_matching_environment(
+    live_environment, owner, staff_operator, site, live_cluster, live_kube
+):
+    provisioned(live_environment, owner)
+    staging = provisioned(
+        f.EnvironmentFactory(
+            site=site,
+            cluster=live_cluster,
+            slug="staging",
+            image="registry.example.com/acme/web:1.0.0",
+        ),
+        owner,
+    )
+    with pytest.raises(PermissionDenied):
+        actions.fleet_deploy(
+            actor=owner, image="registry.example.com/base:2", where=actions.FleetFilter()
+        )
+    batch, operations = actions.fleet_deploy(
+        actor=staff_operator,
+        image="registry.example.com/acme/web:1.0.1",
+        where=actions.FleetFilter(site_kind="drupal"),
+    )
+    assert len(operations) == 2
+    assert actions.fleet_progress(batch)["counts"]["pending"] == 2
+    drain()
+    progress = actions.fleet_progress(batch)
+    assert progress["counts"]["succeeded"] == 2 and progress["progress"] == 1.0
+    for environment in (live_environment, staging):
+        deployment = live_kube.get("apps/v1", "Deployment", "web", environment.namespace)
+        assert deployment["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":1.0.1")
+    with pytest.raises(ValidationError) as excinfo:
+        actions.fleet_deploy(
+            actor=staff_operator,
+            image="registry.example.com/acme/web:1.0.2",
+            where=actions.FleetFilter(site_kind="wordpress"),
+        )
+    assert "filter" in excinfo.value.message_dict

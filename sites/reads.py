@@ -1,0 +1,115 @@
+"""Live reads from an environment's cluster: logs and cron runs. Reads are not operations:
+they change nothing, so they run in the request, with the caller's permission checked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.utils.dateparse import parse_datetime
+
+from clusters.kube.client import KubeClient
+from clusters.kube.status import job_status
+from clusters.kube.transport import RetryPolicy
+from controlpanel.core.models import User
+from controlpanel.core.permissions import Action, require
+from sites.models import CronSchedule, Environment
+
+# A person is waiting: give up sooner than an operation would.
+INTERACTIVE = RetryPolicy(attempts=2, deadline=10.0, base_delay=0.2, max_delay=1.0)
+MAX_TAIL_LINES = 5000
+CONTAINERS = ("web", "varnish")
+
+
+def _kube(environment: Environment) -> KubeClient:
+    return KubeClient.for_cluster(environment.cluster, retry=INTERACTIVE, skip_unchanged=False)
+
+
+@dataclass(frozen=True)
+class PodLog:
+    pod: str
+    container: str
+    text: str
+
+
+def environment_logs(
+    *,
+    actor: User,
+    environment: Environment,
+    container: str = "web",
+    tail_lines: int = 200,
+    since_seconds: int | None = None,
+) -> list[PodLog]:
+    """The recent log of every web pod of the environment, one entry per pod."""
+    require(actor, Action.VIEW, environment.site.client)
+    if container not in CONTAINERS:
+        raise ValidationError({"container": f"Choose one of: {', '.join(CONTAINERS)}."})
+    if not 1 <= tail_lines <= MAX_TAIL_LINES:
+        raise ValidationError({"tail_lines": f"Between 1 and {MAX_TAIL_LINES} lines."})
+    if since_seconds is not None and not 1 <= since_seconds <= 7 * 24 * 3600:
+        raise ValidationError({"since_seconds": "Between 1 second and 7 days."})
+    if container == "varnish" and not environment.varnish_enabled:
+        raise ValidationError({"container": "This environment has no Varnish cache."})
+    kube = _kube(environment)
+    pods = kube.list(
+        "v1", "Pod", environment.namespace, label_selector={"app.kubernetes.io/name": "web"}
+    )
+    return [
+        PodLog(
+            pod["metadata"]["name"],
+            container,
+            kube.pod_logs(
+                environment.namespace,
+                pod["metadata"]["name"],
+                container=container,
+                tail_lines=tail_lines,
+                since_seconds=since_seconds,
+            ),
+        )
+        for pod in sorted(pods, key=lambda p: p["metadata"]["name"])
+    ]
+
+
+@dataclass(frozen=True)
+class CronRun:
+    job: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    succeeded: bool | None  # None while running
+    message: str
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+def cron_last_runs(*, actor: User, cron: CronSchedule, limit: int = 5) -> list[CronRun]:
+    """The schedule's latest runs as Kubernetes keeps them (Jobs), newest first."""
+    environment = cron.environment
+    require(actor, Action.VIEW, environment.site.client)
+    jobs = _kube(environment).list(
+        "batch/v1", "Job", environment.namespace, label_selector={"hangar.dev/cron": cron.name}
+    )
+    runs = []
+    for job in jobs:
+        status = job_status(job)
+        raw = job.get("status") or {}
+        start = raw.get("startTime") or job["metadata"].get("creationTimestamp")
+        end = raw.get("completionTime")
+        if end is None and status.done:
+            failed = next((c for c in raw.get("conditions") or [] if c.get("type") == "Failed"), {})
+            end = failed.get("lastTransitionTime")
+        runs.append(
+            CronRun(
+                job=job["metadata"]["name"],
+                started_at=parse_datetime(start) if start else None,
+                finished_at=parse_datetime(end) if end else None,
+                succeeded=status.ok if status.done else None,
+                message=status.message,
+            )
+        )
+    runs.sort(key=lambda run: run.started_at or datetime.min, reverse=True)
+    return runs[:limit]
