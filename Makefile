@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SANDBOX_PORT ?= 8001
 
-.PHONY: run test lint check bench sandbox migrations clean
+.PHONY: run test lint check bench sandbox worker beat migrations clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,14 @@ lint: $(STAMP)
 
 migrations: $(STAMP)
 	DEBUG=1 $(PY) manage.py makemigrations
+
+# With CELERY_BROKER_URL set: the processes production runs besides the web server.
+worker: $(STAMP)
+	$(VENV)/bin/celery -A controlpanel worker --loglevel=INFO
+
+beat: $(STAMP)
+	mkdir -p var
+	$(VENV)/bin/celery -A controlpanel beat --loglevel=INFO --schedule var/celerybeat-schedule
 
 sandbox: $(STAMP)
 	$(PY) -m clusters.sandbox --host 127.0.0.1 --port $(SANDBOX_PORT)
