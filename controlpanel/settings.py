@@ -51,10 +51,13 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
     "controlpanel.core",
     "clusters",
     "sites",
     "billing",
+    "controlpanel.api",
     "controlpanel",
 ]
 
@@ -222,13 +225,83 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 *
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "controlpanel.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "controlpanel.api.permissions.HasScope",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "controlpanel.api.filters.FilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "controlpanel.api.pagination.Pages",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "controlpanel.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["controlpanel.api.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"token": env.str("API_RATE_LIMIT", default="600/min")},
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Hangar API",
+    "DESCRIPTION": (
+        "Automate Hangar: deploy images from CI, manage sites, environments, domains, "
+        "variables and cron schedules, and follow operations. Errors are RFC 9457 problem "
+        "details; actions answer 202 with the operation to poll."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The schema describes the API, not anyone's data: readable without signing in.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "controlpanel.api.schema.add_problem_responses",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "ClientStatus": "controlpanel.core.models.Client.Status",
+        "EnvironmentStatus": "sites.models.Environment.Status",
+        "OperationStatus": "clusters.models.Operation.Status",
+        "ReleaseStatus": "sites.models.Release.Status",
+    },
 }
 
 # --- Images Hangar runs beside the sites' own ------------------------------------------
 VARNISH_IMAGE = env.str("VARNISH_IMAGE", default="docker.io/library/varnish:7.6")
+
+# --- Databases, object storage and backups (clusters.dbserver, clusters.storage, sites.backups)
+# The image of backup and restore Jobs: POSIX sh, mariadb-client (mariadb-dump or mysqldump,
+# mariadb or mysql), rclone, gzip and sha256sum, running as a non-root user. Build it from
+# sites/scripts/Dockerfile.
+HANGAR_TOOLBOX_IMAGE = env.str("HANGAR_TOOLBOX_IMAGE", default="hangar-toolbox:1")
+# Seconds a backup or restore Job may run before it is stopped and counted as failed.
+HANGAR_BACKUP_TIMEOUT = env.int("HANGAR_BACKUP_TIMEOUT", default=3 * 3600)
+# Seconds a download link for a backup stays valid (at most an hour).
+HANGAR_BACKUP_DOWNLOAD_SECONDS = env.int("HANGAR_BACKUP_DOWNLOAD_SECONDS", default=300)
+# Days a failed backup stays listed (its partial objects are deleted at once when possible).
+HANGAR_BACKUP_FAILED_KEEP_DAYS = env.int("HANGAR_BACKUP_FAILED_KEEP_DAYS", default=30)
+# Object storage: attempts per call (botocore standard retries) and timeouts in seconds.
+HANGAR_STORAGE_MAX_ATTEMPTS = env.int("HANGAR_STORAGE_MAX_ATTEMPTS", default=4)
+HANGAR_STORAGE_CONNECT_TIMEOUT = env.float("HANGAR_STORAGE_CONNECT_TIMEOUT", default=5.0)
+HANGAR_STORAGE_READ_TIMEOUT = env.float("HANGAR_STORAGE_READ_TIMEOUT", default=60.0)
+# The database server: connect timeout and the longest statement (DROP DATABASE) in seconds.
+HANGAR_DATABASE_CONNECT_TIMEOUT = env.float("HANGAR_DATABASE_CONNECT_TIMEOUT", default=5.0)
+HANGAR_DATABASE_READ_TIMEOUT = env.float("HANGAR_DATABASE_READ_TIMEOUT", default=300.0)
+# Import scheduled backups from object storage (and alert on missing or failed ones), and
+# run the weekly verified restores that are due.
+CELERY_BEAT_SCHEDULE["import-scheduled-backups"] = {
+    "task": "sites.import_scheduled_backups",
+    "schedule": env.float("HANGAR_BACKUP_IMPORT_SECONDS", default=900.0),
+}
+CELERY_BEAT_SCHEDULE["verify-restores"] = {
+    "task": "sites.verify_restores_due",
+    "schedule": 3600.0,
+}
 
 # --- Sandbox cluster ---------------------------------------------------------------------
 # The local Kubernetes API emulator that `make run` registers as a clearly labelled

@@ -28,3 +28,4 @@ STORAGES["staticfiles"] = {  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]

@@ -1,0 +1,64 @@
+"""API tokens: personal access tokens with scopes, and per-environment deploy tokens."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from controlpanel.core.tenancy import TenantManager
+
+
+class Scope(models.TextChoices):
+    READ = "read", "Read"
+    WRITE = "write", "Write"
+    DEPLOY = "deploy", "Deploy"
+    ADMIN = "admin", "Admin"
+
+
+class ApiToken(models.Model):
+    """A bearer token. Only its SHA-256 is stored; the token is shown once, at creation.
+
+    A personal token acts as its user, limited to its scopes. A deploy token (with an
+    environment) can do one thing: deploy that environment, and read what it started.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    # "hgr_" + 8 characters: shown in lists and logs to tell tokens apart; not secret.
+    prefix = models.CharField(max_length=16, unique=True)
+    digest = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list)
+    environment = models.ForeignKey(
+        "sites.Environment",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="deploy_tokens",
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantManager()
+    # Tokens are personal: see api.selectors.tokens_for_user. Staff see all (audit).
+    tenant_path = None
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_deploy_token(self) -> bool:
+        return self.environment_id is not None
+
+    @property
+    def is_active(self) -> bool:
+        if self.revoked_at is not None:
+            return False
+        return self.expires_at is None or self.expires_at > timezone.now()

@@ -1,0 +1,146 @@
+"""Creating, finding and revoking API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from controlpanel.api.models import ApiToken, Scope
+from controlpanel.core.audit import audit_record
+from controlpanel.core.models import User
+from controlpanel.core.permissions import Action, can, require
+from sites.models import Environment
+
+PREFIX = "hgr_"
+MAX_LIFETIME = timedelta(days=366)
+# Last-used is informative; writing it on every request would make every read a write.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def digest(token: str) -> str:
+    # Tokens carry 256 random bits, so a fast hash is enough (nothing to brute-force).
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _new_token() -> str:
+    return PREFIX + secrets.token_urlsafe(32)
+
+
+def _validated_expiry(expires_at: datetime | None) -> datetime | None:
+    if expires_at is None:
+        return None
+    now = timezone.now()
+    if expires_at <= now:
+        raise ValidationError({"expires_at": "The expiry must be in the future."})
+    if expires_at > now + MAX_LIFETIME:
+        raise ValidationError({"expires_at": "A token lives at most one year."})
+    return expires_at
+
+
+@transaction.atomic
+def token_create(
+    *, actor: User, name: str, scopes: list[str], expires_at: datetime | None = None
+) -> tuple[ApiToken, str]:
+    """A personal token for `actor`. Returns the row and the token, shown only now."""
+    name = (name or "").strip()
+    errors = {}
+    if not name or len(name) > 100:
+        errors["name"] = "Give the token a name of 1-100 characters."
+    unknown = sorted(set(scopes) - set(Scope.values))
+    if not scopes or unknown:
+        errors["scopes"] = (
+            f"Unknown scopes: {', '.join(unknown)}."
+            if unknown
+            else "Choose at least one of: read, write, deploy, admin."
+        )
+    elif Scope.ADMIN in scopes and not actor.is_agency_staff:
+        errors["scopes"] = "Only agency staff can create tokens with the admin scope."
+    if errors:
+        raise ValidationError(errors)
+    expires_at = _validated_expiry(expires_at)
+    token = _new_token()
+    row = ApiToken.objects.create(
+        user=actor,
+        name=name,
+        prefix=token[: len(PREFIX) + 8],
+        digest=digest(token),
+        scopes=sorted(set(scopes)),
+        expires_at=expires_at,
+    )
+    audit_record(
+        actor=actor, action="token.create", target=row, changes={"scopes": [None, row.scopes]}
+    )
+    return row, token
+
+
+@transaction.atomic
+def deploy_token_create(
+    *, actor: User, environment: Environment, name: str, expires_at: datetime | None = None
+) -> tuple[ApiToken, str]:
+    """A token that can only deploy `environment` (for a CI pipeline)."""
+    require(actor, Action.DEPLOY, environment.site.client)
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationError({"name": "Give the token a name of 1-100 characters."})
+    expires_at = _validated_expiry(expires_at)
+    token = _new_token()
+    row = ApiToken.objects.create(
+        user=actor,
+        name=name,
+        prefix=token[: len(PREFIX) + 8],
+        digest=digest(token),
+        scopes=[Scope.DEPLOY],
+        environment=environment,
+        expires_at=expires_at,
+    )
+    audit_record(
+        actor=actor,
+        action="token.create_deploy",
+        target=row,
+        client=environment.site.client,
+        changes={"environment": [None, str(environment)]},
+    )
+    return row, token
+
+
+def token_revoke(*, actor: User, token: ApiToken) -> ApiToken:
+    """Owners of a token revoke it; so may client owners (deploy tokens of their client)
+    and staff admins."""
+    allowed = token.user_id == actor.pk or can(actor, Action.MANAGE_CLIENTS)
+    if token.environment_id is not None:
+        allowed = allowed or can(actor, Action.MANAGE_MEMBERS, token.environment.site.client)
+    if not allowed:
+        raise PermissionDenied("You cannot revoke this token.")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit_record(
+            actor=actor,
+            action="token.revoke",
+            target=token,
+            client=token.environment.site.client if token.environment_id else None,
+        )
+    return token
+
+
+def token_lookup(raw: str) -> ApiToken | None:
+    """The active token for a presented secret, or None."""
+    if not raw.startswith(PREFIX) or len(raw) > 100:
+        return None
+    token = (
+        ApiToken.objects.select_related("user", "environment__site__client")
+        .filter(digest=digest(raw))
+        .first()
+    )
+    if token is None or not token.is_active or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token

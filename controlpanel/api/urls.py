@@ -1,0 +1,45 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from controlpanel.api.views.environments import EnvironmentViewSet
+from controlpanel.api.views.infrastructure import (
+    AuditEventViewSet,
+    ClusterViewSet,
+    NodePoolViewSet,
+    NodeSizeViewSet,
+)
+from controlpanel.api.views.operations import OperationViewSet
+from controlpanel.api.views.resources import (
+    ClientViewSet,
+    CronViewSet,
+    DomainViewSet,
+    EnvVarViewSet,
+    MembershipViewSet,
+    SiteViewSet,
+)
+from controlpanel.api.views.tokens import TokenViewSet
+
+app_name = "api"
+
+router = DefaultRouter()
+router.register("clients", ClientViewSet, basename="client")
+router.register("memberships", MembershipViewSet, basename="membership")
+router.register("sites", SiteViewSet, basename="site")
+router.register("environments", EnvironmentViewSet, basename="environment")
+router.register("domains", DomainViewSet, basename="domain")
+router.register("variables", EnvVarViewSet, basename="variable")
+router.register("cron", CronViewSet, basename="cron")
+router.register("operations", OperationViewSet, basename="operation")
+router.register("clusters", ClusterViewSet, basename="cluster")
+router.register("node-pools", NodePoolViewSet, basename="nodepool")
+router.register("node-sizes", NodeSizeViewSet, basename="nodesize")
+router.register("audit-events", AuditEventViewSet, basename="auditevent")
+router.register("tokens", TokenViewSet, basename="token")
+
+urlpatterns = [
+    path("v1/", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+]

@@ -1,0 +1,325 @@
+"""Environments: reading them, their configuration, and the actions that change what runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from clusters.models import Cluster
+from controlpanel.api import serializers as s
+from controlpanel.api.models import Scope
+from controlpanel.api.views.base import (
+    TokenAwareMixin,
+    accepted,
+    check_if_match,
+    idempotency_key,
+    with_etag,
+)
+from controlpanel.core.permissions import Action, require
+from sites import actions, services
+from sites.models import Environment, EnvVar, Release, Site
+from sites.reads import environment_logs
+
+
+def parse(serializer_class: Any, request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class EnvironmentViewSet(TokenAwareMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.EnvironmentSerializer
+    filterset_fields = ["site", "tier", "status", "slug", "site__client"]
+    search_fields = ["name", "slug", "site__name"]
+
+    @property
+    def allow_deploy_token(self) -> bool:
+        return self.action in {"retrieve", "deploy"}
+
+    def get_queryset(self):
+        queryset = Environment.objects.for_user(self.request.user).select_related(
+            "site__client", "cluster"
+        )
+        deploy_env = self.deploy_environment_id()
+        if deploy_env is not None:
+            queryset = queryset.filter(pk=deploy_env)
+        return queryset.order_by("pk")
+
+    @extend_schema(request=s.EnvironmentCreateSerializer, responses={201: s.EnvironmentSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = parse(s.EnvironmentCreateSerializer, request)
+        site = get_object_or_404(Site.objects.for_user(request.user), pk=data.pop("site"))
+        cluster_id = data.pop("cluster", None)
+        if cluster_id is not None:
+            require(request.user, Action.MANAGE_CLUSTERS)
+            cluster = get_object_or_404(Cluster.objects.for_user(request.user), pk=cluster_id)
+        else:
+            sibling = site.environments.select_related("cluster").first()
+            if sibling is None:
+                from django.core.exceptions import ValidationError
+
+                raise ValidationError(
+                    {"cluster": "The site's first environment needs a cluster; ask the agency."}
+                )
+            cluster = sibling.cluster
+        environment = services.environment_create(
+            actor=request.user, site=site, cluster=cluster, **data
+        )
+        return Response(s.EnvironmentSerializer(environment).data, status=201)
+
+    # --- actions -------------------------------------------------------------------------
+
+    def _environment(self) -> Environment:
+        return self.get_object()
+
+    @extend_schema(request=s.EmptySerializer, responses={202: s.OperationSerializer})
+    @action(detail=True, methods=["post"])
+    def provision(self, request: Request, pk: str) -> Response:
+        parse(s.EmptySerializer, request)
+        return accepted(
+            request,
+            actions.environment_provision(
+                actor=request.user,
+                environment=self._environment(),
+                idempotency_key=idempotency_key(request),
+            ),
+        )
+
+    @extend_schema(request=s.DeploySerializer, responses={202: s.OperationSerializer})
+    @action(detail=True, methods=["post"], required_scope=Scope.DEPLOY)
+    def deploy(self, request: Request, pk: str) -> Response:
+        data = parse(s.DeploySerializer, request)
+        return accepted(
+            request,
+            actions.environment_deploy(
+                actor=request.user,
+                environment=self._environment(),
+                image=data["image"],
+                note=data["note"],
+                rollback_on_failure=data["rollback_on_failure"],
+                idempotency_key=idempotency_key(request),
+            ),
+        )
+
+    @extend_schema(request=s.PromoteSerializer, responses={202: s.OperationSerializer})
+    @action(detail=True, methods=["post"], required_scope=Scope.DEPLOY)
+    def promote(self, request: Request, pk: str) -> Response:
+        data = parse(s.PromoteSerializer, request)
+        source = get_object_or_404(Environment.objects.for_user(request.user), pk=data["source"])
+        return accepted(
+            request,
+            actions.environment_promote(
+                actor=request.user,
+                source=source,
+                target=self._environment(),
+                idempotency_key=idempotency_key(request),
+            ),
+        )
+
+    @extend_schema(request=s.RollbackSerializer, responses={202: s.OperationSerializer})
+    @action(detail=True, methods=["post"], required_scope=Scope.DEPLOY)
+    def rollback(self, request: Request, pk: str) -> Response:
+        data = parse(s.RollbackSerializer, request)
+        environment = self._environment()
+        release = get_object_or_404(Release.objects.for_user(request.user), pk=data["release"])
+        return accepted(
+            request,
+            actions.environment_rollback(
+                actor=request.user,
+                environment=environment,
+                release=release,
+                idempotency_key=idempotency_key(request),
+            ),
+        )
+
+    @extend_schema(request=s.EmptySerializer, responses={202: s.OperationSerializer})
+    @action(detail=True, methods=["post"], required_scope=Scope.DEPLOY)
+    def restart(self, request: Request, pk: str) -> Response:
+        parse(s.EmptySerializer, request)
+        return accepted(
+            request,
+            actions.environment_restart(
+                actor=request.user,
+                environment=self._environment(),
+                idempotency_key=idempotency_key(request),
+            ),
+        )
+
+    @extend_schema(request=s.ScaleSerializer, responses={202: s.OperationSerializer})
+    @action(detail=True, methods=["post"])
+    def scale(self, request: Request, pk: str) -> Response:
+        data = parse(s.ScaleSerializer, request)
+        return accepted(
+            request,
+            actions.environment_scale(
+                actor=request.user,
+                environment=self._environment(),
+                replicas=data["replicas"],
+                idempotency_key=idempotency_key(request),
+            ),
+        )
+
+    @extend_schema(request=s.AutoscaleSerializer, responses={202: s.OperationSerializer})
+    @action(detail=True, methods=["post"])
+    def autoscale(self, request: Request, pk: str) -> Response:
+        data = parse(s.AutoscaleSerializer, request)
+        return accepted(
+            request,
+            actions.environment_autoscale(
+                actor=request.user,
+                environment=self._environment(),
+                idempotency_key=idempotency_key(request),
+                **data,
+            ),
+        )
+
+    @extend_schema(request=s.CommandSerializer, responses={202: s.OperationSerializer})
+    @action(detail=True, methods=["post"])
+    def commands(self, request: Request, pk: str) -> Response:
+        data = parse(s.CommandSerializer, request)
+        return accepted(
+            request,
+            actions.environment_run_command(
+                actor=request.user,
+                environment=self._environment(),
+                command=data["command"],
+                timeout=data["timeout"],
+                idempotency_key=idempotency_key(request),
+            ),
+        )
+
+    @extend_schema(request=s.EmptySerializer, responses={202: s.OperationSerializer})
+    @action(detail=True, methods=["post"])
+    def repair(self, request: Request, pk: str) -> Response:
+        parse(s.EmptySerializer, request)
+        return accepted(
+            request,
+            actions.environment_repair(
+                actor=request.user,
+                environment=self._environment(),
+                idempotency_key=idempotency_key(request),
+            ),
+        )
+
+    @extend_schema(request=s.DestroySerializer, responses={202: s.OperationSerializer})
+    @action(detail=True, methods=["post"], url_path="destroy")
+    def destroy_environment(self, request: Request, pk: str) -> Response:
+        data = parse(s.DestroySerializer, request)
+        return accepted(
+            request,
+            actions.environment_destroy(
+                actor=request.user,
+                environment=self._environment(),
+                confirm=data["confirm"],
+                idempotency_key=idempotency_key(request),
+            ),
+        )
+
+    # --- reads of the live cluster -----------------------------------------------------------
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("container", str, enum=["web", "varnish"]),
+            OpenApiParameter("tail", int, description="Lines per pod (1-5000)."),
+            OpenApiParameter("since", int, description="Only the last N seconds."),
+        ],
+        responses={200: s.LogSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"])
+    def logs(self, request: Request, pk: str) -> Response:
+        def number(name: str, default: int | None) -> int | None:
+            raw = request.query_params.get(name)
+            if raw in (None, ""):
+                return default
+            try:
+                return int(raw)
+            except ValueError:
+                from django.core.exceptions import ValidationError
+
+                raise ValidationError({name: "A whole number is required."}) from None
+
+        logs = environment_logs(
+            actor=request.user,
+            environment=self._environment(),
+            container=request.query_params.get("container", "web"),
+            tail_lines=number("tail", 200),
+            since_seconds=number("since", None),
+        )
+        return Response(s.LogSerializer(logs, many=True).data)
+
+    # --- nested configuration --------------------------------------------------------------
+
+    @extend_schema(methods=["get"], responses={200: s.DomainSerializer(many=True)})
+    @extend_schema(
+        methods=["post"], request=s.DomainCreateSerializer, responses={201: s.DomainSerializer}
+    )
+    @action(detail=True, methods=["get", "post"])
+    def domains(self, request: Request, pk: str) -> Response:
+        environment = self._environment()
+        if request.method == "GET":
+            return self.paginated(environment.domains.all(), s.DomainSerializer)
+        data = parse(s.DomainCreateSerializer, request)
+        domain = services.domain_add(actor=request.user, environment=environment, **data)
+        return Response(s.DomainSerializer(domain).data, status=201)
+
+    @extend_schema(methods=["get"], responses={200: s.EnvVarSerializer(many=True)})
+    @extend_schema(
+        methods=["post"], request=s.EnvVarWriteSerializer, responses={201: s.EnvVarSerializer}
+    )
+    @action(detail=True, methods=["get", "post"])
+    def variables(self, request: Request, pk: str) -> Response:
+        environment = self._environment()
+        if request.method == "GET":
+            return self.paginated(environment.env_vars.all(), s.EnvVarSerializer)
+        data = parse(s.EnvVarWriteSerializer, request)
+        existing = EnvVar.objects.filter(environment=environment, key=data["key"]).first()
+        if existing is not None:
+            check_if_match(request, existing)
+        variable = services.env_var_set(actor=request.user, environment=environment, **data)
+        response = Response(s.EnvVarSerializer(variable).data, status=200 if existing else 201)
+        return with_etag(response, variable)
+
+    @extend_schema(methods=["get"], responses={200: s.CronScheduleSerializer(many=True)})
+    @extend_schema(
+        methods=["post"], request=s.CronCreateSerializer, responses={201: s.CronScheduleSerializer}
+    )
+    @action(detail=True, methods=["get", "post"])
+    def cron(self, request: Request, pk: str) -> Response:
+        environment = self._environment()
+        if request.method == "GET":
+            return self.paginated(
+                environment.cron_schedules.select_related("environment__site__client"),
+                s.CronScheduleSerializer,
+            )
+        data = parse(s.CronCreateSerializer, request)
+        cron = services.cron_schedule_create(actor=request.user, environment=environment, **data)
+        return Response(s.CronScheduleSerializer(cron).data, status=201)
+
+    @extend_schema(responses={200: s.ReleaseSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def releases(self, request: Request, pk: str) -> Response:
+        environment = self._environment()
+        return self.paginated(
+            environment.releases.select_related("created_by"), s.ReleaseSerializer
+        )
+
+    @extend_schema(request=s.DeployTokenCreateSerializer, responses={201: s.TokenCreatedSerializer})
+    @action(detail=True, methods=["post"], url_path="deploy-tokens")
+    def deploy_tokens(self, request: Request, pk: str) -> Response:
+        from controlpanel.api.tokens import deploy_token_create
+
+        data = parse(s.DeployTokenCreateSerializer, request)
+        row, token = deploy_token_create(
+            actor=request.user,
+            environment=self._environment(),
+            name=data["name"],
+            expires_at=data.get("expires_at"),
+        )
+        body = s.TokenSerializer(row).data | {"token": token}
+        return Response(body, status=201)
