@@ -246,6 +246,10 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"token": env.str("API_RATE_LIMIT", default="600/min")},
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# Webhook URLs must be https and public unless these are set (development, tests).
+HANGAR_WEBHOOK_ALLOW_HTTP = env.bool("HANGAR_WEBHOOK_ALLOW_HTTP", default=DEBUG)
+HANGAR_WEBHOOK_ALLOW_PRIVATE = env.bool("HANGAR_WEBHOOK_ALLOW_PRIVATE", default=False)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hangar API",
     "DESCRIPTION": (
@@ -301,6 +305,28 @@ CELERY_BEAT_SCHEDULE["import-scheduled-backups"] = {
 CELERY_BEAT_SCHEDULE["verify-restores"] = {
     "task": "sites.verify_restores_due",
     "schedule": 3600.0,
+}
+
+# --- Billing (billing/) -----------------------------------------------------------------
+# The one currency of node prices, cluster costs and invoices (ISO 4217).
+HANGAR_BILLING_CURRENCY = env.str("HANGAR_BILLING_CURRENCY", default="USD")
+# Usage is sampled this often (seconds); each sample stands for the interval after it.
+HANGAR_BILLING_SAMPLE_SECONDS = env.int("HANGAR_BILLING_SAMPLE_SECONDS", default=3600)
+# Raw samples are kept this many days after they are rolled up into daily usage.
+HANGAR_BILLING_SAMPLE_RETENTION_DAYS = env.int("HANGAR_BILLING_SAMPLE_RETENTION_DAYS", default=62)
+# Least a site that ran in a month is billed, unless its client's billing profile says
+# otherwise (0: no minimum).
+HANGAR_BILLING_MINIMUM_SITE_FEE = env.str("HANGAR_BILLING_MINIMUM_SITE_FEE", default="0")
+# Days between issuing an invoice and its due date.
+HANGAR_INVOICE_DUE_DAYS = env.int("HANGAR_INVOICE_DUE_DAYS", default=14)
+# Sample usage (and roll up today and yesterday); prepare last month's draft invoices.
+CELERY_BEAT_SCHEDULE["billing-sample-usage"] = {
+    "task": "billing.sample_usage",
+    "schedule": float(HANGAR_BILLING_SAMPLE_SECONDS),
+}
+CELERY_BEAT_SCHEDULE["billing-draft-invoices"] = {
+    "task": "billing.draft_invoices",
+    "schedule": env.float("HANGAR_BILLING_DRAFT_SECONDS", default=6 * 3600.0),
 }
 
 # --- Sandbox cluster ---------------------------------------------------------------------

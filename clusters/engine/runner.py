@@ -20,6 +20,7 @@ from clusters.engine.context import OperationContext, OperationFailed, log_event
 from clusters.engine.registry import get_kind
 from clusters.kube.errors import KubeError
 from clusters.models import Cluster, Operation, OperationEvent
+from controlpanel.core.events import publish
 
 logger = logging.getLogger(__name__)
 
@@ -171,6 +172,13 @@ def run_operation(operation_id: int) -> str:
         else:
             if _finish(op, S.SUCCEEDED, result=result or {}):
                 outcome = S.SUCCEEDED
+    if op.is_finished:
+        publish(
+            client=op.client,
+            event="operation.finished",
+            data={"id": op.pk, "kind": op.kind, "status": op.status, "target": op.target_label,
+                  "target_type": op.target_type, "target_id": op.target_id, "error": op.error},
+        )
     if op.status == S.FAILED:
         log_event(op, f"Failed: {op.error}", OperationEvent.Level.ERROR)
         if kind.on_failure is not None:

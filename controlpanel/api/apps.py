@@ -5,3 +5,6 @@ class ApiConfig(AppConfig):
     name = "controlpanel.api"
     label = "api"
     verbose_name = "API"
+
+    def ready(self) -> None:
+        from controlpanel.api import webhooks  # noqa: F401  (subscribes to domain events)

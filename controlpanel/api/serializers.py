@@ -471,3 +471,56 @@ class TokenCreateSerializer(StrictSerializer):
 class DeployTokenCreateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=100)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+# --- webhooks ------------------------------------------------------------------------------
+
+
+class WebhookSerializer(serializers.ModelSerializer):
+    class Meta:
+        from controlpanel.api.models import Webhook
+
+        model = Webhook
+        fields = ["id", "client", "url", "events", "active", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class WebhookCreatedSerializer(WebhookSerializer):
+    secret = serializers.CharField(read_only=True, help_text="Shown once; verify signatures.")
+
+    class Meta(WebhookSerializer.Meta):
+        fields = [*WebhookSerializer.Meta.fields, "secret"]
+        read_only_fields = fields
+
+
+class WebhookCreateSerializer(StrictSerializer):
+    client = serializers.IntegerField()
+    url = serializers.CharField(max_length=500)
+    events = serializers.ListField(child=serializers.CharField(max_length=64), max_length=10)
+
+
+class WebhookUpdateSerializer(StrictSerializer):
+    url = serializers.CharField(max_length=500, required=False)
+    events = serializers.ListField(
+        child=serializers.CharField(max_length=64), max_length=10, required=False
+    )
+    active = serializers.BooleanField(required=False)
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        from controlpanel.api.models import WebhookDelivery
+
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "event",
+            "payload",
+            "status",
+            "attempts",
+            "response_status",
+            "error",
+            "created_at",
+            "delivered_at",
+        ]
+        read_only_fields = fields

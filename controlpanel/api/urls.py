@@ -19,6 +19,7 @@ from controlpanel.api.views.resources import (
     SiteViewSet,
 )
 from controlpanel.api.views.tokens import TokenViewSet
+from controlpanel.api.views.webhooks import WebhookViewSet
 
 app_name = "api"
 
@@ -36,6 +37,7 @@ router.register("node-pools", NodePoolViewSet, basename="nodepool")
 router.register("node-sizes", NodeSizeViewSet, basename="nodesize")
 router.register("audit-events", AuditEventViewSet, basename="auditevent")
 router.register("tokens", TokenViewSet, basename="token")
+router.register("webhooks", WebhookViewSet, basename="webhook")
 
 urlpatterns = [
     path("v1/", include(router.urls)),

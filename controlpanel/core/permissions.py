@@ -39,6 +39,7 @@ class Action(StrEnum):
     MANAGE_MEMBERS = "manage_members"
     VIEW_BILLING = "view_billing"
     VIEW_AUDIT = "view_audit"
+    MANAGE_INTEGRATIONS = "manage_integrations"  # webhooks
     # Agency only.
     MANAGE_CLIENTS = "manage_clients"
     MANAGE_CLUSTERS = "manage_clusters"
@@ -69,6 +70,7 @@ MATRIX: dict[Action, tuple[frozenset, frozenset]] = {
     Action.MANAGE_MEMBERS: (_OWNER, frozenset({StaffRole.ADMIN})),
     Action.VIEW_BILLING: (_OWNER, _ALL_STAFF),
     Action.VIEW_AUDIT: (_OWNER, _ALL_STAFF),
+    Action.MANAGE_INTEGRATIONS: (_OWNER, _ADMIN_OPS),
     Action.MANAGE_CLIENTS: (_NONE, frozenset({StaffRole.ADMIN})),
     Action.MANAGE_CLUSTERS: (_NONE, _ADMIN_OPS),
     Action.MANAGE_PRICING: (_NONE, _ADMIN_BILLING),
