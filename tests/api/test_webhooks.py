@@ -57,7 +57,7 @@ def endpoint(settings):
 def test_a_finished_operation_is_delivered_signed(
     endpoint, owner, client_a, cluster, django_capture_on_commit_callbacks
 ):
-    webhook, secret = webhook_create(
+    _webhook, secret = webhook_create(
         actor=owner, client=client_a, url=endpoint.url, events=["operation.finished"]
     )
     with django_capture_on_commit_callbacks(execute=True):
