@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,18 @@ class Kind:
 
 
 _KINDS: dict[str, Kind] = {}
+
+
+def run_failure_hook(kind: Kind, operation: Operation) -> None:
+    """A broken hook must not keep the next operation of the key from starting."""
+    if kind.on_failure is None:
+        return
+    try:
+        kind.on_failure(operation)
+    except Exception:
+        logging.getLogger(__name__).exception(
+            "failure hook of %s for operation %s", kind.name, operation.pk
+        )
 
 
 def register(

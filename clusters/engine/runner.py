@@ -17,7 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from clusters.engine.context import OperationContext, OperationFailed, log_event
-from clusters.engine.registry import get_kind
+from clusters.engine.registry import get_kind, run_failure_hook
 from clusters.kube.errors import KubeError
 from clusters.models import Cluster, Operation, OperationEvent
 from controlpanel.core.events import publish
@@ -181,8 +181,7 @@ def run_operation(operation_id: int) -> str:
         )
     if op.status == S.FAILED:
         log_event(op, f"Failed: {op.error}", OperationEvent.Level.ERROR)
-        if kind.on_failure is not None:
-            kind.on_failure(op)
+        run_failure_hook(kind, op)
     elif op.status == S.SUCCEEDED:
         log_event(op, "Succeeded.")
     from clusters.engine.dispatch import enqueue_next

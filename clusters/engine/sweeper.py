@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from clusters.engine.context import log_event
 from clusters.engine.dispatch import enqueue
-from clusters.engine.registry import get_kind
+from clusters.engine.registry import get_kind, run_failure_hook
 from clusters.models import Operation, OperationEvent
 
 logger = logging.getLogger(__name__)
@@ -52,9 +52,7 @@ def recover_stale() -> list[int]:
         )
         if exhausted:
             op.refresh_from_db()
-            kind = get_kind(op.kind)
-            if kind.on_failure is not None:
-                kind.on_failure(op)
+            run_failure_hook(get_kind(op.kind), op)
         recovered.append(op.pk)
     return recovered
 

@@ -524,3 +524,20 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
             "delivered_at",
         ]
         read_only_fields = fields
+
+
+class FleetDeploySerializer(StrictSerializer):
+    image = serializers.CharField(max_length=600)
+    site_kind = serializers.CharField(max_length=16, required=False, default="", allow_blank=True)
+    client = serializers.IntegerField(required=False)
+    cluster = serializers.IntegerField(required=False)
+    environment_slug = serializers.CharField(
+        max_length=63, required=False, default="", allow_blank=True
+    )
+
+
+class FleetProgressSerializer(serializers.Serializer):
+    batch = serializers.CharField()
+    total = serializers.IntegerField()
+    counts = serializers.DictField(child=serializers.IntegerField())
+    progress = serializers.FloatField()

@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from controlpanel.api.views.environments import EnvironmentViewSet
+from controlpanel.api.views.fleet import FleetDeployViewSet
 from controlpanel.api.views.infrastructure import (
     AuditEventViewSet,
     ClusterViewSet,
@@ -38,6 +39,7 @@ router.register("node-sizes", NodeSizeViewSet, basename="nodesize")
 router.register("audit-events", AuditEventViewSet, basename="auditevent")
 router.register("tokens", TokenViewSet, basename="token")
 router.register("webhooks", WebhookViewSet, basename="webhook")
+router.register("fleet-deploys", FleetDeployViewSet, basename="fleetdeploy")
 
 urlpatterns = [
     path("v1/", include(router.urls)),

@@ -69,3 +69,18 @@ def test_wait_is_bounded_and_validated(api, owner, environment, cluster, client_
     api.force_authenticate(owner)
     assert api.get(f"/api/v1/operations/{op.pk}/", {"wait": "soon"}).status_code == 400
     assert api.get(f"/api/v1/operations/{op.pk}/", {"wait": 600}).status_code == 200
+
+
+def test_fleet_deploy_through_the_api(api, owner, staff_operator, live_environment):
+    actions.environment_provision(actor=owner, environment=live_environment)
+    drain()
+    api.force_authenticate(owner)
+    body = {"image": "registry.example.com/acme/web:1.0.1", "site_kind": "drupal"}
+    assert api.post("/api/v1/fleet-deploys/", body, format="json").status_code == 403
+    api.force_authenticate(staff_operator)
+    started = api.post("/api/v1/fleet-deploys/", body, format="json")
+    assert started.status_code == 202 and started.json()["total"] == 1
+    drain()
+    progress = api.get(started["Location"]).json()
+    assert progress["counts"]["succeeded"] == 1 and progress["progress"] == 1.0
+    assert api.get("/api/v1/fleet-deploys/0123456789ab/").status_code == 404
