@@ -29,6 +29,11 @@ class SandboxCluster:
     seconds the fake controllers take; objects can override the first two with
     the annotations ``sandbox.hangar.dev/rollout-delay-seconds`` and
     ``sandbox.hangar.dev/run-seconds``.
+
+    ``execute_tool_jobs=True`` opts in to running the container command of Jobs labelled
+    ``hangar.dev/tool: "true"`` as local processes (backup and restore scripts against real
+    servers in tests); ``tool_job_env`` adds variables to their environment (also later,
+    through the ``tool_job_env`` property).
     """
 
     def __init__(
@@ -48,6 +53,8 @@ class SandboxCluster:
         git_version: str = "v1.31.0",
         max_body_bytes: int = DEFAULT_MAX_BODY,
         verbose: bool = False,
+        execute_tool_jobs: bool = False,
+        tool_job_env: dict[str, str] | None = None,
     ) -> None:
         self.host, self.port = host, port
         self.token = token
@@ -69,6 +76,8 @@ class SandboxCluster:
             rollout_delay=rollout_delay,
             job_duration=job_duration,
             namespace_deletion_delay=namespace_deletion_delay,
+            execute_tool_jobs=execute_tool_jobs,
+            tool_job_env=tool_job_env,
         )
         self._run_controllers = controllers
         self._stopping = threading.Event()
@@ -311,6 +320,11 @@ class SandboxCluster:
             containers = (found.get("spec") or {}).get("containers") or [{}]
             container = containers[0].get("name", "")
         self.api.custom_logs[(namespace, pod, container or "")] = text
+
+    @property
+    def tool_job_env(self) -> dict[str, str]:
+        """Variables added to executed tool jobs' environment; change it between runs."""
+        return self.controllers.jobs.tool_env
 
     def reconcile(self) -> None:
         """Run one controller pass now, instead of waiting for the background thread."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping
 
 from .jobs import JobController
 from .meta import rfc3339
@@ -34,11 +35,15 @@ class Controllers:
         job_duration: float = 0.2,
         namespace_deletion_delay: float = 0.3,
         interval: float = 0.02,
+        execute_tool_jobs: bool = False,
+        tool_job_env: Mapping[str, str] | None = None,
     ) -> None:
         self.api = api
         self.store = api.store
         self.deployments = DeploymentController(api, rollout_delay)
-        self.jobs = JobController(api, job_duration)
+        self.jobs = JobController(
+            api, job_duration, execute_tool_jobs=execute_tool_jobs, tool_env=tool_job_env
+        )
         self.namespace_deletion_delay = namespace_deletion_delay
         self.interval = interval
         self._stopping = threading.Event()
@@ -71,6 +76,7 @@ class Controllers:
             self.store.changed.notify_all()
         if self._thread:
             self._thread.join(timeout=5)
+        self.jobs.stop_all()
 
     def _run(self) -> None:
         while not self._stopping.is_set():

@@ -1,0 +1,188 @@
+#!/bin/sh
+# Hangar backup: the environment's database and files, into object storage.
+#
+# Runs in a Job in the environment's namespace (image HANGAR_TOOLBOX_IMAGE), mounted from
+# the ConfigMap hangar-tools, with the environment's Secret app-env as its environment.
+# Needs: a POSIX sh, mariadb-dump (or mysqldump), rclone, gzip, sha256sum, awk, mkfifo.
+#
+#   DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD          the environment's database
+#   S3_ENDPOINT S3_REGION S3_BUCKET S3_PREFIX S3_ACCESS_KEY S3_SECRET_KEY
+#                                                         its object storage and files
+#   HANGAR_S3_ADDRESSING_STYLE  path or virtual (default)
+#   HANGAR_BACKUP_PREFIX        the backup's folder: backups/{client}/{site}/{env}/{stamp}/
+#   HANGAR_BACKUP_BASE          without HANGAR_BACKUP_PREFIX (the scheduled CronJob): the
+#                               folder is HANGAR_BACKUP_BASE/{UTC timestamp}/
+#
+# Writes {folder}db.sql.gz (mariadb-dump --single-transaction --quick, gzip, streamed),
+# {folder}files/... (a server-side copy of S3_PREFIX) and, last, {folder}manifest.json
+# with every object's key, size and SHA-256. A folder without manifest.json is not a
+# backup. Any failure, a failing dump inside the pipe included, exits non-zero.
+set -eu
+# Where the shell has pipefail (bash, busybox ash) use it; the stages below also report
+# their own failures, for shells without it (dash).
+# shellcheck disable=SC3040
+if (set -o pipefail) 2>/dev/null; then set -o pipefail; fi
+
+say() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+fail() {
+  say "FAILED: $*" >&2
+  exit 1
+}
+need() {
+  for name in "$@"; do
+    eval "value=\${$name:-}"
+    [ -n "$value" ] || fail "$name is not set"
+  done
+}
+tool() {
+  for candidate in "$@"; do
+    if command -v "$candidate" >/dev/null 2>&1; then
+      command -v "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+need DB_HOST DB_NAME DB_USER S3_BUCKET S3_PREFIX S3_ACCESS_KEY S3_SECRET_KEY
+DUMP=$(tool mariadb-dump mysqldump) || fail "neither mariadb-dump nor mysqldump is installed"
+for t in rclone gzip sha256sum awk mkfifo; do
+  tool "$t" >/dev/null || fail "$t is not installed"
+done
+
+prefix=${HANGAR_BACKUP_PREFIX:-}
+if [ -z "$prefix" ]; then
+  need HANGAR_BACKUP_BASE
+  prefix="${HANGAR_BACKUP_BASE%/}/$(date -u +%Y%m%dT%H%M%SZ)/"
+fi
+case "$prefix" in
+  backups/?*/) ;;
+  *) fail "the backup folder must look like backups/.../, not '$prefix'" ;;
+esac
+files_prefix=${S3_PREFIX%/}
+case "$files_prefix" in
+  "" | /*) fail "S3_PREFIX '$S3_PREFIX' is not an environment's files prefix" ;;
+esac
+
+work=$(mktemp -d)
+trap 'status=$?; rm -rf "$work"; exit $status' EXIT
+trap 'exit 143' TERM INT
+umask 077
+
+# The password goes into an option file, never onto a command line.
+escape() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
+cat >"$work/my.cnf" <<EOF
+[client]
+host=$DB_HOST
+port=${DB_PORT:-3306}
+user=$DB_USER
+password="$(escape "${DB_PASSWORD:-}")"
+EOF
+
+# rclone is configured from the environment alone: remote "hangar".
+export RCLONE_CONFIG="$work/rclone.conf"
+: >"$RCLONE_CONFIG"
+export RCLONE_CONFIG_HANGAR_TYPE=s3
+if [ -n "${S3_ENDPOINT:-}" ]; then
+  export RCLONE_CONFIG_HANGAR_PROVIDER=Other RCLONE_CONFIG_HANGAR_ENDPOINT="$S3_ENDPOINT"
+else
+  export RCLONE_CONFIG_HANGAR_PROVIDER=AWS
+fi
+export RCLONE_CONFIG_HANGAR_REGION="${S3_REGION:-us-east-1}"
+export RCLONE_CONFIG_HANGAR_ACCESS_KEY_ID="$S3_ACCESS_KEY"
+export RCLONE_CONFIG_HANGAR_SECRET_ACCESS_KEY="$S3_SECRET_KEY"
+export RCLONE_CONFIG_HANGAR_ENV_AUTH=false
+export RCLONE_CONFIG_HANGAR_NO_CHECK_BUCKET=true
+if [ "${HANGAR_S3_ADDRESSING_STYLE:-virtual}" = path ]; then
+  export RCLONE_CONFIG_HANGAR_FORCE_PATH_STYLE=true
+else
+  export RCLONE_CONFIG_HANGAR_FORCE_PATH_STYLE=false
+fi
+export RCLONE_RETRIES=3 RCLONE_LOW_LEVEL_RETRIES=5 RCLONE_CONTIMEOUT=15s RCLONE_TIMEOUT=5m
+remote="hangar:$S3_BUCKET"
+
+say "backing up database $DB_NAME and files $files_prefix/ to $prefix"
+
+# --- the database: dump | gzip | tee (checksum, size) | upload, streamed ---------------------
+# Each stage of the pipe notes its failure in a file: a shell without pipefail would only
+# see the last stage's status, and a failing dump must never pass for a backup.
+status="$work/pipe.status"
+: >"$status"
+mkfifo "$work/sha.fifo" "$work/size.fifo"
+sha256sum <"$work/sha.fifo" >"$work/db.sha256" &
+sha_pid=$!
+wc -c <"$work/size.fifo" >"$work/db.size" &
+size_pid=$!
+if ! {
+  {
+    "$DUMP" --defaults-extra-file="$work/my.cnf" --single-transaction --quick \
+      --routines --triggers --hex-blob --no-tablespaces --default-character-set=utf8mb4 \
+      "$DB_NAME" 2>"$work/dump.err" || echo "$DUMP exited with status $?" >>"$status"
+  } | { gzip -c || echo "gzip exited with status $?" >>"$status"; } |
+    { tee "$work/sha.fifo" "$work/size.fifo" || echo "tee exited with status $?" >>"$status"; } |
+    rclone rcat "$remote/${prefix}db.sql.gz"
+}; then
+  echo "uploading db.sql.gz failed" >>"$status"
+fi
+wait "$sha_pid" || echo "sha256sum exited with status $?" >>"$status"
+wait "$size_pid" || echo "wc exited with status $?" >>"$status"
+if [ -s "$status" ]; then
+  [ ! -s "$work/dump.err" ] || sed 's/^/  /' "$work/dump.err" >&2
+  fail "database dump: $(tr '\n' ';' <"$status")"
+fi
+db_sha=$(cut -d' ' -f1 <"$work/db.sha256")
+db_size=$(tr -d ' ' <"$work/db.size")
+[ "${#db_sha}" -eq 64 ] || fail "no checksum for db.sql.gz"
+say "database: db.sql.gz, $db_size bytes, sha256 $db_sha"
+
+# --- the files: a server-side copy, then their sizes and checksums ---------------------------
+: >"$work/files.list"
+: >"$work/files.sha"
+if rclone lsf --max-depth 1 "$remote/$files_prefix/" >/dev/null 2>"$work/lsf.err"; then
+  rclone copy --checkers 16 --transfers 16 "$remote/$files_prefix/" "$remote/${prefix}files/" ||
+    fail "copying the files"
+  rclone lsf -R --files-only --format sp --separator '|' "$remote/${prefix}files/" \
+    >"$work/files.list" || fail "listing the copied files"
+  if [ -s "$work/files.list" ]; then
+    rclone hashsum sha256 --download --checkers 16 "$remote/${prefix}files/" \
+      >"$work/files.sha" || fail "checksumming the copied files"
+  fi
+else
+  code=$?
+  # 3: rclone's "directory not found": the environment has no files yet.
+  [ "$code" -eq 3 ] || fail "listing $files_prefix/: $(cat "$work/lsf.err")"
+fi
+say "files: $(wc -l <"$work/files.list" | tr -d ' ') copied"
+
+# --- the manifest, written last -----------------------------------------------------------------
+awk -v prefix="$prefix" -v db_size="$db_size" -v db_sha="$db_sha" \
+  -v created="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v database="$DB_NAME" \
+  -v shafile="$work/files.sha" '
+  function esc(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return s }
+  BEGIN {
+    while ((getline line < shafile) > 0) {
+      split_at = index(line, "  ")
+      if (split_at == 0) { print "unreadable checksum line: " line > "/dev/stderr"; exit 2 }
+      sha[substr(line, split_at + 2)] = substr(line, 1, split_at - 1)
+    }
+    printf "{\"format\": 1, \"created\": \"%s\", \"prefix\": \"%s\", ", created, esc(prefix)
+    printf "\"database\": {\"name\": \"%s\", \"key\": \"db.sql.gz\", ", esc(database)
+    printf "\"size\": %d, \"sha256\": \"%s\"}, \"files\": [", db_size, db_sha
+    count = 0; total = 0
+  }
+  {
+    split_at = index($0, "|")
+    size = substr($0, 1, split_at - 1); path = substr($0, split_at + 1)
+    if (split_at == 0 || path ~ /[\001-\037]/) {
+      print "a file name with control characters cannot be listed: " path > "/dev/stderr"; exit 2
+    }
+    if (!(path in sha)) { print "no checksum for " path > "/dev/stderr"; exit 2 }
+    printf "%s{\"key\": \"files/%s\", \"size\": %d, \"sha256\": \"%s\"}", \
+      (count ? ", " : ""), esc(path), size, sha[path]
+    count++; total += size
+  }
+  END { printf "], \"files_count\": %d, \"files_size\": %d}\n", count, total }
+' "$work/files.list" >"$work/manifest.json" || fail "writing the manifest"
+rclone rcat "$remote/${prefix}manifest.json" <"$work/manifest.json" ||
+  fail "uploading manifest.json"
+say "backup complete: ${prefix}manifest.json"

@@ -1,0 +1,165 @@
+#!/bin/sh
+# Hangar restore: a backup's database and files into this environment.
+#
+# Runs in a Job in the target environment's namespace (image HANGAR_TOOLBOX_IMAGE), mounted
+# from the ConfigMap hangar-tools, with the target's Secret app-env as its environment.
+# Needs: a POSIX sh, mariadb (or mysql), rclone, gzip, sed, sha256sum, mkfifo.
+#
+#   DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD          the target database
+#   S3_ENDPOINT S3_REGION S3_BUCKET S3_PREFIX S3_ACCESS_KEY S3_SECRET_KEY
+#                                                         object storage and target files
+#   HANGAR_S3_ADDRESSING_STYLE  path or virtual (default)
+#   HANGAR_RESTORE_FROM         the backup's folder: backups/{client}/{site}/{env}/{stamp}/
+#   HANGAR_RESTORE_DB_SHA256    the dump's SHA-256 as verified by Hangar (checked again)
+#   HANGAR_RESTORE_FILES        1 (default): files too; 0: the database only
+#   HANGAR_TARGET_DB            another database than DB_NAME (a scratch restore check)
+#
+# The target database is emptied (tables, views, routines), the dump is streamed into it,
+# and the files prefix is made equal to the backup's files (server-side copies; objects
+# the backup does not have are deleted). Any failure exits non-zero; Hangar then puts the
+# safety backup it took first back in place.
+set -eu
+# Where the shell has pipefail (bash, busybox ash) use it; the stages below also report
+# their own failures, for shells without it (dash).
+# shellcheck disable=SC3040
+if (set -o pipefail) 2>/dev/null; then set -o pipefail; fi
+
+say() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+fail() {
+  say "FAILED: $*" >&2
+  exit 1
+}
+need() {
+  for name in "$@"; do
+    eval "value=\${$name:-}"
+    [ -n "$value" ] || fail "$name is not set"
+  done
+}
+tool() {
+  for candidate in "$@"; do
+    if command -v "$candidate" >/dev/null 2>&1; then
+      command -v "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+need DB_HOST DB_NAME DB_USER S3_BUCKET S3_PREFIX S3_ACCESS_KEY S3_SECRET_KEY HANGAR_RESTORE_FROM
+CLIENT=$(tool mariadb mysql) || fail "neither mariadb nor mysql is installed"
+for t in rclone gzip sed sha256sum mkfifo; do
+  tool "$t" >/dev/null || fail "$t is not installed"
+done
+
+from=$HANGAR_RESTORE_FROM
+case "$from" in
+  backups/?*/) ;;
+  *) fail "the backup folder must look like backups/.../, not '$from'" ;;
+esac
+files_prefix=${S3_PREFIX%/}
+case "$files_prefix" in
+  "" | /*) fail "S3_PREFIX '$S3_PREFIX' is not an environment's files prefix" ;;
+esac
+database=${HANGAR_TARGET_DB:-$DB_NAME}
+expected_sha=${HANGAR_RESTORE_DB_SHA256:-}
+restore_files=${HANGAR_RESTORE_FILES:-1}
+
+work=$(mktemp -d)
+trap 'status=$?; rm -rf "$work"; exit $status' EXIT
+trap 'exit 143' TERM INT
+umask 077
+
+escape() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
+cat >"$work/my.cnf" <<EOF
+[client]
+host=$DB_HOST
+port=${DB_PORT:-3306}
+user=$DB_USER
+password="$(escape "${DB_PASSWORD:-}")"
+EOF
+sql() { "$CLIENT" --defaults-extra-file="$work/my.cnf" --batch --skip-column-names "$@"; }
+
+export RCLONE_CONFIG="$work/rclone.conf"
+: >"$RCLONE_CONFIG"
+export RCLONE_CONFIG_HANGAR_TYPE=s3
+if [ -n "${S3_ENDPOINT:-}" ]; then
+  export RCLONE_CONFIG_HANGAR_PROVIDER=Other RCLONE_CONFIG_HANGAR_ENDPOINT="$S3_ENDPOINT"
+else
+  export RCLONE_CONFIG_HANGAR_PROVIDER=AWS
+fi
+export RCLONE_CONFIG_HANGAR_REGION="${S3_REGION:-us-east-1}"
+export RCLONE_CONFIG_HANGAR_ACCESS_KEY_ID="$S3_ACCESS_KEY"
+export RCLONE_CONFIG_HANGAR_SECRET_ACCESS_KEY="$S3_SECRET_KEY"
+export RCLONE_CONFIG_HANGAR_ENV_AUTH=false
+export RCLONE_CONFIG_HANGAR_NO_CHECK_BUCKET=true
+if [ "${HANGAR_S3_ADDRESSING_STYLE:-virtual}" = path ]; then
+  export RCLONE_CONFIG_HANGAR_FORCE_PATH_STYLE=true
+else
+  export RCLONE_CONFIG_HANGAR_FORCE_PATH_STYLE=false
+fi
+export RCLONE_RETRIES=3 RCLONE_LOW_LEVEL_RETRIES=5 RCLONE_CONTIMEOUT=15s RCLONE_TIMEOUT=5m
+remote="hangar:$S3_BUCKET"
+
+say "restoring $from into database $database$([ "$restore_files" = 1 ] && echo " and files $files_prefix/")"
+rclone lsf "$remote/${from}db.sql.gz" >/dev/null 2>"$work/lsf.err" ||
+  fail "${from}db.sql.gz cannot be read: $(cat "$work/lsf.err")"
+
+# --- empty the target database ----------------------------------------------------------------
+sql -e "
+  SELECT CONCAT('DROP ', IF(table_type = 'VIEW', 'VIEW', 'TABLE'), ' IF EXISTS \`',
+                REPLACE(table_name, '\`', '\`\`'), '\`;')
+    FROM information_schema.tables WHERE table_schema = DATABASE()
+  UNION ALL
+  SELECT CONCAT('DROP ', routine_type, ' IF EXISTS \`', REPLACE(routine_name, '\`', '\`\`'), '\`;')
+    FROM information_schema.routines WHERE routine_schema = DATABASE()" "$database" >"$work/drop.sql" ||
+  fail "listing the tables of $database"
+{
+  echo 'SET FOREIGN_KEY_CHECKS=0;'
+  cat "$work/drop.sql"
+} | sql "$database" || fail "emptying $database"
+say "database $database emptied ($(wc -l <"$work/drop.sql" | tr -d ' ') objects dropped)"
+
+# --- load the dump: download | tee (checksum) | gunzip | mariadb ------------------------------
+# DEFINER clauses name the source's database user, which the target's user may not act as
+# (production into staging): views, triggers and routines are recreated as the target's.
+# shellcheck disable=SC2016
+definer='s/DEFINER=`[^`]*`@`[^`]*`//g'
+status="$work/pipe.status"
+: >"$status"
+mkfifo "$work/sha.fifo"
+sha256sum <"$work/sha.fifo" >"$work/db.sha256" &
+sha_pid=$!
+{
+  rclone cat "$remote/${from}db.sql.gz" || echo "downloading exited with status $?" >>"$status"
+} | { tee "$work/sha.fifo" || echo "tee exited with status $?" >>"$status"; } |
+  { gzip -dc || echo "gunzip exited with status $?" >>"$status"; } |
+  { sed "$definer" || echo "sed exited with status $?" >>"$status"; } |
+  { sql "$database" 2>"$work/load.err" || echo "$CLIENT exited with status $?" >>"$status"; }
+wait "$sha_pid" || echo "sha256sum exited with status $?" >>"$status"
+if [ -s "$status" ]; then
+  [ ! -s "$work/load.err" ] || sed 's/^/  /' "$work/load.err" >&2
+  fail "loading the dump: $(tr '\n' ';' <"$status")"
+fi
+sha=$(cut -d' ' -f1 <"$work/db.sha256")
+if [ -n "$expected_sha" ] && [ "$sha" != "$expected_sha" ]; then
+  fail "db.sql.gz has sha256 $sha, the verified backup had $expected_sha"
+fi
+say "database loaded (sha256 $sha)"
+
+# --- the files ------------------------------------------------------------------------------------
+if [ "$restore_files" = 1 ]; then
+  if rclone lsf --max-depth 1 "$remote/${from}files/" >/dev/null 2>"$work/lsf.err"; then
+    rclone sync --checkers 16 --transfers 16 "$remote/${from}files/" "$remote/$files_prefix/" ||
+      fail "copying the files back"
+  else
+    code=$?
+    [ "$code" -eq 3 ] || fail "listing ${from}files/: $(cat "$work/lsf.err")"
+    # The backup has no files: neither may the environment.
+    rclone delete "$remote/$files_prefix/" 2>"$work/delete.err" || {
+      code=$?
+      [ "$code" -eq 3 ] || fail "deleting the files: $(cat "$work/delete.err")"
+    }
+  fi
+  say "files restored into $files_prefix/"
+fi
+say "restore complete"
