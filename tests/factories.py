@@ -182,3 +182,128 @@ class OperationEventFactory(DjangoModelFactory):
 
     operation = factory.SubFactory(OperationFactory)
     message = "step done"
+
+
+# --- Billing (models referenced by label: factories are only appended here) ------------
+
+
+class ClusterCostItemFactory(DjangoModelFactory):
+    class Meta:
+        model = "billing.ClusterCostItem"
+
+    cluster = factory.SubFactory(ClusterFactory)
+    kind = "control_plane"
+    name = factory.Sequence(lambda n: f"HA control plane {n}")
+    monthly_price = Decimal("40.00")
+    currency = "USD"
+    effective_from = datetime.date(2026, 1, 1)
+
+
+class BillingProfileFactory(DjangoModelFactory):
+    class Meta:
+        model = "billing.BillingProfile"
+        django_get_or_create = ["client"]
+
+    client = factory.SubFactory(ClientFactory)
+    minimum_site_fee = None
+
+
+class InvoiceFactory(DjangoModelFactory):
+    class Meta:
+        model = "billing.Invoice"
+
+    client = factory.SubFactory(ClientFactory)
+    period_start = datetime.date(2026, 5, 1)
+    period_end = factory.LazyAttribute(
+        lambda o: (o.period_start + datetime.timedelta(days=32)).replace(day=1)
+    )
+    status = "draft"
+    currency = "USD"
+    markup_percent = factory.LazyAttribute(lambda o: o.client.markup_percent)
+    total = Decimal("0.00")
+    bill_to_name = factory.LazyAttribute(lambda o: o.client.name)
+    bill_to_email = factory.LazyAttribute(lambda o: o.client.billing_email)
+    computed_at = factory.LazyFunction(
+        lambda: datetime.datetime(2026, 6, 1, 6, 0, tzinfo=datetime.UTC)
+    )
+
+
+class InvoiceLineFactory(DjangoModelFactory):
+    class Meta:
+        model = "billing.InvoiceLine"
+
+    invoice = factory.SubFactory(InvoiceFactory)
+    position = factory.Sequence(lambda n: n + 1)
+    kind = "environment"
+    description = "Acme website / Production"
+    cost = Decimal("10.00")
+    markup_percent = Decimal("10")
+    amount = Decimal("11.00")
+
+
+class PoolSampleFactory(DjangoModelFactory):
+    class Meta:
+        model = "billing.PoolSample"
+
+    taken_at = factory.Sequence(
+        lambda n: datetime.datetime(2026, 6, 1, tzinfo=datetime.UTC) + datetime.timedelta(hours=n)
+    )
+    seconds = 3600
+    pool = factory.SubFactory(NodePoolFactory)
+    cluster = factory.LazyAttribute(lambda o: o.pool.cluster)
+    size = factory.LazyAttribute(lambda o: o.pool.size)
+    label = factory.LazyAttribute(lambda o: f"{o.pool.cluster.slug}/{o.pool.name}")
+    node_count = 3
+    cpu_allocatable = 6000
+    memory_allocatable_mib = 12288
+    cpu_requested = 0
+    memory_requested_mib = 0
+
+
+class EnvironmentSampleFactory(DjangoModelFactory):
+    class Meta:
+        model = "billing.EnvironmentSample"
+
+    taken_at = factory.Sequence(
+        lambda n: datetime.datetime(2026, 6, 1, tzinfo=datetime.UTC) + datetime.timedelta(hours=n)
+    )
+    seconds = 3600
+    environment = factory.SubFactory(EnvironmentFactory)
+    site = factory.LazyAttribute(lambda o: o.environment.site)
+    client = factory.LazyAttribute(lambda o: o.environment.site.client)
+    cluster = factory.LazyAttribute(lambda o: o.environment.cluster)
+    label = factory.LazyAttribute(lambda o: str(o.environment))
+    site_label = factory.LazyAttribute(lambda o: o.environment.site.name)
+    pods = 1
+    cpu_millicores = 250
+    memory_mib = 256
+
+
+class PoolUsageDayFactory(DjangoModelFactory):
+    class Meta:
+        model = "billing.PoolUsageDay"
+
+    day = factory.Sequence(lambda n: datetime.date(2026, 6, 1) + datetime.timedelta(days=n))
+    pool = factory.SubFactory(NodePoolFactory)
+    cluster = factory.LazyAttribute(lambda o: o.pool.cluster)
+    size = factory.LazyAttribute(lambda o: o.pool.size)
+    label = factory.LazyAttribute(lambda o: f"{o.pool.cluster.slug}/{o.pool.name}")
+    hours = Decimal("24")
+    node_hours = Decimal("72")
+    slot_seconds = factory.LazyFunction(lambda: [86400, 86400, 86400])
+
+
+class EnvironmentUsageDayFactory(DjangoModelFactory):
+    class Meta:
+        model = "billing.EnvironmentUsageDay"
+
+    day = factory.Sequence(lambda n: datetime.date(2026, 6, 1) + datetime.timedelta(days=n))
+    environment = factory.SubFactory(EnvironmentFactory)
+    site = factory.LazyAttribute(lambda o: o.environment.site)
+    client = factory.LazyAttribute(lambda o: o.environment.site.client)
+    cluster = factory.LazyAttribute(lambda o: o.environment.cluster)
+    label = factory.LazyAttribute(lambda o: str(o.environment))
+    site_label = factory.LazyAttribute(lambda o: o.environment.site.name)
+    hours = Decimal("24")
+    pod_hours = Decimal("24")
+    node_hours = Decimal("1.5")
