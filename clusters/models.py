@@ -53,6 +53,17 @@ class Cluster(models.Model):
     storage_bucket = models.CharField("object storage bucket", max_length=63, blank=True)
     storage_access_key = EncryptedTextField("object storage access key")
     storage_secret_key = EncryptedTextField("object storage secret key")
+    storage_addressing_style = models.CharField(
+        "object storage addressing",
+        max_length=16,
+        blank=True,
+        default="virtual",
+        choices=[
+            ("virtual", "Virtual-hosted (bucket.endpoint): AWS S3, Spaces"),
+            ("path", "Path-style (endpoint/bucket): MinIO, Ceph RGW"),
+        ],
+        help_text="How the bucket is addressed; empty means virtual-hosted.",
+    )
 
     db_host = models.CharField("database server host", max_length=253, blank=True)
     db_port = models.PositiveIntegerField(
@@ -62,6 +73,14 @@ class Cluster(models.Model):
     )
     db_admin_user = models.CharField("database admin user", max_length=80, blank=True)
     db_admin_password = EncryptedTextField("database admin password")
+    provision_data = models.BooleanField(
+        "provision databases and storage",
+        default=False,
+        help_text=(
+            "Give every environment its own database and user on the database server and its "
+            "own prefix in the bucket, inject them as DB_* and S3_*, and enable backups."
+        ),
+    )
 
     max_concurrent_operations = models.PositiveSmallIntegerField(
         default=4,
@@ -102,6 +121,19 @@ class Cluster(models.Model):
                 validate_bucket_name(self.storage_bucket)
             except ValidationError as exc:
                 errors["storage_bucket"] = exc
+        if self.provision_data:
+            needed = {
+                "db_host": self.db_host,
+                "db_admin_user": self.db_admin_user,
+                "storage_bucket": self.storage_bucket,
+                "storage_access_key": self.storage_access_key,
+                "storage_secret_key": self.storage_secret_key,
+            }
+            for name, value in needed.items():
+                if not value and name not in errors:
+                    errors[name] = ValidationError(
+                        "Needed to provision databases and storage.", code="required"
+                    )
         if errors:
             raise ValidationError(errors)
 

@@ -7,3 +7,4 @@ class SitesConfig(AppConfig):
 
     def ready(self) -> None:
         from sites import operations  # noqa: F401  (registers the operation handlers)
+        from sites.backups import handlers, tasks  # noqa: F401  (backups, restores; beat tasks)

@@ -430,3 +430,182 @@ class Release(models.Model):
             )
         if errors:
             raise ValidationError(errors)
+
+
+# --- Databases, files and backups (sites.backups) ------------------------------------------
+
+
+class EnvironmentDatabase(models.Model):
+    """The database, database user and files prefix Hangar made for an environment on its
+    cluster's database server and object storage. Injected as DB_* and S3_* variables."""
+
+    environment = models.OneToOneField(
+        Environment, on_delete=models.CASCADE, related_name="database"
+    )
+    name = models.CharField(max_length=64)
+    user = models.CharField(max_length=32)
+    password = EncryptedTextField()
+    files_prefix = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantManager()
+    tenant_path = "environment__site__client"
+
+    class Meta:
+        verbose_name = "environment database"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BackupSchedule(models.Model):
+    """How an environment is backed up: the nightly `backup` CronJob, the retention policy
+    (grandfather-father-son), backups before deploys, and the weekly restore check."""
+
+    environment = models.OneToOneField(
+        Environment, on_delete=models.CASCADE, related_name="backup_schedule"
+    )
+    schedule = models.CharField(
+        max_length=120,
+        default="H H(1-4) * * *",
+        help_text="Five cron fields in the agency's time zone; H spreads a minute or hour.",
+    )
+    enabled = models.BooleanField(default=True, help_text="Off: the CronJob is suspended.")
+    keep_daily = models.PositiveSmallIntegerField(default=7, validators=[MaxValueValidator(366)])
+    keep_weekly = models.PositiveSmallIntegerField(default=4, validators=[MaxValueValidator(520)])
+    keep_monthly = models.PositiveSmallIntegerField(default=12, validators=[MaxValueValidator(240)])
+    pre_deploy = models.BooleanField(
+        "back up before deploys",
+        default=True,
+        help_text="Production environments are backed up before every deploy.",
+    )
+    verify_restore = models.BooleanField(
+        "weekly restore check",
+        default=False,
+        help_text="Weekly: restore the newest backup into a scratch database and check it.",
+    )
+    # The last missing-backup alert, so one missed run alerts once.
+    last_alert = models.CharField(max_length=120, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantManager()
+    tenant_path = "environment__site__client"
+
+    def __str__(self) -> str:
+        return f"Backups of {self.environment}"
+
+    @property
+    def seed(self) -> str:
+        return f"{self.environment.namespace}/backup"
+
+    @property
+    def resolved_schedule(self) -> str:
+        return v.resolve_cron_schedule(self.schedule, seed=self.seed)
+
+    @property
+    def description(self) -> str:
+        return v.describe_cron_schedule(self.schedule, seed=self.seed)
+
+    def clean(self) -> None:
+        errors: dict[str, ValidationError] = {}
+        if self.schedule:
+            value = _collect(errors, "schedule", v.validate_cron_schedule, self.schedule)
+            if value is not None:
+                self.schedule = value
+        if self.keep_daily + self.keep_weekly + self.keep_monthly == 0:
+            errors["keep_daily"] = ValidationError(
+                "Keep at least one backup per day, week or month.", code="retention"
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class Backup(models.Model):
+    """One backup: a folder in the cluster's bucket with db.sql.gz, files/ and manifest.json.
+    Succeeded means verified: every object of the manifest exists with its size, and the
+    dump is a complete dump with the recorded checksum."""
+
+    class Kind(models.TextChoices):
+        MANUAL = "manual", "Manual"
+        SCHEDULED = "scheduled", "Scheduled"
+        PRE_DEPLOY = "pre-deploy", "Before a deploy"
+        PRE_RESTORE = "pre-restore", "Before a restore"
+        PRE_DESTROY = "pre-destroy", "Before destroying"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Verified"
+        FAILED = "failed", "Failed"
+
+    class Check(models.TextChoices):
+        NONE = "", "Not checked"
+        PASSED = "passed", "Restores"
+        FAILED = "failed", "Does not restore"
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="backups")
+    # Backups outlive their environment (the one taken before destroying it above all).
+    environment = models.ForeignKey(
+        Environment, null=True, blank=True, on_delete=models.SET_NULL, related_name="backups"
+    )
+    environment_slug = models.CharField(max_length=63)
+    # The cluster whose bucket holds the objects.
+    cluster = models.ForeignKey(Cluster, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.MANUAL)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    key_prefix = models.CharField(max_length=512, unique=True)
+    taken_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    database_size = models.BigIntegerField(default=0)
+    database_sha256 = models.CharField(max_length=64, blank=True)
+    files_count = models.PositiveIntegerField(default=0)
+    files_size = models.BigIntegerField(default=0)
+    manifest_sha256 = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    restore_check = models.CharField(
+        max_length=8, choices=Check.choices, default=Check.NONE, blank=True
+    )
+    restore_checked_at = models.DateTimeField(null=True, blank=True)
+    restore_check_detail = models.TextField(blank=True)
+    operation = models.ForeignKey(
+        "clusters.Operation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantManager()
+    tenant_path = "site__client"
+
+    class Meta:
+        ordering = ["-taken_at", "-id"]
+        indexes = [models.Index(fields=["environment", "status", "taken_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.site} / {self.environment_slug} {self.taken_at:%Y-%m-%d %H:%M} UTC"
+
+    @property
+    def size(self) -> int:
+        return self.database_size + self.files_size
+
+    @property
+    def duration(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.taken_at).total_seconds()
+
+    @property
+    def manifest_key(self) -> str:
+        return f"{self.key_prefix}manifest.json"
+
+    @property
+    def database_key(self) -> str:
+        return f"{self.key_prefix}db.sql.gz"

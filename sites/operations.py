@@ -18,7 +18,9 @@ from django.utils import timezone
 from clusters.engine import OperationContext, OperationFailed, register
 from clusters.kube.errors import KubeError
 from clusters.models import Operation
-from sites.manifests import render_environment, render_foundation
+from sites.backups import hooks as data_hooks
+from sites.backups.data import environment_desired_objects
+from sites.manifests import render_foundation
 from sites.models import Environment, Release
 
 NAMESPACE_LABEL = "app.kubernetes.io/managed-by=hangar"
@@ -67,6 +69,7 @@ def prune(ctx: OperationContext, environment: Environment, objects: list[dict]) 
         ("autoscaling/v2", "HorizontalPodAutoscaler", "web"),
         ("policy/v1", "PodDisruptionBudget", "web"),
         ("v1", "ConfigMap", "varnish-vcl"),
+        ("batch/v1", "CronJob", "backup"),
     ]
     for api_version, kind, name in candidates:
         if (kind, name) not in desired and ctx.kube.get_or_none(api_version, kind, name, namespace):
@@ -121,9 +124,7 @@ def converge(
 ) -> None:
     """Make the cluster match `environment`: apply, prune, wait for the rollout.
     `force_write` applies even objects unchanged since the last apply (drift repair)."""
-    objects = (
-        render_environment(environment) if environment.image else render_foundation(environment)
-    )
+    objects = environment_desired_objects(environment)
     written, skipped = apply_objects(ctx, objects, force_write=force_write)
     removed = prune(ctx, environment, objects) if environment.image else []
     detail = f"{written} written, {skipped} unchanged" + (
@@ -147,6 +148,7 @@ def provision(ctx: OperationContext) -> dict:
     ctx.plan(3 if environment.image else 2)
     ctx.kube.apply(render_foundation(environment)[0])
     ctx.step(f"Namespace {environment.namespace} exists.")
+    data_hooks.provision_data(ctx, environment)
     converge(ctx, environment)
     Environment.objects.filter(pk=environment.pk).update(
         status=Environment.Status.ACTIVE,
@@ -166,6 +168,7 @@ def deploy(ctx: OperationContext) -> dict:
     environment = load_environment(ctx.operation.target_id)
     image = ctx.params["image"]
     previous = environment.image
+    data_hooks.pre_deploy_backup(ctx, environment)
     ctx.plan(2)
     future = with_overrides(environment, {"image": image})
     try:
@@ -173,7 +176,7 @@ def deploy(ctx: OperationContext) -> dict:
     except OperationFailed:
         if previous and previous != image and ctx.params.get("rollback_on_failure", True):
             ctx.log(f"Rolling back to {previous}.", "warning")
-            apply_objects(ctx, render_environment(environment))
+            apply_objects(ctx, environment_desired_objects(environment))
             ctx.log(f"Rolled back: the environment runs {previous} again.", "warning")
         raise
     with transaction.atomic():
@@ -306,9 +309,11 @@ def destroy(ctx: OperationContext) -> dict:
     environment = load_environment(ctx.operation.target_id)
     ctx.plan(2)
     namespace = environment.namespace
+    data_hooks.final_backup(ctx, environment)
     deleted = ctx.kube.delete("v1", "Namespace", namespace)
     ctx.step(f"Deleting namespace {namespace}." if deleted else f"Namespace {namespace} was gone.")
     ctx.kube.wait_namespace_deleted(namespace, timeout=600, poll=settings.HANGAR_POLL_SECONDS)
     ctx.step(f"Namespace {namespace} and everything in it are deleted.")
+    data_hooks.drop_data(ctx, environment)
     environment.delete()
     return {"namespace": namespace}

@@ -13,7 +13,18 @@ from clusters.kubeconfig import build_kubeconfig
 from clusters.models import Cluster, NodePool, NodeSize, Operation, OperationEvent, Provider
 from controlpanel.core.models import AuditEvent, Client, Membership, User
 from controlpanel.core.roles import ClientRole
-from sites.models import CronSchedule, Domain, Environment, EnvVar, Release, Site, Tier
+from sites.models import (
+    Backup,
+    BackupSchedule,
+    CronSchedule,
+    Domain,
+    Environment,
+    EnvironmentDatabase,
+    EnvVar,
+    Release,
+    Site,
+    Tier,
+)
 
 
 class UserFactory(DjangoModelFactory):
@@ -307,3 +318,37 @@ class EnvironmentUsageDayFactory(DjangoModelFactory):
     hours = Decimal("24")
     pod_hours = Decimal("24")
     node_hours = Decimal("1.5")
+
+
+class EnvironmentDatabaseFactory(DjangoModelFactory):
+    class Meta:
+        model = EnvironmentDatabase
+
+    environment = factory.SubFactory(EnvironmentFactory)
+    name = factory.Sequence(lambda n: f"db_{n}")
+    user = factory.Sequence(lambda n: f"user_{n}")
+    password = "test-database-password"
+    files_prefix = factory.Sequence(lambda n: f"sites/client/site/env{n}/")
+
+
+class BackupScheduleFactory(DjangoModelFactory):
+    class Meta:
+        model = BackupSchedule
+
+    environment = factory.SubFactory(EnvironmentFactory)
+
+
+class BackupFactory(DjangoModelFactory):
+    class Meta:
+        model = Backup
+
+    environment = factory.SubFactory(EnvironmentFactory)
+    site = factory.LazyAttribute(lambda o: o.environment.site)
+    cluster = factory.LazyAttribute(lambda o: o.environment.cluster)
+    environment_slug = factory.LazyAttribute(lambda o: o.environment.slug)
+    kind = Backup.Kind.MANUAL
+    status = Backup.Status.SUCCEEDED
+    taken_at = factory.Sequence(
+        lambda n: datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC) + datetime.timedelta(hours=n)
+    )
+    key_prefix = factory.Sequence(lambda n: f"backups/client/site/env/2026010{n % 10}T000000Z-{n}/")

@@ -9,7 +9,17 @@ from django.contrib.auth.models import AnonymousUser
 from billing.models import NodePrice
 from clusters.models import Cluster, NodePool, NodeSize, Operation, OperationEvent
 from controlpanel.core.models import AuditEvent, Client, Membership, User
-from sites.models import CronSchedule, Domain, Environment, EnvVar, Release, Site
+from sites.models import (
+    Backup,
+    BackupSchedule,
+    CronSchedule,
+    Domain,
+    Environment,
+    EnvironmentDatabase,
+    EnvVar,
+    Release,
+    Site,
+)
 from tests import factories as f
 
 # model -> how to build one row belonging to `client` (environment: an environment of it)
@@ -24,6 +34,9 @@ TENANT_OWNED = {
     EnvVar: lambda client, env: f.EnvVarFactory(environment=env),
     CronSchedule: lambda client, env: f.CronScheduleFactory(environment=env),
     Release: lambda client, env: f.ReleaseFactory(environment=env),
+    EnvironmentDatabase: lambda client, env: f.EnvironmentDatabaseFactory(environment=env),
+    BackupSchedule: lambda client, env: f.BackupScheduleFactory(environment=env),
+    Backup: lambda client, env: f.BackupFactory(environment=env),
     Operation: lambda client, env: f.OperationFactory(client=client, cluster=env.cluster),
     OperationEvent: lambda client, env: f.OperationEventFactory(
         operation=f.OperationFactory(client=client, cluster=env.cluster)

@@ -1,0 +1,198 @@
+"""Operation handlers: a backup, a restore (after a safety backup, undone when it fails), a
+restore check into a scratch database, and a new database password. Registered when the
+sites app loads."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from clusters.dbserver import DatabaseServerError, quote, validate_identifier
+from clusters.engine import OperationContext, OperationFailed, register
+from clusters.models import Operation
+from clusters.storage import ObjectStorage, StorageError
+from sites.backups.data import (
+    data_enabled,
+    database_server,
+    environment_database,
+    environment_password_rotate,
+)
+from sites.backups.hooks import DataServiceUnavailable
+from sites.backups.jobs import log_output, run_tool_job, take_backup
+from sites.backups.verify import VerificationFailed, verify_backup
+from sites.manifests.backups import render_restore_job
+from sites.models import Backup, Environment
+from sites.operations import converge, load_environment
+
+
+def _require_data(environment: Environment) -> None:
+    if not data_enabled(environment) or environment_database(environment) is None:
+        raise OperationFailed(
+            f"{environment} has no provisioned database and storage to back up or restore."
+        )
+
+
+def _verify_again(ctx: OperationContext, backup: Backup) -> None:
+    """Before a backup is used: is it still exactly what was verified?"""
+    try:
+        verify_backup(
+            ObjectStorage.for_cluster(backup.cluster),
+            backup.key_prefix,
+            expect_manifest_sha256=backup.manifest_sha256,
+            expect_database_sha256=backup.database_sha256,
+        )
+    except VerificationFailed as exc:
+        raise OperationFailed(f"Backup #{backup.pk} is no longer usable: {exc}") from exc
+    except StorageError as exc:
+        raise OperationFailed(f"Backup #{backup.pk} could not be checked: {exc.message}") from exc
+
+
+def _backup_failed(operation: Operation) -> None:
+    Backup.objects.filter(
+        operation=operation, status__in=[Backup.Status.PENDING, Backup.Status.RUNNING]
+    ).update(status=Backup.Status.FAILED, error=operation.error[:4000])
+
+
+@register("backup.create", on_failure=_backup_failed)
+def backup_create(ctx: OperationContext) -> dict:
+    environment = load_environment(ctx.operation.target_id)
+    backup = Backup.objects.get(pk=ctx.params["backup_id"])
+    ctx.plan(1)
+    _require_data(environment)
+    take_backup(ctx, environment, kind=backup.kind, backup=backup)
+    ctx.step(f"Backup #{backup.pk} is verified.")
+    return {"backup_id": backup.pk, "key_prefix": backup.key_prefix}
+
+
+@register("backup.restore", on_failure=_backup_failed)
+def backup_restore(ctx: OperationContext) -> dict:
+    target = load_environment(ctx.operation.target_id)
+    backup = Backup.objects.select_related("cluster", "environment").get(pk=ctx.params["backup_id"])
+    ctx.plan(4)
+    _require_data(target)
+    if backup.site_id != target.site_id:
+        raise OperationFailed("Refused: that backup belongs to another site.")
+    if backup.status != Backup.Status.SUCCEEDED:
+        raise OperationFailed(f"Backup #{backup.pk} is not a verified backup.")
+    _verify_again(ctx, backup)
+    ctx.step(
+        f"Backup #{backup.pk} ({backup.environment_slug}, {backup.taken_at:%Y-%m-%d %H:%M}"
+        " UTC) verified again."
+    )
+
+    safety = take_backup(ctx, target, kind=Backup.Kind.PRE_RESTORE, prune=False)
+    ctx.step(f"Safety backup #{safety.pk} of {target.name} is verified.")
+
+    restore_files = bool(ctx.params.get("restore_files", True))
+    job = render_restore_job(
+        target,
+        name=f"restore-{ctx.operation.pk}",
+        source_prefix=backup.key_prefix,
+        database_sha256=backup.database_sha256,
+        restore_files=restore_files,
+    )
+    outcome = run_tool_job(ctx, target, job)
+    log_output(ctx, outcome)
+    if outcome.ok:
+        ctx.step(f"Restored backup #{backup.pk} into {target.name}.")
+        ctx.step("Done: the database" + (" and files are" if restore_files else " is") + " back.")
+        return {"backup_id": backup.pk, "safety_backup_id": safety.pk, "target": target.slug}
+
+    reason = f"the restore job failed ({outcome.message})"
+    ctx.log(f"The restore failed; putting safety backup #{safety.pk} back.", "error")
+    undo = render_restore_job(
+        target,
+        name=f"restore-{ctx.operation.pk}-undo",
+        source_prefix=safety.key_prefix,
+        database_sha256=safety.database_sha256,
+        restore_files=True,
+    )
+    undone = run_tool_job(ctx, target, undo)
+    log_output(ctx, undone)
+    if undone.ok:
+        raise OperationFailed(
+            f"The restore failed: {reason}. {target.name} was put back as it was before, "
+            f"from safety backup #{safety.pk}."
+        )
+    raise OperationFailed(
+        f"The restore failed: {reason}, and putting safety backup #{safety.pk} back failed "
+        f"too ({undone.message}). Restore backup #{safety.pk} into {target.name} by hand."
+    )
+
+
+def _record_check(backup: Backup, passed: bool, detail: str) -> None:
+    Backup.objects.filter(pk=backup.pk).update(
+        restore_check=Backup.Check.PASSED if passed else Backup.Check.FAILED,
+        restore_checked_at=timezone.now(),
+        restore_check_detail=detail[:4000],
+    )
+
+
+@register("backup.check_restore")
+def backup_check_restore(ctx: OperationContext) -> dict:
+    """Restore a backup into a scratch database, check that it loaded tables, drop it."""
+    environment = load_environment(ctx.operation.target_id)
+    _require_data(environment)
+    backup = Backup.objects.get(pk=ctx.params["backup_id"])
+    record = environment_database(environment)
+    assert record is not None  # noqa: S101 - _require_data
+    ctx.plan(3)
+    _verify_again(ctx, backup)
+    ctx.step(f"Backup #{backup.pk} verified again.")
+    server = database_server(environment)
+    scratch = validate_identifier(
+        f"hangar_check_{ctx.operation.pk}", limit=64, what="Scratch database"
+    )
+    try:
+        with server.connect() as cursor:
+            cursor.execute(f"CREATE DATABASE IF NOT EXISTS {quote(scratch)}")
+        server.grant(name=scratch, user=record.user)
+        job = render_restore_job(
+            environment,
+            name=f"restore-check-{ctx.operation.pk}",
+            source_prefix=backup.key_prefix,
+            database_sha256=backup.database_sha256,
+            target_database=scratch,
+        )
+        outcome = run_tool_job(ctx, environment, job)
+        log_output(ctx, outcome)
+        tables = server.tables(scratch) if outcome.ok else []
+    except DatabaseServerError as exc:
+        if exc.retryable:
+            raise DataServiceUnavailable(exc.message) from exc
+        raise OperationFailed(exc.message) from exc
+    finally:
+        try:
+            server.revoke(name=scratch, user=record.user)
+            server.database_drop(name=scratch)
+        except DatabaseServerError as exc:
+            ctx.log(f"Could not drop the scratch database {scratch}: {exc.message}", "warning")
+    ctx.step(f"Scratch database {scratch} dropped.")
+    if not outcome.ok:
+        detail = f"The dump did not load: {outcome.message}. {outcome.tail(1500)}"
+        _record_check(backup, False, detail)
+        raise OperationFailed(f"Backup #{backup.pk} does not restore. {detail}")
+    if not tables:
+        detail = "The dump loaded but created no tables."
+        _record_check(backup, False, detail)
+        raise OperationFailed(f"Backup #{backup.pk} does not restore: {detail}")
+    detail = f"Loaded {len(tables)} tables into a scratch database."
+    _record_check(backup, True, detail)
+    ctx.step(f"Backup #{backup.pk} restores: {detail}")
+    return {"backup_id": backup.pk, "tables": len(tables)}
+
+
+@register("environment.rotate_database_password")
+def rotate_database_password(ctx: OperationContext) -> dict:
+    environment = load_environment(ctx.operation.target_id)
+    _require_data(environment)
+    ctx.plan(3 if environment.image else 2)
+    try:
+        record = environment_password_rotate(environment=environment)
+    except DatabaseServerError as exc:
+        if exc.retryable:
+            raise DataServiceUnavailable(exc.message) from exc
+        raise OperationFailed(exc.message) from exc
+    ctx.step(f"The database user {record.user} has a new password.")
+    # The Secret changes, so its checksum on the pod template rolls the pods.
+    converge(ctx, environment)
+    return {"user": record.user, "rotated_at": record.rotated_at.isoformat()}

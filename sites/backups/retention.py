@@ -1,0 +1,118 @@
+"""Grandfather-father-son retention: which verified backups to keep, and pruning the rest.
+
+The policy keeps, going back from the newest backup, the newest backup of each of the last
+``daily`` days that have a backup, of each of the last ``weekly`` ISO weeks, and of each of
+the last ``monthly`` months (in the agency's time zone). Counting periods that *have*
+backups, not calendar periods, means a site whose backups stopped for a month still keeps
+its last seven days' worth. The newest verified backup is always kept. Only verified
+backups count and are pruned; a backup still running, or one a restore is about to use, is
+never touched. Pruning deletes a backup's objects first and its row after, so a row never
+claims objects that are gone.
+"""
+
+from __future__ import annotations
+
+import logging
+import zoneinfo
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from typing import TypeVar
+
+from django.conf import settings
+from django.utils import timezone
+
+from clusters.models import Operation
+from clusters.storage import ObjectStorage
+from sites.models import Backup, BackupSchedule, Environment
+
+logger = logging.getLogger(__name__)
+K = TypeVar("K", bound=Hashable)
+
+
+@dataclass(frozen=True)
+class Policy:
+    daily: int = 7
+    weekly: int = 4
+    monthly: int = 12
+
+    @classmethod
+    def of(cls, environment: Environment) -> Policy:
+        schedule = BackupSchedule.objects.filter(environment_id=environment.pk).first()
+        if schedule is None:
+            return cls()
+        return cls(schedule.keep_daily, schedule.keep_weekly, schedule.keep_monthly)
+
+
+def _periods(tz: tzinfo) -> dict[str, Callable[[datetime], Hashable]]:
+    return {
+        "daily": lambda moment: moment.astimezone(tz).date(),
+        "weekly": lambda moment: moment.astimezone(tz).isocalendar()[:2],
+        "monthly": lambda moment: (moment.astimezone(tz).year, moment.astimezone(tz).month),
+    }
+
+
+def gfs_keep(
+    backups: Iterable[tuple[K, datetime]], policy: Policy, tz: tzinfo | None = None
+) -> set[K]:
+    """The keys of the backups to keep, from (key, taken_at) pairs."""
+    tz = tz or zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    newest_first: Sequence[tuple[K, datetime]] = sorted(
+        backups, key=lambda item: item[1], reverse=True
+    )
+    if not newest_first:
+        return set()
+    keep = {newest_first[0][0]}
+    for name, period in _periods(tz).items():
+        wanted = getattr(policy, name)
+        seen: set[Hashable] = set()
+        for key, moment in newest_first:
+            if len(seen) >= wanted:
+                break
+            bucket = period(moment)
+            if bucket not in seen:
+                seen.add(bucket)
+                keep.add(key)
+    return keep
+
+
+def _in_use(environment: Environment) -> set[int]:
+    """Backups a pending or running restore (or restore check) is about to read."""
+    ids = Operation.objects.filter(
+        kind__in=["backup.restore", "backup.check_restore"],
+        status__in=[Operation.Status.PENDING, Operation.Status.RUNNING],
+    ).values_list("params__backup_id", flat=True)
+    return {int(pk) for pk in ids if pk is not None}
+
+
+def _delete(backup: Backup, storage: ObjectStorage) -> None:
+    storage.delete_prefix(backup.key_prefix)
+    backup.delete()
+
+
+def retention_apply(
+    *, environment: Environment, storage: ObjectStorage, now: datetime | None = None
+) -> list[Backup]:
+    """Prune the environment's verified backups the policy does not keep, and failed ones
+    older than HANGAR_BACKUP_FAILED_KEEP_DAYS. Returns the pruned backups."""
+    verified = list(
+        Backup.objects.filter(environment=environment, status=Backup.Status.SUCCEEDED).only(
+            "pk", "taken_at", "key_prefix"
+        )
+    )
+    keep = gfs_keep([(b.pk, b.taken_at) for b in verified], Policy.of(environment))
+    keep |= _in_use(environment)
+    pruned = [b for b in verified if b.pk not in keep]
+    cutoff = (now or timezone.now()) - timedelta(days=settings.HANGAR_BACKUP_FAILED_KEEP_DAYS)
+    pruned += list(
+        Backup.objects.filter(
+            environment=environment, status=Backup.Status.FAILED, taken_at__lt=cutoff
+        )
+    )
+    done = []
+    for backup in pruned:
+        _delete(backup, storage)
+        done.append(backup)
+    if done:
+        logger.info("pruned %d backups of %s", len(done), environment.namespace)
+    return done

@@ -1,0 +1,160 @@
+"""What makes a folder in the bucket a backup, checked with boto3 before anything counts.
+
+A backup is verified when its manifest.json (written last by backup.sh) can be read and
+names every object; each object exists with the size the manifest gives; and the dump is
+non-empty, gunzips completely to a mysqldump/mariadb-dump header, ends with the dump's
+"Dump completed" line, and has the SHA-256 the manifest gives. Anything else fails, with
+the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from clusters.storage import ObjectStorage
+
+MANIFEST = "manifest.json"
+HEADERS = (b"-- MariaDB dump", b"-- MySQL dump")
+TRAILER = b"-- Dump completed"
+_HEAD_BYTES = 4096
+_TAIL_BYTES = 1024
+
+
+class VerificationFailed(Exception):
+    """The folder is not a usable backup; the message says why."""
+
+
+@dataclass(frozen=True)
+class VerifiedBackup:
+    manifest: dict[str, Any]
+    manifest_sha256: str
+    database_size: int
+    database_sha256: str
+    files_count: int
+    files_size: int
+    objects: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _manifest(storage: ObjectStorage, prefix: str) -> tuple[dict[str, Any], str]:
+    key = prefix + MANIFEST
+    if storage.head(key) is None:
+        raise VerificationFailed(
+            f"{MANIFEST} is missing: the backup did not finish (backup.sh writes it last)."
+        )
+    raw = storage.get_bytes(key)
+    try:
+        manifest = json.loads(raw)
+    except ValueError as exc:
+        raise VerificationFailed(f"{MANIFEST} is not valid JSON: {exc}") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != 1:
+        raise VerificationFailed(f"{MANIFEST} is not a Hangar backup manifest (format 1).")
+    return manifest, hashlib.sha256(raw).hexdigest()
+
+
+def _entries(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    database = manifest.get("database")
+    files = manifest.get("files")
+    if not isinstance(database, dict) or not isinstance(files, list):
+        raise VerificationFailed(f"{MANIFEST} lacks its database or files section.")
+    entries = [database, *files]
+    for entry in entries:
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("key"), str)
+            or not entry["key"]
+            or ".." in entry["key"].split("/")
+            or not isinstance(entry.get("size"), int)
+            or not isinstance(entry.get("sha256"), str)
+            or len(entry["sha256"]) != 64
+        ):
+            raise VerificationFailed(f"{MANIFEST} has an unreadable entry: {entry!r:.200}")
+    return entries
+
+
+def check_dump(storage: ObjectStorage, key: str, *, sha256: str) -> int:
+    """Stream the dump: its checksum, a complete gzip stream, the header and the trailer.
+    Returns the uncompressed size."""
+    digest = hashlib.sha256()
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    name = key.rsplit("/", 1)[-1]
+    head = b""
+    tail = b""
+    plain = 0
+    try:
+        for chunk in storage.iter_chunks(key):
+            digest.update(chunk)
+            pending = chunk
+            while pending:
+                if inflater.eof:
+                    # Another gzip member follows: concatenated streams are valid gzip.
+                    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                data = inflater.decompress(pending)
+                plain += len(data)
+                if len(head) < _HEAD_BYTES:
+                    head += data[: _HEAD_BYTES - len(head)]
+                tail = (tail + data)[-_TAIL_BYTES:]
+                pending = inflater.unused_data if inflater.eof else b""
+    except zlib.error as exc:
+        raise VerificationFailed(f"{name} is not a valid gzip stream: {exc}") from exc
+    if digest.hexdigest() != sha256:
+        raise VerificationFailed(
+            f"{name} has SHA-256 {digest.hexdigest()}, the manifest says {sha256}."
+        )
+    if not inflater.eof:
+        raise VerificationFailed(f"{name} is truncated: its gzip stream does not end.")
+    if plain == 0:
+        raise VerificationFailed("The database dump is empty.")
+    if not any(header in head for header in HEADERS):
+        raise VerificationFailed(
+            f"{name} does not start like a mariadb-dump or mysqldump dump: "
+            f"{head[:80].decode('utf-8', 'replace')!r}"
+        )
+    if TRAILER not in tail:
+        raise VerificationFailed(
+            f"{name} is incomplete: it lacks the dump's closing '-- Dump completed' line."
+        )
+    return plain
+
+
+def verify_backup(
+    storage: ObjectStorage,
+    prefix: str,
+    *,
+    expect_manifest_sha256: str = "",
+    expect_database_sha256: str = "",
+) -> VerifiedBackup:
+    """Verify the backup in folder ``prefix``; raises VerificationFailed with the reason,
+    StorageError when the storage cannot be asked. With ``expect_*``, also that nothing
+    changed since an earlier verification (before a restore)."""
+    manifest, manifest_sha256 = _manifest(storage, prefix)
+    if expect_manifest_sha256 and manifest_sha256 != expect_manifest_sha256:
+        raise VerificationFailed(f"{MANIFEST} changed since the backup was verified.")
+    entries = _entries(manifest)
+    database = entries[0]
+    if expect_database_sha256 and database["sha256"] != expect_database_sha256:
+        raise VerificationFailed("The dump's checksum changed since the backup was verified.")
+    for entry in entries:
+        found = storage.head(prefix + entry["key"])
+        if found is None:
+            raise VerificationFailed(f"{entry['key']} is missing from the backup.")
+        if found.size != entry["size"]:
+            raise VerificationFailed(
+                f"{entry['key']} is {found.size} bytes; the manifest says {entry['size']}."
+            )
+    if database["size"] == 0:
+        raise VerificationFailed("The database dump is empty (0 bytes).")
+    check_dump(storage, prefix + database["key"], sha256=database["sha256"])
+    files = entries[1:]
+    return VerifiedBackup(
+        manifest=manifest,
+        manifest_sha256=manifest_sha256,
+        database_size=database["size"],
+        database_sha256=database["sha256"],
+        files_count=len(files),
+        files_size=sum(entry["size"] for entry in files),
+        objects=entries,
+    )
