@@ -234,8 +234,9 @@ class InvoiceFactory(DjangoModelFactory):
     total = Decimal("0.00")
     bill_to_name = factory.LazyAttribute(lambda o: o.client.name)
     bill_to_email = factory.LazyAttribute(lambda o: o.client.billing_email)
-    computed_at = factory.LazyFunction(
-        lambda: datetime.datetime(2026, 6, 1, 6, 0, tzinfo=datetime.UTC)
+    # Computed after the month ended, as the drafts of the periodic task are.
+    computed_at = factory.LazyAttribute(
+        lambda o: datetime.datetime.combine(o.period_end, datetime.time(6), tzinfo=datetime.UTC)
     )
 
 

@@ -8,15 +8,25 @@ arithmetic hourly samples would give for a state that holds all day.
 from __future__ import annotations
 
 import datetime
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from decimal import Decimal
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from billing.sampling import usage_rollup, usage_sample
 from tests import factories as f
 
 DAY = datetime.timedelta(days=1)
+
+# No example database, and hypothesis's caches outside the working tree: runs stay
+# reproducible and the tree clean.
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "hangar-billing-hypothesis")
+hypothesis_settings.register_profile("hangar-billing", database=None, derandomize=True)
+hypothesis_settings.load_profile("hangar-billing")
 
 
 @pytest.fixture(autouse=True)
