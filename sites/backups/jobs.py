@@ -5,6 +5,7 @@ provisioning, deploys and destroying."""
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -160,9 +161,9 @@ def take_backup(
     outcome = run_tool_job(ctx, environment, job)
     log_output(ctx, outcome)
     if not outcome.ok:
-        reason = f"The backup job failed ({outcome.message}). {_last_error(outcome.output)}"
-        backup_failed(backup, reason.strip())
-        raise OperationFailed(reason.strip())
+        reason = f"The backup job failed: {_last_error(outcome.output) or outcome.message}"
+        backup_failed(backup, reason)
+        raise OperationFailed(reason)
     Backup.objects.filter(pk=backup.pk).update(finished_at=timezone.now())
     storage = object_storage(environment)
     try:
@@ -193,12 +194,19 @@ def take_backup(
     return backup
 
 
+_STAMPED = re.compile(r"^\d\d:\d\d:\d\d ")
+
+
 def _last_error(output: str) -> str:
-    """The script's FAILED line (and what the tool said before it), for the Backup row."""
-    lines = [line for line in output.strip().splitlines() if line.strip()]
+    """The script's FAILED line and what the failing tool printed just before it."""
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
     for index in range(len(lines) - 1, -1, -1):
         if "FAILED:" in lines[index]:
-            context = [line.strip() for line in lines[max(0, index - 3) : index]]
             detail = lines[index].split("FAILED:", 1)[1].strip()
-            return " ".join([*context, detail]) if context else detail
+            context: list[str] = []
+            for line in reversed(lines[:index]):
+                if _STAMPED.match(line) or len(context) == 5:
+                    break  # the script's own progress lines are not the reason
+                context.insert(0, line)
+            return f"{detail}: {' '.join(context)}" if context else detail
     return lines[-1] if lines else ""

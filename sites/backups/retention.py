@@ -86,8 +86,10 @@ def _in_use(environment: Environment) -> set[int]:
 
 
 def _delete(backup: Backup, storage: ObjectStorage) -> None:
+    pk = backup.pk
     storage.delete_prefix(backup.key_prefix)
     backup.delete()
+    backup.pk = pk  # the caller reports what was pruned
 
 
 def retention_apply(
@@ -106,7 +108,7 @@ def retention_apply(
     cutoff = (now or timezone.now()) - timedelta(days=settings.HANGAR_BACKUP_FAILED_KEEP_DAYS)
     pruned += list(
         Backup.objects.filter(
-            environment=environment, status=Backup.Status.FAILED, taken_at__lt=cutoff
+            environment=environment, status=Backup.Status.FAILED, created_at__lt=cutoff
         )
     )
     done = []

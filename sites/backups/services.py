@@ -104,9 +104,7 @@ def _visible(actor: User, backup: Backup) -> Backup:
 
 
 @transaction.atomic
-def backup_create(
-    *, actor: User, environment: Environment, idempotency_key: str = ""
-) -> Operation:
+def backup_create(*, actor: User, environment: Environment, idempotency_key: str = "") -> Operation:
     """A manual backup, verified before it counts."""
     require(actor, Action.BACKUP, environment.site.client)
     _require_data(environment)
@@ -204,9 +202,7 @@ def backup_check_restore(
 
 
 @transaction.atomic
-def backup_schedule_set(
-    *, actor: User, environment: Environment, **fields: Any
-) -> BackupSchedule:
+def backup_schedule_set(*, actor: User, environment: Environment, **fields: Any) -> BackupSchedule:
     """Create or change the environment's backup schedule and retention; the CronJob
     follows with the next configuration apply (started here)."""
     require(actor, Action.BACKUP, environment.site.client)

@@ -76,4 +76,3 @@ def verify_restores_due_task() -> dict[str, int]:
             continue
         started += 1
     return {"started": started}
-

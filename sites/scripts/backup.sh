@@ -128,7 +128,7 @@ wait "$sha_pid" || echo "sha256sum exited with status $?" >>"$status"
 wait "$size_pid" || echo "wc exited with status $?" >>"$status"
 if [ -s "$status" ]; then
   [ ! -s "$work/dump.err" ] || sed 's/^/  /' "$work/dump.err" >&2
-  fail "database dump: $(tr '\n' ';' <"$status")"
+  fail "database dump: $(paste -sd';' "$status" | sed 's/;/; /g')"
 fi
 db_sha=$(cut -d' ' -f1 <"$work/db.sha256")
 db_size=$(tr -d ' ' <"$work/db.size")

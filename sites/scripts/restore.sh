@@ -138,7 +138,7 @@ sha_pid=$!
 wait "$sha_pid" || echo "sha256sum exited with status $?" >>"$status"
 if [ -s "$status" ]; then
   [ ! -s "$work/load.err" ] || sed 's/^/  /' "$work/load.err" >&2
-  fail "loading the dump: $(tr '\n' ';' <"$status")"
+  fail "loading the dump: $(paste -sd';' "$status" | sed 's/;/; /g')"
 fi
 sha=$(cut -d' ' -f1 <"$work/db.sha256")
 if [ -n "$expected_sha" ] && [ "$sha" != "$expected_sha" ]; then

@@ -8,6 +8,7 @@ Every test gets its own bucket and its own environment slug, so its databases
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 import boto3
@@ -26,6 +27,7 @@ S3_KEYS = {"aws_access_key_id": "hangar-test", "aws_secret_access_key": "hangar-
 def s3_server():
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -161,3 +163,11 @@ def staging_env(site, data_cluster, mariadb, unique):
     )
     yield environment
     _drop_test_databases(mariadb, unique)
+
+
+@pytest.fixture
+def live_kube_for():
+    """Reads a cluster over HTTP, to compare with what Hangar would apply."""
+    from clusters.kube.client import KubeClient
+
+    return lambda cluster: KubeClient.for_cluster(cluster, skip_unchanged=False)

@@ -1,0 +1,136 @@
+"""Grandfather-father-son retention: a property test against an independent statement of
+the policy, and pruning that deletes objects and rows together."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from clusters.models import Operation
+from sites.backups.retention import Policy, gfs_keep, retention_apply
+from sites.models import Backup
+from tests import factories as f
+
+TZ = zoneinfo.ZoneInfo("Europe/Amsterdam")
+START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+
+
+def expected(backups: list[tuple[int, dt.datetime]], policy: Policy) -> set[int]:
+    """The policy as a person states it: group the backups by day, ISO week and month; in
+    each of the most recent N groups that have backups, keep the newest; and the newest."""
+    keep: set[int] = set()
+    for count, period in (
+        (policy.daily, lambda m: m.astimezone(TZ).date()),
+        (policy.weekly, lambda m: m.astimezone(TZ).isocalendar()[:2]),
+        (policy.monthly, lambda m: (m.astimezone(TZ).year, m.astimezone(TZ).month)),
+    ):
+        groups: dict[object, list[tuple[int, dt.datetime]]] = {}
+        for key, moment in backups:
+            groups.setdefault(period(moment), []).append((key, moment))
+        recent = sorted(groups, key=lambda g: max(m for _, m in groups[g]), reverse=True)
+        for group in recent[:count]:
+            keep.add(max(groups[group], key=lambda item: item[1])[0])
+    if backups:
+        keep.add(max(backups, key=lambda item: item[1])[0])
+    return keep
+
+
+moments = st.lists(
+    st.integers(min_value=0, max_value=3 * 365 * 24 * 60).map(
+        lambda minutes: START + dt.timedelta(minutes=minutes)
+    ),
+    max_size=80,
+    unique=True,
+)
+policies = st.builds(
+    Policy,
+    daily=st.integers(0, 10),
+    weekly=st.integers(0, 6),
+    monthly=st.integers(0, 14),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(moments=moments, policy=policies)
+def test_the_kept_set_is_the_gfs_policy_and_holds_the_newest(moments, policy):
+    backups = list(enumerate(moments))
+    kept = gfs_keep(backups, policy, TZ)
+    assert kept == expected(backups, policy)
+    if backups:
+        newest = max(backups, key=lambda item: item[1])[0]
+        assert newest in kept
+    # Never more than one per period and policy slot, plus the newest.
+    assert len(kept) <= policy.daily + policy.weekly + policy.monthly + 1
+
+
+def test_default_policy_over_a_year_of_nightly_backups():
+    nightly = [(day, START + dt.timedelta(days=day, hours=2)) for day in range(365)]
+    kept = gfs_keep(nightly, Policy(), TZ)
+    # 7 daily, 4 weekly (the newest week is also a daily), 12 monthly, with overlaps.
+    assert {day for day in range(358, 365)} <= kept
+    assert 15 <= len(kept) <= 23
+    assert 364 in kept
+
+
+@pytest.mark.django_db
+def test_pruning_deletes_objects_and_rows_and_keeps_what_it_must(data_cluster, site, storage):
+    environment = f.EnvironmentFactory(site=site, cluster=data_cluster, slug="retention")
+    f.BackupScheduleFactory(environment=environment, keep_daily=2, keep_weekly=0, keep_monthly=0)
+    base = dt.datetime(2026, 3, 10, 2, tzinfo=dt.UTC)
+    backups = []
+    for day in range(5):
+        prefix = f"backups/acme/www/retention/2026031{day}T020000Z/"
+        storage.put_bytes(prefix + "db.sql.gz", b"dump")
+        storage.put_bytes(prefix + "manifest.json", b"{}")
+        backups.append(
+            f.BackupFactory(
+                environment=environment,
+                key_prefix=prefix,
+                taken_at=base + dt.timedelta(days=day),
+            )
+        )
+    running = f.BackupFactory(
+        environment=environment, status=Backup.Status.RUNNING, taken_at=base - dt.timedelta(1)
+    )
+    old_failed = f.BackupFactory(
+        environment=environment,
+        status=Backup.Status.FAILED,
+        taken_at=base - dt.timedelta(days=90),
+        key_prefix="backups/acme/www/retention/20251210T020000Z/",
+    )
+    storage.put_bytes(old_failed.key_prefix + "db.sql.gz", b"partial")
+    # A restore waits for the oldest one: it must survive this pruning.
+    f.OperationFactory(
+        kind="backup.restore",
+        cluster=data_cluster,
+        status=Operation.Status.PENDING,
+        params={"backup_id": backups[0].pk},
+    )
+
+    pruned = retention_apply(environment=environment, storage=storage, now=base)
+
+    assert {b.pk for b in pruned} == {backups[1].pk, backups[2].pk, old_failed.pk}
+    left = set(Backup.objects.filter(environment=environment).values_list("pk", flat=True))
+    assert left == {backups[0].pk, backups[3].pk, backups[4].pk, running.pk}
+    prefixes = {item.key.rsplit("/", 1)[0] + "/" for item in storage.list("backups/")}
+    assert prefixes == {backups[0].key_prefix, backups[3].key_prefix, backups[4].key_prefix}
+
+
+@pytest.mark.django_db
+def test_the_newest_verified_backup_survives_any_policy(data_cluster, site, storage):
+    environment = f.EnvironmentFactory(site=site, cluster=data_cluster, slug="newest")
+    f.BackupScheduleFactory(environment=environment, keep_daily=0, keep_weekly=0, keep_monthly=1)
+    older = f.BackupFactory(environment=environment, taken_at=START)
+    newest = f.BackupFactory(environment=environment, taken_at=START + dt.timedelta(hours=1))
+    f.BackupFactory(
+        environment=environment,
+        status=Backup.Status.FAILED,
+        taken_at=START + dt.timedelta(hours=2),
+    )
+    retention_apply(environment=environment, storage=storage, now=START + dt.timedelta(hours=3))
+    assert Backup.objects.filter(pk=newest.pk).exists()
+    assert not Backup.objects.filter(pk=older.pk).exists()
