@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -48,7 +48,7 @@ def _months(months: Sequence[datetime.date] | None) -> list[datetime.date]:
 
 
 def _percent(part: Decimal, whole: Decimal) -> Decimal:
-    return (part * 100 / whole).quantize(_PERCENT) if whole else ZERO
+    return (part * 100 / whole).quantize(_PERCENT, rounding=ROUND_HALF_UP) if whole else ZERO
 
 
 def margin_by_month(

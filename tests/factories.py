@@ -264,6 +264,7 @@ class PoolSampleFactory(DjangoModelFactory):
     pool = factory.SubFactory(NodePoolFactory)
     cluster = factory.LazyAttribute(lambda o: o.pool.cluster)
     size = factory.LazyAttribute(lambda o: o.pool.size)
+    dedicated_client = factory.LazyAttribute(lambda o: o.pool.dedicated_client)
     label = factory.LazyAttribute(lambda o: f"{o.pool.cluster.slug}/{o.pool.name}")
     node_count = 3
     cpu_allocatable = 6000
@@ -299,6 +300,7 @@ class PoolUsageDayFactory(DjangoModelFactory):
     pool = factory.SubFactory(NodePoolFactory)
     cluster = factory.LazyAttribute(lambda o: o.pool.cluster)
     size = factory.LazyAttribute(lambda o: o.pool.size)
+    dedicated_client = factory.LazyAttribute(lambda o: o.pool.dedicated_client)
     label = factory.LazyAttribute(lambda o: f"{o.pool.cluster.slug}/{o.pool.name}")
     hours = Decimal("24")
     node_hours = Decimal("72")

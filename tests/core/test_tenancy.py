@@ -6,7 +6,17 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import AnonymousUser
 
-from billing.models import NodePrice
+from billing.models import (
+    BillingProfile,
+    ClusterCostItem,
+    EnvironmentSample,
+    EnvironmentUsageDay,
+    Invoice,
+    InvoiceLine,
+    NodePrice,
+    PoolSample,
+    PoolUsageDay,
+)
 from clusters.models import Cluster, NodePool, NodeSize, Operation, OperationEvent
 from controlpanel.core.models import AuditEvent, Client, Membership, User
 from sites.models import (
@@ -41,10 +51,18 @@ TENANT_OWNED = {
     OperationEvent: lambda client, env: f.OperationEventFactory(
         operation=f.OperationFactory(client=client, cluster=env.cluster)
     ),
+    BillingProfile: lambda client, env: f.BillingProfileFactory(client=client),
+    Invoice: lambda client, env: f.InvoiceFactory(client=client),
+    InvoiceLine: lambda client, env: f.InvoiceLineFactory(invoice=f.InvoiceFactory(client=client)),
+    EnvironmentSample: lambda client, env: f.EnvironmentSampleFactory(environment=env),
+    EnvironmentUsageDay: lambda client, env: f.EnvironmentUsageDayFactory(environment=env),
 }
 STAFF_ONLY = {
     Cluster: lambda: f.ClusterFactory(),
     NodePrice: lambda: f.NodePriceFactory(),
+    ClusterCostItem: lambda: f.ClusterCostItemFactory(),
+    PoolSample: lambda: f.PoolSampleFactory(),
+    PoolUsageDay: lambda: f.PoolUsageDayFactory(),
     User: lambda: f.UserFactory(),
 }
 PUBLIC = {NodeSize: lambda: f.NodeSizeFactory()}
