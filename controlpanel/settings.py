@@ -348,3 +348,39 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
     },
 }
+
+# --- Web UI (controlpanel/web): staff console, client portal, sign-in ------------------------
+# TOTP two-factor authentication (django-otp): required for agency staff, optional for
+# client users. A Content-Security-Policy on every page (no inline script or style).
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "controlpanel.web"]
+_AUTH_MIDDLEWARE = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
+MIDDLEWARE[_AUTH_MIDDLEWARE + 1 : _AUTH_MIDDLEWARE + 1] = [
+    "django_otp.middleware.OTPMiddleware",
+    # Staff without a device go to enrolment; users with one confirm a code first.
+    "controlpanel.web.middleware.TwoFactorMiddleware",
+]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "controlpanel.web.middleware.ContentSecurityPolicyMiddleware",
+)
+TEMPLATES[0]["OPTIONS"]["context_processors"].append(
+    "controlpanel.web.context_processors.navigation"
+)
+OTP_TOTP_ISSUER = env.str("HANGAR_TOTP_ISSUER", default="Hangar")
+# Failed sign-ins allowed per email address and per client IP address within the window
+# (seconds) before further attempts are refused until the window has passed. Counted in
+# the cache: use a shared cache (CACHE_URL=redis://...) with several web processes.
+HANGAR_LOGIN_MAX_FAILURES = env.int("HANGAR_LOGIN_MAX_FAILURES", default=5)
+HANGAR_LOGIN_FAILURE_WINDOW = env.int("HANGAR_LOGIN_FAILURE_WINDOW", default=15 * 60)
+# Behind an ingress every request comes from the proxy's address: name the request header
+# (as in request.META, e.g. HTTP_X_REAL_IP) that the proxy sets to the client's address,
+# so that throttling counts people rather than the proxy. Empty: REMOTE_ADDR.
+HANGAR_CLIENT_IP_HEADER = env.str("HANGAR_CLIENT_IP_HEADER", default="")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+# The API's interactive documentation (Swagger UI, ReDoc) loads its own scripts from a CDN.
+CONTENT_SECURITY_POLICY_EXEMPT_PREFIXES = ["/api/docs/", "/api/redoc/"]
+# How long password-set links in invitation and reset emails stay valid (seconds).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600)

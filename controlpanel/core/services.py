@@ -12,7 +12,7 @@ from django.db import transaction
 from controlpanel.core.audit import audit_record, save_changes_audited, save_new_audited
 from controlpanel.core.models import Client, Membership, User
 from controlpanel.core.permissions import Action, require
-from controlpanel.core.roles import ClientRole
+from controlpanel.core.roles import ClientRole, StaffRole
 
 CLIENT_EDITABLE_FIELDS = frozenset({"name", "billing_email", "status", "markup_percent"})
 
@@ -111,3 +111,66 @@ def membership_remove(*, actor: User, membership: Membership) -> None:
         changes={"user": [membership.user.email, None], "role": [membership.role, None]},
     )
     membership.delete()
+
+
+@transaction.atomic
+def user_invite(
+    *,
+    actor: User,
+    email: str,
+    full_name: str = "",
+    client: Client | None = None,
+    role: str = "",
+    staff_role: str = "",
+) -> tuple[User, Membership | None, bool]:
+    """Give a person access: as a member of `client` with `role` (the client's owners and
+    staff admins), or as agency staff with `staff_role` (staff admins). Creates the user,
+    without a usable password, when the email address is new. Returns the user, the
+    membership (None for staff) and whether the user was created; sending the invitation
+    (a link to set a password) is up to the caller."""
+    email = User.objects.normalize_email((email or "").strip()).lower()
+    if client is None:
+        require(actor, Action.MANAGE_CLIENTS)
+        if staff_role not in StaffRole.values:
+            raise ValidationError({"staff_role": "Choose a staff role."})
+    else:
+        require(actor, Action.MANAGE_MEMBERS, client)
+    user = User.objects.filter(email=email).first()
+    created = user is None
+    if user is None:
+        user = User(email=email, full_name=(full_name or "").strip(), staff_role=staff_role)
+        user.set_unusable_password()
+        try:
+            user.full_clean(exclude=["password"])
+        except ValidationError as exc:
+            raise ValidationError({"email": exc.message_dict.get("email", exc.messages)}) from None
+        user.save()
+        audit_record(
+            actor=actor,
+            action="user.invite",
+            target=user,
+            client=client,
+            changes={"email": [None, email], "staff_role": [None, staff_role or None]},
+        )
+    elif client is None:
+        if user.staff_role:
+            raise ValidationError({"email": "This person is agency staff already."})
+        if user.memberships.exists():
+            raise ValidationError(
+                {"email": "This person is a client user; remove their memberships first."}
+            )
+        old = user.staff_role
+        user.staff_role = staff_role
+        user.save(update_fields=["staff_role"])
+        audit_record(
+            actor=actor,
+            action="user.update",
+            target=user,
+            changes={"staff_role": [old, staff_role]},
+        )
+    membership = None
+    if client is not None:
+        if Membership.objects.filter(client=client, user=user).exists():
+            raise ValidationError({"email": f"{email} is a member of {client.name} already."})
+        membership = membership_add(actor=actor, client=client, user=user, role=role)
+    return user, membership, created

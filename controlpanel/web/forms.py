@@ -1,0 +1,62 @@
+"""The base of every form of the UI: Bootstrap classes on widgets, `is-invalid` on fields
+with errors (including errors a service raised after the form validated)."""
+
+from __future__ import annotations
+
+from django import forms
+
+
+def _widget_class(widget: forms.Widget) -> str:
+    if isinstance(widget, forms.CheckboxInput):
+        return "form-check-input"
+    if isinstance(widget, forms.RadioSelect | forms.CheckboxSelectMultiple):
+        return "form-check-input"
+    if isinstance(widget, forms.Select):
+        return "form-select"
+    return "form-control"
+
+
+class StyledMixin:
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():  # type: ignore[attr-defined]
+            widget = field.widget
+            classes = widget.attrs.get("class", "")
+            wanted = _widget_class(widget)
+            if wanted not in classes.split():
+                widget.attrs["class"] = f"{classes} {wanted}".strip()
+
+    def add_error(self, field, error) -> None:
+        super().add_error(field, error)  # type: ignore[misc]
+        names = [field] if field else []
+        if field is None and hasattr(error, "error_dict"):
+            names = list(error.error_dict)
+        for name in names:
+            if name in self.fields:  # type: ignore[attr-defined]
+                widget = self.fields[name].widget  # type: ignore[attr-defined]
+                if "is-invalid" not in widget.attrs.get("class", ""):
+                    widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+
+
+class Form(StyledMixin, forms.Form):
+    pass
+
+
+class ConfirmNameForm(Form):
+    """A destructive action: the object's name typed back."""
+
+    confirm = forms.CharField(label="Type the name to confirm", strip=True)
+
+    def __init__(self, *args, expected: str, label: str = "", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.expected = expected
+        self.fields["confirm"].label = label or f"Type {expected} to confirm"
+        self.fields["confirm"].widget.attrs.update(
+            {"autocomplete": "off", "spellcheck": "false", "data-confirm-name": expected}
+        )
+
+    def clean_confirm(self) -> str:
+        value = self.cleaned_data["confirm"]
+        if value != self.expected:
+            raise forms.ValidationError(f"That is not {self.expected}. Type it exactly.")
+        return value

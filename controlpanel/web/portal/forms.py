@@ -1,0 +1,170 @@
+"""Forms of the client portal. Field names follow the services' keyword arguments, so
+their field-keyed errors land next to the right field."""
+
+from __future__ import annotations
+
+from django import forms
+
+from controlpanel.api.models import Scope
+from controlpanel.core.events import EVENTS
+from controlpanel.core.roles import ClientRole
+from controlpanel.web.forms import Form
+from sites.reads import CONTAINERS, MAX_TAIL_LINES
+
+
+class DeployForm(Form):
+    image = forms.CharField(
+        label="Image",
+        max_length=512,
+        help_text="A reference with a tag or digest, e.g. registry.example.com/acme/web:1.4.2",
+        widget=forms.TextInput(attrs={"spellcheck": "false", "autocomplete": "off"}),
+    )
+
+
+class PromoteForm(Form):
+    source = forms.TypedChoiceField(label="Promote what runs in", coerce=int)
+
+    def __init__(self, *args, siblings, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["source"].choices = [
+            (env.pk, f"{env.name} ({env.image or 'nothing deployed'})") for env in siblings
+        ]
+
+
+class ScaleForm(Form):
+    replicas = forms.IntegerField(label="Replicas", min_value=0, max_value=50)
+
+
+class AutoscaleForm(Form):
+    enabled = forms.BooleanField(label="Scale automatically with load", required=False)
+    autoscale_min = forms.IntegerField(label="Minimum replicas", min_value=1, max_value=50)
+    autoscale_max = forms.IntegerField(label="Maximum replicas", min_value=1, max_value=50)
+    autoscale_cpu_target = forms.IntegerField(
+        label="Target CPU use (%)", min_value=10, max_value=95
+    )
+
+
+class DomainForm(Form):
+    hostname = forms.CharField(
+        label="Hostname",
+        max_length=253,
+        widget=forms.TextInput(attrs={"spellcheck": "false", "placeholder": "www.example.com"}),
+    )
+    is_primary = forms.BooleanField(label="Primary domain", required=False)
+    tls_enabled = forms.BooleanField(label="TLS certificate (HTTPS)", required=False, initial=True)
+
+
+class VariableForm(Form):
+    key = forms.CharField(
+        label="Name", max_length=128, widget=forms.TextInput(attrs={"spellcheck": "false"})
+    )
+    value = forms.CharField(
+        label="Value",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false", "autocomplete": "off"}),
+    )
+    is_secret = forms.BooleanField(label="Secret (write-only: never shown again)", required=False)
+
+
+class SecretValueForm(Form):
+    """Replacing a secret's value: the field starts empty, the old value is never sent."""
+
+    value = forms.CharField(
+        label="New value",
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+
+
+class CronForm(Form):
+    name = forms.CharField(
+        label="Name",
+        max_length=47,
+        help_text="Lower-case letters, digits and hyphens.",
+        widget=forms.TextInput(attrs={"spellcheck": "false"}),
+    )
+    schedule = forms.CharField(
+        label="Schedule",
+        max_length=120,
+        help_text="Five cron fields (minute hour day month weekday); H spreads a minute or hour.",
+        widget=forms.TextInput(attrs={"spellcheck": "false", "placeholder": "H/15 * * * *"}),
+    )
+    command = forms.CharField(
+        label="Command",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+        help_text="Runs with /bin/sh -c in the environment's own image.",
+    )
+    timeout_seconds = forms.IntegerField(
+        label="Timeout (seconds)", min_value=60, max_value=24 * 3600, initial=3600
+    )
+    suspended = forms.BooleanField(label="Suspended", required=False)
+
+
+class CronEditForm(CronForm):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        del self.fields["name"]
+
+
+class LogsForm(Form):
+    container = forms.ChoiceField(label="Container", choices=[(c, c) for c in CONTAINERS])
+    tail_lines = forms.TypedChoiceField(
+        label="Lines",
+        coerce=int,
+        choices=[(n, n) for n in (50, 200, 1000, MAX_TAIL_LINES)],
+        initial=200,
+    )
+    follow = forms.BooleanField(label="Follow (refresh every 2 seconds)", required=False)
+
+
+class CommandForm(Form):
+    command = forms.CharField(
+        label="Command",
+        max_length=2000,
+        widget=forms.TextInput(attrs={"spellcheck": "false", "autocomplete": "off"}),
+    )
+    timeout = forms.IntegerField(
+        label="Timeout (seconds)", min_value=60, max_value=24 * 3600, initial=3600
+    )
+
+
+class InviteForm(Form):
+    email = forms.EmailField(label="Email address")
+    full_name = forms.CharField(label="Name", max_length=150, required=False)
+    role = forms.ChoiceField(label="Role", choices=ClientRole.choices, initial=ClientRole.DEVELOPER)
+
+
+class RoleForm(Form):
+    role = forms.ChoiceField(label="Role", choices=ClientRole.choices)
+
+
+class TokenForm(Form):
+    name = forms.CharField(label="Name", max_length=100, help_text="What uses it, e.g. 'CI'.")
+    scopes = forms.MultipleChoiceField(
+        label="Scopes", choices=[], widget=forms.CheckboxSelectMultiple
+    )
+    expires_in_days = forms.TypedChoiceField(
+        label="Expires",
+        coerce=int,
+        choices=[(30, "in 30 days"), (90, "in 90 days"), (365, "in a year"), (0, "never")],
+        initial=90,
+    )
+
+    def __init__(self, *args, staff: bool, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["scopes"].choices = [
+            (value, label) for value, label in Scope.choices if staff or value != Scope.ADMIN
+        ]
+
+
+class DeployTokenForm(Form):
+    name = forms.CharField(label="Name", max_length=100, help_text="e.g. 'GitLab CI'")
+
+
+class WebhookForm(Form):
+    url = forms.URLField(label="URL", max_length=500, assume_scheme="https")
+    events = forms.MultipleChoiceField(
+        label="Events", choices=[(e, e) for e in EVENTS], widget=forms.CheckboxSelectMultiple
+    )

@@ -1,0 +1,113 @@
+"""The client portal. Every object is looked up through `.for_user`, so another client's
+ids answer 404."""
+
+from django.urls import path
+
+from controlpanel.web.portal.views import (
+    cron,
+    dashboard,
+    domains,
+    logs,
+    members,
+    operations,
+    releases,
+    scaling,
+    settings,
+    tasks,
+    tokens,
+    variables,
+    webhooks,
+)
+
+app_name = "portal"
+
+environment = "environments/<int:pk>/"
+
+urlpatterns = [
+    path("", dashboard.home, name="dashboard"),
+    # An environment: releases (deploy, promote, rollback, restart) ...
+    path(environment, releases.overview, name="environment"),
+    path(f"{environment}deploy/", releases.deploy, name="deploy"),
+    path(f"{environment}promote/", releases.promote, name="promote"),
+    path(f"{environment}rollback/<int:release_pk>/", releases.rollback, name="rollback"),
+    path(f"{environment}restart/", releases.restart, name="restart"),
+    path(f"{environment}provision/", releases.provision, name="provision"),
+    path(f"{environment}repair/", releases.repair, name="repair"),
+    # ... scaling (preview, then confirm) ...
+    path(f"{environment}scaling/", scaling.scaling, name="scaling"),
+    path(f"{environment}scaling/scale/", scaling.scale, name="scale"),
+    path(f"{environment}scaling/autoscale/", scaling.autoscale, name="autoscale"),
+    # ... domains, variables, cron ...
+    path(f"{environment}domains/", domains.domains, name="domains"),
+    path(f"{environment}domains/add/", domains.domain_add, name="domain_add"),
+    path(
+        f"{environment}domains/<int:domain_pk>/remove/",
+        domains.domain_remove,
+        name="domain_remove",
+    ),
+    path(f"{environment}variables/", variables.variables, name="variables"),
+    path(f"{environment}variables/set/", variables.variable_set, name="variable_set"),
+    path(
+        f"{environment}variables/<int:variable_pk>/edit/",
+        variables.variable_edit,
+        name="variable_edit",
+    ),
+    path(
+        f"{environment}variables/<int:variable_pk>/delete/",
+        variables.variable_delete,
+        name="variable_delete",
+    ),
+    path(f"{environment}cron/", cron.cron, name="cron"),
+    path(f"{environment}cron/add/", cron.cron_add, name="cron_add"),
+    path(f"{environment}cron/<int:cron_pk>/edit/", cron.cron_edit, name="cron_edit"),
+    path(f"{environment}cron/<int:cron_pk>/delete/", cron.cron_delete, name="cron_delete"),
+    path(f"{environment}cron/<int:cron_pk>/run/", cron.cron_run, name="cron_run"),
+    path(f"{environment}cron/<int:cron_pk>/runs/", cron.cron_runs, name="cron_runs"),
+    # ... logs, one-off tasks, settings (deploy tokens, destroy).
+    path(f"{environment}logs/", logs.logs, name="logs"),
+    path(f"{environment}logs/tail/", logs.logs_tail, name="logs_tail"),
+    path(f"{environment}tasks/", tasks.tasks, name="tasks"),
+    path(f"{environment}tasks/run/", tasks.task_run, name="task_run"),
+    path(f"{environment}settings/", settings.environment_settings, name="environment_settings"),
+    path(f"{environment}deploy-tokens/", settings.deploy_token_add, name="deploy_token_add"),
+    path(
+        f"{environment}deploy-tokens/<int:token_pk>/revoke/",
+        settings.deploy_token_revoke,
+        name="deploy_token_revoke",
+    ),
+    path(f"{environment}destroy/", settings.destroy, name="destroy"),
+    # Operations.
+    path("operations/", operations.operations, name="operations"),
+    path("operations/<int:pk>/", operations.operation, name="operation"),
+    path("operations/<int:pk>/live/", operations.operation_live, name="operation_live"),
+    path("operations/<int:pk>/cancel/", operations.operation_cancel_view, name="operation_cancel"),
+    # A client's people and webhooks.
+    path("clients/<int:pk>/members/", members.members, name="members"),
+    path("clients/<int:pk>/members/invite/", members.member_invite, name="member_invite"),
+    path(
+        "clients/<int:pk>/members/<int:membership_pk>/role/",
+        members.member_role,
+        name="member_role",
+    ),
+    path(
+        "clients/<int:pk>/members/<int:membership_pk>/remove/",
+        members.member_remove,
+        name="member_remove",
+    ),
+    path("clients/<int:pk>/webhooks/", webhooks.webhooks, name="webhooks"),
+    path("clients/<int:pk>/webhooks/add/", webhooks.webhook_add, name="webhook_add"),
+    path(
+        "clients/<int:pk>/webhooks/<int:webhook_pk>/delete/",
+        webhooks.webhook_remove,
+        name="webhook_delete",
+    ),
+    path(
+        "clients/<int:pk>/webhooks/<int:webhook_pk>/ping/",
+        webhooks.webhook_test,
+        name="webhook_ping",
+    ),
+    # The person's own API tokens.
+    path("account/tokens/", tokens.tokens, name="tokens"),
+    path("account/tokens/add/", tokens.token_add, name="token_add"),
+    path("account/tokens/<int:pk>/revoke/", tokens.token_revoke_view, name="token_revoke"),
+]

@@ -1,0 +1,119 @@
+"""A client's people: every member sees the list; owners invite (creating the account and
+sending a link to set a password), change roles and remove."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from controlpanel.core import services
+from controlpanel.core.models import Client, Membership
+from controlpanel.core.permissions import Action, can
+from controlpanel.web.accounts.emails import send_invitation
+from controlpanel.web.portal.forms import InviteForm, RoleForm
+from controlpanel.web.shortcuts import attempt, scoped_or_404
+
+
+def _page(request: HttpRequest, client: Client, form=None, status: int = 200) -> HttpResponse:
+    memberships = list(
+        Membership.objects.filter(client=client).select_related("user").order_by("user__email")
+    )
+    manage = can(request.user, Action.MANAGE_MEMBERS, client)
+    for membership in memberships:
+        membership.role_form = (
+            RoleForm(initial={"role": membership.role}, prefix=f"m{membership.pk}")
+            if manage
+            else None
+        )
+    context = {
+        "client": client,
+        "memberships": memberships,
+        "manage": manage,
+        "form": form or InviteForm(),
+        "may_webhooks": can(request.user, Action.MANAGE_INTEGRATIONS, client),
+        "nav_client_id": client.pk,
+    }
+    return render(request, "portal/members.html", context, status=status)
+
+
+@login_required
+def members(request: HttpRequest, pk: int) -> HttpResponse:
+    return _page(request, scoped_or_404(request, Client.objects.all(), pk=pk))
+
+
+@require_POST
+@login_required
+def member_invite(request: HttpRequest, pk: int) -> HttpResponse:
+    client = scoped_or_404(request, Client.objects.all(), pk=pk)
+    form = InviteForm(request.POST)
+    if form.is_valid():
+        result = attempt(
+            form,
+            services.user_invite,
+            aliases={"user": "email"},
+            actor=request.user,
+            client=client,
+            **form.cleaned_data,
+        )
+        if result is not None:
+            user, membership, created = result
+            send_invitation(
+                request, user=user, invited_by=request.user, client=client, role=membership.role
+            )
+            messages.success(
+                request,
+                f"Invited {user.email} as {membership.get_role_display().lower()}. "
+                + (
+                    "They got an email with a link to set their password."
+                    if created
+                    else "They already had an account and got an email saying so."
+                ),
+            )
+            return redirect("portal:members", client.pk)
+    return _page(request, client, form, status=400)
+
+
+@require_POST
+@login_required
+def member_role(request: HttpRequest, pk: int, membership_pk: int) -> HttpResponse:
+    client = scoped_or_404(request, Client.objects.all(), pk=pk)
+    membership = get_object_or_404(
+        Membership.objects.select_related("user", "client"), pk=membership_pk, client=client
+    )
+    form = RoleForm(request.POST, prefix=f"m{membership.pk}")
+    if form.is_valid():
+        saved = attempt(
+            form,
+            services.membership_set_role,
+            actor=request.user,
+            membership=membership,
+            role=form.cleaned_data["role"],
+        )
+        if saved is not None:
+            messages.success(
+                request, f"{membership.user.email} is now {saved.get_role_display().lower()}."
+            )
+            return redirect("portal:members", client.pk)
+    for error in [*form.non_field_errors(), *form.errors.get("role", [])]:
+        messages.error(request, error)
+    return redirect("portal:members", client.pk)
+
+
+@require_POST
+@login_required
+def member_remove(request: HttpRequest, pk: int, membership_pk: int) -> HttpResponse:
+    client = scoped_or_404(request, Client.objects.all(), pk=pk)
+    membership = get_object_or_404(
+        Membership.objects.select_related("user", "client"), pk=membership_pk, client=client
+    )
+    form = RoleForm()
+    removed = attempt(form, services.membership_remove, actor=request.user, membership=membership)
+    if form.errors:
+        for error in [*form.non_field_errors(), *form.errors.get("role", [])]:
+            messages.error(request, error)
+    elif removed is None:
+        messages.success(request, f"Removed {membership.user.email} from {client.name}.")
+    return redirect("portal:members", client.pk)

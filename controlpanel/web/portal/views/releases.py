@@ -1,0 +1,157 @@
+"""The environment's main page: what runs, its release history, and deploy, promote,
+rollback and restart."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_POST
+
+from clusters.models import Operation
+from controlpanel.web.portal.forms import DeployForm, PromoteForm
+from controlpanel.web.portal.views.base import render_environment
+from controlpanel.web.shortcuts import attempt, environment_or_404
+from sites import actions
+from sites.models import Environment, Release
+
+RELEASES_SHOWN = 20
+
+
+def _siblings(environment: Environment) -> list[Environment]:
+    return list(
+        Environment.objects.filter(site=environment.site)
+        .exclude(pk=environment.pk)
+        .order_by("created_at")
+    )
+
+
+def _page(
+    request: HttpRequest,
+    environment: Environment,
+    deploy_form: DeployForm | None = None,
+    promote_form: PromoteForm | None = None,
+) -> HttpResponse:
+    siblings = _siblings(environment)
+    releases = list(environment.releases.select_related("created_by", "operation")[:RELEASES_SHOWN])
+    operations = Operation.objects.filter(
+        target_type="environment", target_id=environment.pk
+    ).order_by("-created_at", "-id")[:5]
+    context = {
+        "deploy_form": deploy_form or DeployForm(initial={"image": environment.image}),
+        "promote_form": promote_form or PromoteForm(siblings=[s for s in siblings if s.image]),
+        "siblings": siblings,
+        "releases": releases,
+        "operations": operations,
+    }
+    status = 200 if not (deploy_form or promote_form) else 400
+    return render_environment(
+        request, environment, "overview", "portal/environment/overview.html", context, status
+    )
+
+
+@login_required
+def overview(request: HttpRequest, pk: int) -> HttpResponse:
+    return _page(request, environment_or_404(request, pk))
+
+
+def _started(request: HttpRequest, operation: Operation, what: str) -> HttpResponse:
+    messages.success(
+        request, f"{what} Follow its progress here; you can leave this page, it carries on."
+    )
+    return redirect("portal:operation", operation.pk)
+
+
+@require_POST
+@login_required
+def deploy(request: HttpRequest, pk: int) -> HttpResponse:
+    environment = environment_or_404(request, pk)
+    form = DeployForm(request.POST)
+    if form.is_valid():
+        operation = attempt(
+            form,
+            actions.environment_deploy,
+            actor=request.user,
+            environment=environment,
+            image=form.cleaned_data["image"],
+        )
+        if operation is not None:
+            return _started(request, operation, f"Deploying {operation.params['image']}.")
+    return _page(request, environment, deploy_form=form)
+
+
+@require_POST
+@login_required
+def promote(request: HttpRequest, pk: int) -> HttpResponse:
+    environment = environment_or_404(request, pk)
+    siblings = [s for s in _siblings(environment) if s.image]
+    form = PromoteForm(request.POST, siblings=siblings)
+    if form.is_valid():
+        source = next(s for s in siblings if s.pk == form.cleaned_data["source"])
+        operation = attempt(
+            form,
+            actions.environment_promote,
+            actor=request.user,
+            source=source,
+            target=environment,
+        )
+        if operation is not None:
+            return _started(
+                request, operation, f"Promoting what runs in {source.name} to {environment.name}."
+            )
+    return _page(request, environment, promote_form=form)
+
+
+@require_POST
+@login_required
+def rollback(request: HttpRequest, pk: int, release_pk: int) -> HttpResponse:
+    environment = environment_or_404(request, pk)
+    release = get_object_or_404(Release, pk=release_pk, environment=environment)
+    form = DeployForm()
+    operation = attempt(
+        form,
+        actions.environment_rollback,
+        actor=request.user,
+        environment=environment,
+        release=release,
+    )
+    if operation is not None:
+        return _started(request, operation, f"Rolling back to release #{release.pk}.")
+    return _page(request, environment, deploy_form=form)
+
+
+def _simple_action(request: HttpRequest, pk: int, action, what: str) -> HttpResponse:
+    environment = environment_or_404(request, pk)
+    form = DeployForm()
+    operation = attempt(form, action, actor=request.user, environment=environment)
+    if operation is not None:
+        return _started(request, operation, what)
+    for error in form.non_field_errors():
+        messages.error(request, error)
+    return redirect("portal:environment", environment.pk)
+
+
+@require_POST
+@login_required
+def restart(request: HttpRequest, pk: int) -> HttpResponse:
+    return _simple_action(request, pk, actions.environment_restart, "Restarting the pods.")
+
+
+@require_POST
+@login_required
+def provision(request: HttpRequest, pk: int) -> HttpResponse:
+    return _simple_action(
+        request,
+        pk,
+        actions.environment_provision,
+        "Provisioning: creating the namespace and everything in it.",
+    )
+
+
+@require_POST
+@login_required
+def repair(request: HttpRequest, pk: int) -> HttpResponse:
+    return _simple_action(
+        request, pk, actions.environment_repair, "Repairing: re-applying every object."
+    )

@@ -1,0 +1,199 @@
+"""Forms of the staff console."""
+
+from __future__ import annotations
+
+from django import forms
+
+from clusters.models import Cluster, NodePool, NodeSize, Provider
+from controlpanel.core.models import Client
+from controlpanel.core.roles import ClientRole, StaffRole
+from controlpanel.web.forms import Form
+from sites.models import SiteKind, Tier
+
+
+class ClientForm(Form):
+    name = forms.CharField(max_length=120)
+    slug = forms.CharField(
+        max_length=63, help_text="Lower-case letters, digits and hyphens; part of namespace names."
+    )
+    billing_email = forms.EmailField(label="Billing email")
+    markup_percent = forms.DecimalField(
+        label="Markup (%)", max_digits=6, decimal_places=2, initial=0, min_value=0
+    )
+
+
+class ClientEditForm(ClientForm):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        del self.fields["slug"]
+
+
+class SiteForm(Form):
+    name = forms.CharField(max_length=120)
+    slug = forms.CharField(max_length=63)
+    kind = forms.ChoiceField(choices=SiteKind.choices)
+    repository_url = forms.CharField(label="Git repository", max_length=500, required=False)
+    image_repository = forms.CharField(label="Image repository", max_length=255, required=False)
+
+
+class EnvironmentForm(Form):
+    site = forms.ModelChoiceField(queryset=None)
+    name = forms.CharField(max_length=60)
+    slug = forms.CharField(max_length=63)
+    tier = forms.ChoiceField(choices=Tier.choices)
+    cluster = forms.ModelChoiceField(queryset=Cluster.objects.order_by("name"))
+    node_pool = forms.ModelChoiceField(
+        queryset=NodePool.objects.select_related("cluster").order_by("cluster__name", "name"),
+        required=False,
+    )
+
+    def __init__(self, *args, client: Client, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = client.sites.order_by("name")
+
+
+class InviteUserForm(Form):
+    email = forms.EmailField(label="Email address")
+    full_name = forms.CharField(label="Name", max_length=150, required=False)
+    client = forms.ModelChoiceField(
+        queryset=Client.objects.order_by("name"),
+        required=False,
+        empty_label="— agency staff (no client) —",
+        help_text="A client makes them a client user; leave empty to invite agency staff.",
+    )
+    role = forms.ChoiceField(
+        label="Client role", choices=[("", "—"), *ClientRole.choices], required=False
+    )
+    staff_role = forms.ChoiceField(
+        label="Staff role", choices=[("", "—"), *StaffRole.choices], required=False
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("client") and not data.get("role"):
+            self.add_error("role", "Choose the role they have in the client.")
+        if not data.get("client") and not data.get("staff_role"):
+            self.add_error("staff_role", "Choose a staff role, or a client and a role.")
+        if data.get("client") and data.get("staff_role"):
+            self.add_error("staff_role", "A person is either agency staff or a client user.")
+        return data
+
+
+class ClusterForm(Form):
+    """Every editable cluster field; secrets are write-only (blank keeps the stored value
+    when editing)."""
+
+    name = forms.CharField(max_length=120)
+    slug = forms.CharField(max_length=63)
+    provider = forms.ChoiceField(choices=Provider.choices)
+    region = forms.CharField(max_length=64, required=False)
+    kubeconfig = forms.CharField(
+        label="Kubeconfig",
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "autocomplete": "off"}),
+        help_text="Of Hangar's service account (docs/cluster-access.md). Write-only: never shown "
+        "again.",
+        strip=False,
+    )
+    ingress_class = forms.CharField(max_length=63, initial="nginx")
+    ingress_namespace = forms.CharField(max_length=63, initial="ingress-nginx")
+    cert_manager_issuer = forms.CharField(
+        label="cert-manager ClusterIssuer", max_length=253, initial="letsencrypt"
+    )
+    storage_endpoint = forms.URLField(
+        label="Object storage endpoint", required=False, assume_scheme="https"
+    )
+    storage_region = forms.CharField(label="Object storage region", max_length=64, required=False)
+    storage_bucket = forms.CharField(label="Object storage bucket", max_length=63, required=False)
+    storage_access_key = forms.CharField(
+        label="Object storage access key",
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+    storage_secret_key = forms.CharField(
+        label="Object storage secret key",
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+    db_host = forms.CharField(label="Database server host", max_length=253, required=False)
+    db_port = forms.IntegerField(label="Database server port", initial=3306)
+    db_admin_user = forms.CharField(label="Database admin user", max_length=80, required=False)
+    db_admin_password = forms.CharField(
+        label="Database admin password",
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+    max_concurrent_operations = forms.IntegerField(
+        label="Operations at once", initial=4, min_value=1, max_value=50
+    )
+    is_sandbox = forms.BooleanField(
+        label="Sandbox (an emulator; runs no real sites)", required=False
+    )
+
+    def __init__(self, *args, editing: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if editing:
+            del self.fields["slug"]
+            self.fields["kubeconfig"].required = False
+            self.fields["kubeconfig"].help_text = "Write-only. Leave blank to keep the stored one."
+            for name in ("storage_access_key", "storage_secret_key", "db_admin_password"):
+                self.fields[name].help_text = "Write-only. Leave blank to keep the stored value."
+
+
+class NodeSizeForm(Form):
+    provider = forms.ChoiceField(choices=Provider.choices)
+    slug = forms.CharField(max_length=63, help_text="The provider's name, e.g. s-2vcpu-4gb")
+    vcpu = forms.IntegerField(label="vCPU", min_value=1)
+    memory_mib = forms.IntegerField(label="Memory (MiB)", min_value=256)
+    disk_gib = forms.IntegerField(label="Disk (GiB)", min_value=0, initial=0)
+    description = forms.CharField(max_length=120, required=False)
+
+
+class NodePriceForm(Form):
+    size = forms.ModelChoiceField(queryset=NodeSize.objects.order_by("provider", "slug"))
+    monthly_price = forms.DecimalField(label="Monthly price", max_digits=10, decimal_places=2)
+    effective_from = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class FleetForm(Form):
+    image = forms.CharField(
+        max_length=512, help_text="Deployed to every matching provisioned environment."
+    )
+    site_kind = forms.ChoiceField(
+        label="Site kind", choices=[("", "any"), *SiteKind.choices], required=False
+    )
+    client = forms.ModelChoiceField(
+        queryset=Client.objects.order_by("name"), required=False, empty_label="any"
+    )
+    cluster = forms.ModelChoiceField(
+        queryset=Cluster.objects.order_by("name"), required=False, empty_label="any"
+    )
+    environment_slug = forms.CharField(
+        label="Environment slug", max_length=63, required=False, help_text="e.g. staging"
+    )
+
+
+class AuditFilterForm(Form):
+    client = forms.ModelChoiceField(
+        queryset=Client.objects.order_by("name"), required=False, empty_label="any client"
+    )
+    actor = forms.CharField(label="Who", required=False)
+    action = forms.CharField(label="Action", required=False, help_text="e.g. environment.deploy")
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class OperationFilterForm(Form):
+    status = forms.ChoiceField(required=False, choices=[("", "any status")])
+    kind = forms.CharField(required=False)
+    client = forms.ModelChoiceField(
+        queryset=Client.objects.order_by("name"), required=False, empty_label="any client"
+    )
+    cluster = forms.ModelChoiceField(
+        queryset=Cluster.objects.order_by("name"), required=False, empty_label="any cluster"
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        from clusters.models import Operation
+
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", "any status"), *Operation.Status.choices]
