@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import socket
 import threading
 
@@ -58,8 +59,6 @@ def test_an_empty_dump_is_not_a_backup(data_env, owner, tool_sandbox, tmp_path):
     fake.mkdir()
     (fake / "mariadb-dump").write_text("#!/bin/sh\nexit 0\n")
     (fake / "mariadb-dump").chmod(0o755)
-    import os
-
     tool_sandbox.tool_job_env["PATH"] = f"{fake}:{os.environ['PATH']}"
     op, backup = failed_backup(data_env, owner)
     assert backup.status == Backup.Status.FAILED

@@ -103,6 +103,10 @@ def test_pruning_deletes_objects_and_rows_and_keeps_what_it_must(data_cluster, s
         key_prefix="backups/acme/www/retention/20251210T020000Z/",
     )
     storage.put_bytes(old_failed.key_prefix + "db.sql.gz", b"partial")
+    # Failed backups stay listed for a while after they failed, then go.
+    Backup.objects.filter(pk=old_failed.pk).update(created_at=base - dt.timedelta(days=60))
+    recent_failed = f.BackupFactory(environment=environment, status=Backup.Status.FAILED)
+    Backup.objects.filter(pk=recent_failed.pk).update(created_at=base - dt.timedelta(days=2))
     # A restore waits for the oldest one: it must survive this pruning.
     f.OperationFactory(
         kind="backup.restore",
@@ -115,7 +119,7 @@ def test_pruning_deletes_objects_and_rows_and_keeps_what_it_must(data_cluster, s
 
     assert {b.pk for b in pruned} == {backups[1].pk, backups[2].pk, old_failed.pk}
     left = set(Backup.objects.filter(environment=environment).values_list("pk", flat=True))
-    assert left == {backups[0].pk, backups[3].pk, backups[4].pk, running.pk}
+    assert left == {backups[0].pk, backups[3].pk, backups[4].pk, running.pk, recent_failed.pk}
     prefixes = {item.key.rsplit("/", 1)[0] + "/" for item in storage.list("backups/")}
     assert prefixes == {backups[0].key_prefix, backups[3].key_prefix, backups[4].key_prefix}
 
