@@ -27,7 +27,15 @@ class NodePriceAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 @admin.register(ClusterCostItem)
 class ClusterCostItemAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    list_display = ["cluster", "name", "kind", "monthly_price", "currency", "effective_from", "ends_on"]
+    list_display = [
+        "cluster",
+        "name",
+        "kind",
+        "monthly_price",
+        "currency",
+        "effective_from",
+        "ends_on",
+    ]
     list_filter = ["kind", "cluster"]
     search_fields = ["name", "cluster__name"]
     list_select_related = ["cluster"]
@@ -49,7 +57,16 @@ class InvoiceLineInline(admin.TabularInline):
     model = InvoiceLine
     extra = 0
     can_delete = False
-    fields = ["position", "kind", "description", "quantity", "unit", "cost", "markup_percent", "amount"]
+    fields = [
+        "position",
+        "kind",
+        "description",
+        "quantity",
+        "unit",
+        "cost",
+        "markup_percent",
+        "amount",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -70,7 +87,15 @@ def _run(request: HttpRequest, queryset: QuerySet[Invoice], service: Any, done: 
 
 @admin.register(Invoice)
 class InvoiceAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    list_display = ["__str__", "client", "period_start", "status", "total", "cost_total", "issued_at"]
+    list_display = [
+        "__str__",
+        "client",
+        "period_start",
+        "status",
+        "total",
+        "cost_total",
+        "issued_at",
+    ]
     list_filter = ["status", "period_start"]
     search_fields = ["number", "client__name", "bill_to_name"]
     list_select_related = ["client"]

@@ -1,7 +1,7 @@
 """What infrastructure cost in given months, and who it is allocated to.
 
 The provider bills each node per hour, capped at 672 hours a month: a node's charge is
-price × min(hours, 672) / 672. Hangar counts nodes rather than naming them, so the n-th
+price x min(hours, 672) / 672. Hangar counts nodes rather than naming them, so the n-th
 node of a pool is the one present whenever the pool had at least n nodes; each node's hours
 in the month are capped separately. When a price changes within a month whose hours pass
 the cap, the cap scales all of that node's hours alike, so it does not matter in which part
@@ -94,7 +94,7 @@ class PoolMonth:
     cpu_requested_hours: Decimal = ZERO
     memory_allocatable_mib_hours: Decimal = ZERO
     memory_requested_mib_hours: Decimal = ZERO
-    uncapped: Decimal = ZERO  # Σ node-hours × price / 672
+    uncapped: Decimal = ZERO  # Σ node-hours x price / 672
     allocated_uncapped: Decimal = ZERO
     cost: Decimal = ZERO  # with each node's 672-hour cap
     unpriced_days: set[datetime.date] = field(default_factory=set)
@@ -215,7 +215,7 @@ def _pool_months(
 ) -> dict[tuple[int, datetime.date], PoolMonth]:
     wanted = set(months)
     pools: dict[tuple[int, datetime.date], PoolMonth] = {}
-    # Per pool-month and node slot: seconds present, and seconds × price.
+    # Per pool-month and node slot: seconds present, and seconds x price.
     slot_seconds: dict[tuple[int, datetime.date], list[int]] = defaultdict(list)
     slot_priced: dict[tuple[int, datetime.date], list[Decimal]] = defaultdict(list)
     days = PoolUsageDay.objects.filter(day__gte=first, day__lt=end).order_by("pool_id", "day")

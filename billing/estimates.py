@@ -5,7 +5,7 @@ node running all month costs exactly its monthly price. Amounts are what the cli
 (markup included), except for capacity added to a shared pool, which the agency pays.
 
 - Shared pool: an environment is priced at its marginal share of the pool as it is now:
-  max(CPU share, memory share) × nodes × node price, plus its part of the cluster's fixed
+  max(CPU share, memory share) x nodes x node price, plus its part of the cluster's fixed
   items. Other clients' requests are assumed unchanged; if the pool is overcommitted,
   shares are scaled down at billing time and the bill comes out lower.
 - Dedicated pool: the client pays the whole pool whatever runs on it, so a change that fits
@@ -103,12 +103,8 @@ def _cluster_factor(cluster: Cluster, today: datetime.date) -> Decimal:
     )
     if not monthly_items:
         return ZERO
-    prices = {
-        p.size_id: p.monthly_price for p in NodePrice.objects.in_effect_on(today)
-    }
-    node_cost = sum(
-        (p.count * prices.get(p.size_id, ZERO) for p in cluster.node_pools.all()), ZERO
-    )
+    prices = {p.size_id: p.monthly_price for p in NodePrice.objects.in_effect_on(today)}
+    node_cost = sum((p.count * prices.get(p.size_id, ZERO) for p in cluster.node_pools.all()), ZERO)
     return monthly_items / node_cost if node_cost else ZERO
 
 
@@ -138,7 +134,8 @@ def _share(resources: Resources, pods: int, pool: NodePool) -> Decimal:
 
 def _shared_price(place: _Placement, resources: Resources, pods: int, markup: Decimal) -> Decimal:
     pool = place.pool
-    assert pool is not None
+    if pool is None:
+        return ZERO
     cost = _share(resources, pods, pool) * pool.count * place.node_price
     return with_markup(to_cents(cost * (1 + place.cluster_factor)), markup)
 
@@ -192,7 +189,7 @@ def _environment_change(
             after_max,
             [
                 f"Priced at the marginal share of shared pool {pool.cluster.slug}/{pool.name} "
-                f"({pool.count} × {pool.size.slug} at {place.node_price}/month): the larger of "
+                f"({pool.count} x {pool.size.slug} at {place.node_price}/month): the larger of "
                 "the CPU and memory requested, as a share of the pool, times its cost.",
                 "Other clients' requests are assumed unchanged; today's prices; "
                 f"{markup}% markup included.",
@@ -200,10 +197,12 @@ def _environment_change(
         )
     # Dedicated: the client already pays the whole pool; only more nodes cost more.
     before_nodes = pool.count
-    after_nodes = _fit(pool, before_nodes, resources_before, pods_before, resources_after, pods_after)
+    after_nodes = _fit(
+        pool, before_nodes, resources_before, pods_before, resources_after, pods_after
+    )
     assumptions = [
         f"Dedicated pool {pool.cluster.slug}/{pool.name}: the client pays its "
-        f"{before_nodes} × {pool.size.slug} nodes ({place.node_price}/month each) whatever "
+        f"{before_nodes} x {pool.size.slug} nodes ({place.node_price}/month each) whatever "
         f"runs on it; {markup}% markup included."
     ]
     after_max_nodes = (

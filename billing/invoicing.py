@@ -60,10 +60,14 @@ def _clean_month(month: datetime.date, now: datetime.datetime) -> datetime.date:
 def _check_prices(report: CostReport, month: datetime.date) -> None:
     missing = report.missing_prices(month)
     if missing:
-        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        shown = ", ".join(missing[:5]) + (
+            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        )
         raise ValidationError(
-            {"month": f"Nodes ran without a price in {month_label(month)}: {shown}. "
-             "Add the node prices first."}
+            {
+                "month": f"Nodes ran without a price in {month_label(month)}: {shown}. "
+                "Add the node prices first."
+            }
         )
 
 
@@ -363,4 +367,3 @@ def invoice_delete_draft(*, actor: User | None, invoice: Invoice) -> None:
     audit_record(actor=actor, action="invoice.delete", target=locked, client=locked.client)
     locked.lines.all().delete()
     locked.delete()
-

@@ -24,11 +24,14 @@ def invoice_email(*, actor: User | None, invoice: Invoice, to: list[str] | None 
         require(actor, Action.MANAGE_PRICING)
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status not in (Invoice.Status.ISSUED, Invoice.Status.PAID):
-        raise ValidationError(
-            {"status": f"Only an issued invoice is sent; this one is {invoice.get_status_display().lower()}."}
-        )
+        status = invoice.get_status_display().lower()
+        raise ValidationError({"status": f"Only an issued invoice is sent; this one is {status}."})
     recipients = to or [invoice.bill_to_email]
-    context = {"invoice": invoice, "period": month_label(invoice.period_start), "agency": agency_name()}
+    context = {
+        "invoice": invoice,
+        "period": month_label(invoice.period_start),
+        "agency": agency_name(),
+    }
     message = EmailMessage(
         subject=f"Invoice {invoice.number} — {context['period']}",
         body=render_to_string("billing/invoice_email.txt", context),

@@ -28,7 +28,7 @@ def to_cents(value: Decimal) -> Decimal:
 
 
 def with_markup(cost: Decimal, markup_percent: Decimal) -> Decimal:
-    """What the client pays for `cost`: cost × (1 + markup/100), rounded half-up to cents."""
+    """What the client pays for `cost`: cost x (1 + markup/100), rounded half-up to cents."""
     return to_cents(cost * (HUNDRED + markup_percent) / HUNDRED)
 
 
@@ -48,7 +48,9 @@ def apportion(total: Decimal, parts: Mapping[K, Decimal]) -> dict[K, Decimal]:
         first = next(iter(weights))
         return {key: (CENT * total_cents if key == first else ZERO) for key in weights}
     exact = {key: Decimal(total_cents) * value / weight_sum for key, value in weights.items()}
-    floors = {key: int(value.to_integral_value(rounding=ROUND_FLOOR)) for key, value in exact.items()}
+    floors = {
+        key: int(value.to_integral_value(rounding=ROUND_FLOOR)) for key, value in exact.items()
+    }
     left = total_cents - sum(floors.values())
     order = sorted(weights, key=lambda key: exact[key] - floors[key], reverse=True)
     for key in order[:left]:

@@ -121,7 +121,12 @@ def usage_sample(*, at: datetime.datetime | None = None) -> SampleRun | None:
             if pool_id is None and environment.cluster_id in fallback:
                 pool_id = fallback[environment.cluster_id].pk
             by_pool[pool_id].append(
-                (environment, pods, per_pod.cpu_request * pods, per_pod.memory_request * pods // _MI)
+                (
+                    environment,
+                    pods,
+                    per_pod.cpu_request * pods,
+                    per_pod.memory_request * pods // _MI,
+                )
             )
         pool_rows, env_rows = [], []
         for pool in pools:
@@ -152,9 +157,7 @@ def usage_sample(*, at: datetime.datetime | None = None) -> SampleRun | None:
             for environment, pods, cpu, mem in placed:
                 share = split.shares[environment.pk]
                 env_rows.append(
-                    _environment_sample(
-                        environment, taken_at, seconds, pods, cpu, mem, pool, share
-                    )
+                    _environment_sample(environment, taken_at, seconds, pods, cpu, mem, pool, share)
                 )
         # Environments on no pool (a cluster without shared pools): recorded, never priced.
         for placed in by_pool.values():
@@ -340,7 +343,9 @@ def usage_sample_and_rollup(*, at: datetime.datetime | None = None) -> dict[str,
     run = usage_sample(at=at)
     today = local_date(at)
     rolled = [usage_rollup(day=day) for day in (today - datetime.timedelta(days=1), today)]
-    purged = usage_purge(before=at - datetime.timedelta(days=settings.HANGAR_BILLING_SAMPLE_RETENTION_DAYS))
+    purged = usage_purge(
+        before=at - datetime.timedelta(days=settings.HANGAR_BILLING_SAMPLE_RETENTION_DAYS)
+    )
     return {
         "sampled": run.environments if run else 0,
         "days": [str(r.day) for r in rolled],

@@ -110,9 +110,7 @@ def billing_profile_update(
     fields = {"minimum_site_fee": fee, "invoice_email": invoice_email}
     if profile is None:
         profile = BillingProfile(client=client, **fields)
-        return save_new_audited(
-            profile, actor=actor, action="billingprofile.create", client=client
-        )
+        return save_new_audited(profile, actor=actor, action="billingprofile.create", client=client)
     save_changes_audited(
         profile,
         fields,

@@ -46,7 +46,7 @@ class Migration(migrations.Migration):
             name='BillingProfile',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('minimum_site_fee', models.DecimalField(blank=True, decimal_places=2, help_text='Least a site that ran in a month is billed; empty uses HANGAR_BILLING_MINIMUM_SITE_FEE.', max_digits=12, null=True, validators=[django.core.validators.MinValueValidator(Decimal('0'))])),
+                ('minimum_site_fee', models.DecimalField(blank=True, decimal_places=2, help_text='Least a site that ran in a month is billed; empty: HANGAR_BILLING_MINIMUM_SITE_FEE.', max_digits=12, null=True, validators=[django.core.validators.MinValueValidator(Decimal('0'))])),
                 ('invoice_email', models.EmailField(blank=True, help_text="Where invoices are sent; empty uses the client's billing email.", max_length=254)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
                 ('client', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='billing_profile', to='core.client')),

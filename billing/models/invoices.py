@@ -31,7 +31,7 @@ class BillingProfile(models.Model):
         blank=True,
         validators=[MinValueValidator(Decimal("0"))],
         help_text=(
-            "Least a site that ran in a month is billed; empty uses HANGAR_BILLING_MINIMUM_SITE_FEE."
+            "Least a site that ran in a month is billed; empty: HANGAR_BILLING_MINIMUM_SITE_FEE."
         ),
     )
     invoice_email = models.EmailField(
@@ -113,16 +113,6 @@ class Invoice(models.Model):
         label = self.number or f"draft #{self.pk}"
         return f"{label} {self.bill_to_name} {self.period_start:%Y-%m}"
 
-    @classmethod
-    def from_db(cls, db: Any, field_names: Any, values: Any) -> Invoice:
-        instance = super().from_db(db, field_names, values)
-        instance._stored = dict(zip(field_names, values, strict=True))
-        return instance
-
-    @property
-    def is_draft(self) -> bool:
-        return self.status == self.Status.DRAFT
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         # The last line of defence for issued invoices: services never try, but a stray
         # save (admin, shell) must not rewrite a document that was sent.
@@ -141,6 +131,16 @@ class Invoice(models.Model):
                 )
         super().save(*args, **kwargs)
         self._stored = {f.attname: getattr(self, f.attname) for f in self._meta.concrete_fields}
+
+    @classmethod
+    def from_db(cls, db: Any, field_names: Any, values: Any) -> Invoice:
+        instance = super().from_db(db, field_names, values)
+        instance._stored = dict(zip(field_names, values, strict=True))
+        return instance
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
 
 
 class InvoiceLine(models.Model):
@@ -179,7 +179,7 @@ class InvoiceLine(models.Model):
     )
     quantity = models.DecimalField(max_digits=16, decimal_places=3, default=Decimal("0"))
     unit = models.CharField(max_length=16, blank=True)
-    # Agency cost (staff only) and what the client pays: cost × (1 + markup %).
+    # Agency cost (staff only) and what the client pays: cost x (1 + markup %).
     cost = _money(default=Decimal("0"))
     markup_percent = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal("0"))
     amount = _money()
@@ -199,11 +199,6 @@ class InvoiceLine(models.Model):
     def __str__(self) -> str:
         return f"{self.description}: {self.amount}"
 
-    def _refuse_unless_draft(self) -> None:
-        status = Invoice.objects.filter(pk=self.invoice_id).values_list("status", flat=True)
-        if status.first() not in (None, Invoice.Status.DRAFT):
-            raise ValidationError({"invoice": "Lines of an issued invoice cannot change."})
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         self._refuse_unless_draft()
         super().save(*args, **kwargs)
@@ -211,3 +206,8 @@ class InvoiceLine(models.Model):
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         self._refuse_unless_draft()
         return super().delete(*args, **kwargs)
+
+    def _refuse_unless_draft(self) -> None:
+        status = Invoice.objects.filter(pk=self.invoice_id).values_list("status", flat=True)
+        if status.first() not in (None, Invoice.Status.DRAFT):
+            raise ValidationError({"invoice": "Lines of an issued invoice cannot change."})

@@ -87,7 +87,7 @@ class PoolSample(models.Model):
 
 class EnvironmentSample(models.Model):
     """An environment at one moment: its pods, what they request, and its share of the pool
-    it runs on, as a number of nodes (share × the pool's node count)."""
+    it runs on, as a number of nodes (share x the pool's node count)."""
 
     taken_at = models.DateTimeField(db_index=True)
     seconds = models.PositiveIntegerField()
@@ -160,7 +160,7 @@ class PoolUsageDay(models.Model):
 
 class EnvironmentUsageDay(models.Model):
     """An environment's day on one pool: hours running, pod-hours, requests in unit-hours,
-    and node-hours allocated to it (its share × the pool's nodes, summed over the day)."""
+    and node-hours allocated to it (its share x the pool's nodes, summed over the day)."""
 
     day = models.DateField()
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime
 import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -67,7 +67,9 @@ def size_4vcpu():
 
 
 def price(size, amount: str, effective_from: datetime.date = datetime.date(2026, 1, 1)):
-    return f.NodePriceFactory(size=size, monthly_price=Decimal(amount), effective_from=effective_from)
+    return f.NodePriceFactory(
+        size=size, monthly_price=Decimal(amount), effective_from=effective_from
+    )
 
 
 def running_environment(site, cluster, pool=None, **overrides):

@@ -24,9 +24,7 @@ def admin_client(client, settings):
     return client
 
 
-@pytest.mark.parametrize(
-    "path", ["nodeprice", "clustercostitem", "billingprofile", "invoice"]
-)
+@pytest.mark.parametrize("path", ["nodeprice", "clustercostitem", "billingprofile", "invoice"])
 def test_billing_staff_open_the_billing_admin(admin_client, staff_billing, path):
     f.InvoiceLineFactory()
     admin_client.force_login(staff_billing)
@@ -36,7 +34,12 @@ def test_billing_staff_open_the_billing_admin(admin_client, staff_billing, path)
 def test_prices_added_in_the_admin_are_validated_and_audited(admin_client, staff_billing):
     size = f.NodeSizeFactory()
     admin_client.force_login(staff_billing)
-    form = {"size": size.pk, "monthly_price": "0", "currency": "USD", "effective_from": "2026-07-01"}
+    form = {
+        "size": size.pk,
+        "monthly_price": "0",
+        "currency": "USD",
+        "effective_from": "2026-07-01",
+    }
     response = admin_client.post("/admin/billing/nodeprice/add/", form)
     assert response.status_code == 200 and "greater than zero" in response.content.decode()
     assert not NodePrice.objects.exists()

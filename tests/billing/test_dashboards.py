@@ -1,13 +1,13 @@
 """Dashboard data: staff margins, clusters and pools; a client's trend and breakdown.
 
 June 2026, one cluster:
-- shared pool 4 × s-4vcpu-8gb at $48 = $192: Acme's web (2 × 1000m/1Gi) holds 1/8 → $24;
+- shared pool 4 x s-4vcpu-8gb at $48 = $192: Acme's web (2 x 1000m/1Gi) holds 1/8 → $24;
   B's app (500m/8Gi) holds 1/4 → $48; the unrequested 5/8 → $120 is overhead;
-- Acme's dedicated pool 3 × s-2vcpu-4gb at $24 = $72, nothing on it;
+- Acme's dedicated pool 3 x s-2vcpu-4gb at $24 = $72, nothing on it;
 - an HA control plane at $33: 33/264 = 1/8 on every node dollar → Acme 96/8 = 12,
   B 6, overhead 15.
 Costs: Acme 24 + 72 + 12 = 108; B 48 + 6 = 54; overhead 120 + 15 = 135; all 264 + 33 = 297.
-Invoices: Acme (10%): (24 + 3) × 1.1 = 29.70 and (72 + 9) × 1.1 = 89.10 → 118.80; B (0%): 54.00.
+Invoices: Acme (10%): (24 + 3) x 1.1 = 29.70 and (72 + 9) x 1.1 = 89.10 → 118.80; B (0%): 54.00.
 """
 
 from __future__ import annotations
@@ -95,9 +95,20 @@ def test_staff_pool_utilisation(june, staff_billing):
     acme, shared = pool_utilisation(actor=staff_billing, month=JUNE)
     # CPU: 2000m + 500m of 16000m; memory: 2Gi + 8Gi of 32Gi; allocated 1/8 + 1/4.
     assert (shared["average_nodes"], shared["cpu_requested_percent"]) == (D("4.00"), D("15.6"))
-    assert (shared["memory_requested_percent"], shared["allocated_percent"]) == (D("31.3"), D("37.5"))
-    assert (shared["cost"], shared["unallocated_cost"], shared["shared"]) == (D("192.00"), D("120.00"), True)
-    assert (acme["cost"], acme["unallocated_cost"], acme["shared"]) == (D("72.00"), D("72.00"), False)
+    assert (shared["memory_requested_percent"], shared["allocated_percent"]) == (
+        D("31.3"),
+        D("37.5"),
+    )
+    assert (shared["cost"], shared["unallocated_cost"], shared["shared"]) == (
+        D("192.00"),
+        D("120.00"),
+        True,
+    )
+    assert (acme["cost"], acme["unallocated_cost"], acme["shared"]) == (
+        D("72.00"),
+        D("72.00"),
+        False,
+    )
 
 
 def test_client_trend_and_breakdown(june, client_a, owner, staff_billing):
@@ -118,7 +129,9 @@ def test_client_trend_and_breakdown(june, client_a, owner, staff_billing):
     assert "cost" not in lines[0]  # agency cost never reaches a client
 
 
-def test_who_sees_which_dashboard(june, client_a, owner, viewer, developer, other_owner, staff_operator):
+def test_who_sees_which_dashboard(
+    june, client_a, owner, viewer, developer, other_owner, staff_operator
+):
     for dashboard in (margin_by_month, client_margins, cluster_costs, pool_utilisation):
         kwargs = {} if dashboard is margin_by_month else {"month": JUNE}
         for actor in (owner, other_owner):
@@ -144,7 +157,10 @@ def test_dashboards_take_constant_queries(
     counts = {}
     for month in (JUNE, JULY):
         # Fresh objects: nothing cached on them from the previous round.
-        owner, client_a = type(owner).objects.get(pk=owner.pk), type(client_a).objects.get(pk=client_a.pk)
+        owner, client_a = (
+            type(owner).objects.get(pk=owner.pk),
+            type(client_a).objects.get(pk=client_a.pk),
+        )
         with django_assert_max_num_queries(60) as captured:
             margin_by_month(actor=staff_billing, months=[month])
             client_margins(actor=staff_billing, month=month)

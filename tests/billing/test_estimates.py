@@ -23,7 +23,7 @@ TODAY = datetime.date(2026, 6, 10)
 
 @pytest.fixture
 def shared(cluster):
-    # 4 × s-4vcpu-8gb at $48: 16000m and 32768Mi; $192 a month.
+    # 4 x s-4vcpu-8gb at $48: 16000m and 32768Mi; $192 a month.
     size = size_4vcpu()
     price(size, "48.00")
     return f.NodePoolFactory(cluster=cluster, size=size, count=4, dedicated_client=None)
@@ -31,9 +31,15 @@ def shared(cluster):
 
 @pytest.fixture
 def web(site, cluster, shared):
-    # 2 pods × 1000m/1Gi: 1/8 of the CPU → $24 a month, $26.40 with Acme's 10% markup.
+    # 2 pods x 1000m/1Gi: 1/8 of the CPU → $24 a month, $26.40 with Acme's 10% markup.
     return running_environment(
-        site, cluster, shared, replicas=2, cpu_request="1", cpu_limit="2", memory_request="1Gi",
+        site,
+        cluster,
+        shared,
+        replicas=2,
+        cpu_request="1",
+        cpu_limit="2",
+        memory_request="1Gi",
         memory_limit="2Gi",
     )
 
@@ -108,9 +114,13 @@ def test_in_a_dedicated_pool_only_more_nodes_cost_more(site, cluster, dedicated,
         memory_limit="2Gi",
     )  # fmt: skip
     fits = estimate_scale(actor=owner, environment=app, replicas=4, today=TODAY)
-    # 3 × $24 × 1.1 = $79.20, whatever runs on the pool.
-    assert (fits.before, fits.after, fits.basis) == (money("79.20"), money("79.20"), "dedicated_pool")
-    # 20 pods × 500m = 10 cores > 6000m: 5 nodes of 2 cores → 5 × $24 × 1.1 = $132.00.
+    # 3 x $24 x 1.1 = $79.20, whatever runs on the pool.
+    assert (fits.before, fits.after, fits.basis) == (
+        money("79.20"),
+        money("79.20"),
+        "dedicated_pool",
+    )
+    # 20 pods x 500m = 10 cores > 6000m: 5 nodes of 2 cores → 5 x $24 x 1.1 = $132.00.
     too_big = estimate_scale(actor=owner, environment=app, replicas=20, today=TODAY)
     assert (too_big.after, too_big.difference) == (money("132.00"), money("52.80"))
     assert "does not fit" in too_big.assumptions[-1]

@@ -46,7 +46,7 @@ def snapshot(invoice: Invoice) -> tuple:
 
 @pytest.fixture
 def acme_pool(client_a, site, cluster):
-    """Acme: a dedicated pool of 3 × $24 with one environment on it (a full month comes to
+    """Acme: a dedicated pool of 3 x $24 with one environment on it (a full month comes to
     13.20 + 66.00 = 79.20 with 10% markup; see the worked examples)."""
     size = size_2vcpu()
     price(size, "24.00")
@@ -186,8 +186,16 @@ def test_an_issued_invoice_refuses_stray_writes(draft, staff_billing):
 def test_numbers_run_per_year_without_gaps(staff_billing):
     drafts = [f.InvoiceFactory(period_start=datetime.date(2026, m, 1)) for m in (9, 10, 11, 12)]
     for invoice in drafts[:3]:
-        invoice_issue(actor=staff_billing, invoice=invoice, now=datetime.datetime(2026, 12, 30, tzinfo=datetime.UTC))
-    invoice_issue(actor=staff_billing, invoice=drafts[3], now=datetime.datetime(2027, 1, 2, tzinfo=datetime.UTC))
+        invoice_issue(
+            actor=staff_billing,
+            invoice=invoice,
+            now=datetime.datetime(2026, 12, 30, tzinfo=datetime.UTC),
+        )
+    invoice_issue(
+        actor=staff_billing,
+        invoice=drafts[3],
+        now=datetime.datetime(2027, 1, 2, tzinfo=datetime.UTC),
+    )
     assert [Invoice.objects.get(pk=i.pk).number for i in drafts] == [
         "2026-0001", "2026-0002", "2026-0003", "2027-0001",
     ]  # fmt: skip
@@ -214,7 +222,7 @@ def test_concurrent_issuing_gives_unique_consecutive_numbers(staff_billing):
         try:
             barrier.wait()
             invoice_issue(actor=staff_billing, invoice=invoice, now=now)
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:  # reported below
             failures.append(exc)
         finally:
             connection.close()
@@ -298,7 +306,7 @@ def test_csv_export(draft, staff_billing):
 
 
 def test_csv_cells_cannot_become_formulas(staff_billing):
-    line = f.InvoiceLineFactory(description="=HYPERLINK(\"http://evil\")")
+    line = f.InvoiceLineFactory(description='=HYPERLINK("http://evil")')
     assert "'=HYPERLINK" in invoice_csv(line.invoice)
 
 

@@ -135,7 +135,11 @@ def _build(data, cluster):
         return lambda: type(pool).objects.filter(pk=pool.pk).update(count=count)
 
     days = [JUNE + datetime.timedelta(days=i) for i in range(3)]
-    simulate(JUNE, days[-1] + datetime.timedelta(days=1), {d: nodes(n) for d, n in zip(days, data["nodes"], strict=True)})
+    simulate(
+        JUNE,
+        days[-1] + datetime.timedelta(days=1),
+        {d: nodes(n) for d, n in zip(days, data["nodes"], strict=True)},
+    )
     return pool, clients
 
 
@@ -144,7 +148,7 @@ def _build(data, cluster):
 @given(data=scenario)
 def test_allocations_and_overhead_add_up_to_the_pool_cost(data, cluster, staff_billing):
     with transaction.atomic():
-        pool, clients = _build(data, cluster)
+        pool, _ = _build(data, cluster)
         report = cost_report(months=[JUNE])
         month = report.pools[(pool.pk, JUNE)]
         split = Allocations(report).pool(month)

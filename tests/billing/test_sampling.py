@@ -7,7 +7,13 @@ from decimal import Decimal
 
 import pytest
 
-from billing.models import EnvironmentSample, EnvironmentUsageDay, PoolSample, PoolUsageDay, SampleRun
+from billing.models import (
+    EnvironmentSample,
+    EnvironmentUsageDay,
+    PoolSample,
+    PoolUsageDay,
+    SampleRun,
+)
 from billing.sampling import usage_purge, usage_rollup, usage_sample, usage_sample_and_rollup
 from billing.shares import Demand, pool_shares
 from tests import factories as f
@@ -48,7 +54,7 @@ def test_a_sample_counts_desired_pods_and_their_requests(hourly, site, cluster, 
     assert samples[autoscaled.pk].pods == 2  # the autoscaling minimum
     assert (samples[cached.pk].cpu_millicores, samples[cached.pk].memory_mib) == (300, 384)
     pool = PoolSample.objects.get()
-    # 2 nodes × (2000m, 4096Mi) before the first node sync.
+    # 2 nodes x (2000m, 4096Mi) before the first node sync.
     assert (pool.node_count, pool.cpu_allocatable, pool.memory_allocatable_mib) == (2, 4000, 8192)
     assert pool.cpu_requested == 750 + 500 + 300
     # One client: CPU dominates, 1550/4000 against 1664/8192 of memory.
@@ -97,7 +103,9 @@ def test_sampling_takes_a_constant_number_of_queries(
     with django_assert_max_num_queries(10) as few:
         usage_sample(at=at_midnight(DAY))
     for _ in range(30):
-        running_environment(site, cluster, f.NodePoolFactory(cluster=cluster, size=shared_pool.size))
+        running_environment(
+            site, cluster, f.NodePoolFactory(cluster=cluster, size=shared_pool.size)
+        )
     with django_assert_max_num_queries(len(few.captured_queries)):
         usage_sample(at=at_midnight(DAY) + datetime.timedelta(hours=1))
 
@@ -149,7 +157,10 @@ def test_old_samples_are_purged(hourly, site, cluster, shared_pool):
 def test_the_periodic_work_samples_and_rolls_up_today(hourly, site, cluster, shared_pool):
     running_environment(site, cluster, shared_pool)
     result = usage_sample_and_rollup(at=at_midnight(DAY) + datetime.timedelta(hours=5))
-    assert result["sampled"] == 1 and result["days"] == [str(DAY - datetime.timedelta(days=1)), str(DAY)]
+    assert result["sampled"] == 1 and result["days"] == [
+        str(DAY - datetime.timedelta(days=1)),
+        str(DAY),
+    ]
     assert EnvironmentUsageDay.objects.get().day == DAY
 
 

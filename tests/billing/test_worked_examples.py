@@ -2,7 +2,7 @@
 daily samples → daily roll-up → month cost → invoice lines.
 
 June 2026 has 30 days = 720 hours; July 31 days = 744 hours; February 28 days = 672 hours.
-A node's charge is price × min(hours, 672) / 672, so a full month of any month but February
+A node's charge is price x min(hours, 672) / 672, so a full month of any month but February
 costs exactly the monthly price.
 """
 
@@ -20,7 +20,11 @@ from billing.periods import month_hours
 from tests import factories as f
 from tests.billing.conftest import price, running_environment, simulate, size_2vcpu, size_4vcpu
 
-JUNE, JULY, FEBRUARY = datetime.date(2026, 6, 1), datetime.date(2026, 7, 1), datetime.date(2026, 2, 1)
+JUNE, JULY, FEBRUARY = (
+    datetime.date(2026, 6, 1),
+    datetime.date(2026, 7, 1),
+    datetime.date(2026, 2, 1),
+)
 NOW = datetime.datetime(2026, 8, 2, 9, 0, tzinfo=datetime.UTC)
 
 pytestmark = pytest.mark.django_db
@@ -38,9 +42,9 @@ def acme(client_a):
 
 
 def test_dedicated_pool_of_three_nodes_for_a_full_month(acme, site, cluster, staff_billing):
-    # 3 × s-2vcpu-4gb at $24, all of June: each node runs 720 h, capped at 672 h, so each
-    # costs 24 × 672/672 = $24.00; the pool $72.00.
-    # One environment: 2 pods × (500m, 1Gi) = 1000m and 2048Mi of 6000m and 12288Mi
+    # 3 x s-2vcpu-4gb at $24, all of June: each node runs 720 h, capped at 672 h, so each
+    # costs 24 x 672/672 = $24.00; the pool $72.00.
+    # One environment: 2 pods x (500m, 1Gi) = 1000m and 2048Mi of 6000m and 12288Mi
     # → share max(1/6, 1/6) = 1/6 of the pool → $72 / 6 = $12.00; the unused 5/6 of the
     # dedicated pool is the client's too: $60.00. Markup 10%: 13.20 + 66.00 = 79.20.
     size = size_2vcpu()
@@ -64,13 +68,13 @@ def test_dedicated_pool_of_three_nodes_for_a_full_month(acme, site, cluster, sta
 
 
 def test_a_node_added_on_the_10th(acme, site, cluster, staff_billing):
-    # Nodes 1-3 run all June: 720 h each, capped → 3 × $24 = $72.
-    # Node 4 runs from June 10, 00:00: 21 days = 504 h < 672 → 24 × 504/672 = $18.
-    # Pool: $90.00. Uncapped it would be (3 × 720 + 504) × 24/672 = 2664 node-hours' worth.
+    # Nodes 1-3 run all June: 720 h each, capped → 3 x $24 = $72.
+    # Node 4 runs from June 10, 00:00: 21 days = 504 h < 672 → 24 x 504/672 = $18.
+    # Pool: $90.00. Uncapped it would be (3 x 720 + 504) x 24/672 = 2664 node-hours' worth.
     # The environment (1000m, 2Gi) holds 1/6 of 3 nodes and 1/8 of 4 nodes: 0.5 node all
-    # month = 360 node-hours of 2664 → 90 × 360/2664 = $12.1621… → 12.16; the rest,
-    # 90 − 12.1621… = 77.8378… → 77.84 (12.16 + 77.84 = 90.00).
-    # Markup 10%: 12.16 × 1.1 = 13.376 → 13.38; 77.84 × 1.1 = 85.624 → 85.62; total 99.00.
+    # month = 360 node-hours of 2664 → 90 x 360/2664 = $12.1621… → 12.16; the rest,
+    # 90 - 12.1621… = 77.8378… → 77.84 (12.16 + 77.84 = 90.00).
+    # Markup 10%: 12.16 x 1.1 = 13.376 → 13.38; 77.84 x 1.1 = 85.624 → 85.62; total 99.00.
     size = size_2vcpu()
     price(size, "24.00")
     pool = f.NodePoolFactory(cluster=cluster, size=size, count=3, dedicated_client=acme)
@@ -96,7 +100,7 @@ def test_a_node_added_on_the_10th(acme, site, cluster, staff_billing):
 
 def test_a_price_change_on_the_15th(acme, cluster, staff_billing):
     # $24 until June 14, $30 from June 15: per node 336 h at 24 and 384 h at 30.
-    # Uncapped: (336 × 24 + 384 × 30) / 672 = 19584/672 = 29.1428…; the node ran 720 h, so
+    # Uncapped: (336 x 24 + 384 x 30) / 672 = 19584/672 = 29.1428…; the node ran 720 h, so
     # the cap scales every hour by 672/720: 19584/720 = $27.20 per node, $81.60 for three.
     # Nothing runs on the pool: all of it is the dedicated client's. Markup 10%: 89.76.
     size = size_2vcpu()
@@ -112,7 +116,7 @@ def test_a_price_change_on_the_15th(acme, cluster, staff_billing):
 
 @pytest.fixture
 def three_clients_on_a_shared_pool(cluster):
-    # A shared pool of 4 × s-4vcpu-8gb at $48: 16000m and 32768Mi.
+    # A shared pool of 4 x s-4vcpu-8gb at $48: 16000m and 32768Mi.
     size = size_4vcpu()
     price(size, "48.00")
     pool = f.NodePoolFactory(cluster=cluster, size=size, count=4, dedicated_client=None)
@@ -131,13 +135,11 @@ def three_clients_on_a_shared_pool(cluster):
     return pool, clients
 
 
-def test_a_shared_pool_split_between_three_clients(
-    three_clients_on_a_shared_pool, staff_billing
-):
-    # Pool: 4 nodes × $48, all June (capped) = $192.00. Shares 1/8 + 1/4 + 1/4 = 5/8;
+def test_a_shared_pool_split_between_three_clients(three_clients_on_a_shared_pool, staff_billing):
+    # Pool: 4 nodes x $48, all June (capped) = $192.00. Shares 1/8 + 1/4 + 1/4 = 5/8;
     # the remaining 3/8 is unallocated: agency overhead, never billed.
     # A: 192/8 = 24.00 (+10% = 26.40); B: 192/4 = 48.00 (+0%); C: 48.00 (+25% = 60.00);
-    # overhead 192 × 3/8 = 72.00. 24 + 48 + 48 + 72 = 192.
+    # overhead 192 x 3/8 = 72.00. 24 + 48 + 48 + 72 = 192.
     pool, clients = three_clients_on_a_shared_pool
     simulate(JUNE, JULY)
 
@@ -158,9 +160,9 @@ def test_a_shared_pool_split_between_three_clients(
 
 def test_cluster_items_follow_node_cost(three_clients_on_a_shared_pool, cluster, staff_billing):
     # An HA control plane at $40 all June (720 h, capped) = $40, split like node cost:
-    # A 24/192 × 40 = 5.00, B and C 10.00 each, overhead 72/192 × 40 = 15.00.
+    # A 24/192 x 40 = 5.00, B and C 10.00 each, overhead 72/192 x 40 = 15.00.
     # A's line: 24 + 5 = 29.00 → +10% = 31.90.
-    pool, clients = three_clients_on_a_shared_pool
+    _, clients = three_clients_on_a_shared_pool
     f.ClusterCostItemFactory(cluster=cluster, monthly_price=Decimal("40.00"))
     simulate(JUNE, JULY)
 
@@ -177,8 +179,8 @@ def test_cluster_items_follow_node_cost(three_clients_on_a_shared_pool, cluster,
 
 def test_a_744_hour_month_hits_the_672_hour_cap(acme, cluster, staff_billing):
     # July: 31 days = 744 h. Two nodes all month: 744 h each, capped at 672 → $24 each
-    # ($53.14 for both without the cap: 2 × 24 × 744/672). A third node July 1-10 only:
-    # 240 h → 24 × 240/672 = 8.5714… Pool: 48 + 8.5714… = 56.5714… → $56.57.
+    # ($53.14 for both without the cap: 2 x 24 x 744/672). A third node July 1-10 only:
+    # 240 h → 24 x 240/672 = 8.5714… Pool: 48 + 8.5714… = 56.5714… → $56.57.
     size = size_2vcpu()
     price(size, "24.00")
     pool = f.NodePoolFactory(cluster=cluster, size=size, count=3, dedicated_client=acme)
