@@ -14,11 +14,12 @@ billing.dashboards
 billing.services / billing.selectors
     node_price_create(actor, size, monthly_price, effective_from)
     node_price_list(actor) -> NodePrice queryset
-sites.backups (or sites.actions)
+sites.backups.services
     backup_create(actor, environment) -> Operation
-    backup_restore(actor, backup, target, confirm) -> Operation
-    backup_download_url(actor, backup) -> str
-sites.models.Backup with `environment`, `created_at`, `status`
+    backup_restore(actor, backup, target) -> Operation
+    backup_download_url(actor, backup, what) -> str, can_download(actor, backup) -> bool
+    backup_check_restore(actor, environment, backup) -> Operation (optional)
+sites.models.Backup with `environment`, `taken_at`, `status`
 """
 
 from __future__ import annotations
@@ -157,6 +158,8 @@ def billing_url() -> str | None:
 
 # --- Backups -------------------------------------------------------------------------------
 
+BACKUP_MODULES = ("sites.backups.services", "sites.backups", "sites.actions")
+
 
 def backup_model() -> type[models.Model] | None:
     try:
@@ -168,29 +171,29 @@ def backup_model() -> type[models.Model] | None:
 def backup_actions() -> dict[str, Callable[..., Any]] | None:
     """The backup actions, when every one the UI offers exists."""
     wanted = {
-        "create": ("backup_create", "environment_backup"),
-        "restore": ("backup_restore", "environment_restore"),
+        "create": ("backup_create",),
+        "restore": ("backup_restore",),
         "download": ("backup_download_url",),
+        "can_download": ("can_download",),
     }
-    found = {key: find(["sites.backups", "sites.actions"], *names) for key, names in wanted.items()}
+    found = {key: find(BACKUP_MODULES, *names) for key, names in wanted.items()}
     if backup_model() is None or not all(found.values()):
         return None
+    optional = find(BACKUP_MODULES, "backup_check_restore")
+    if optional is not None:
+        found["check"] = optional
     return found  # type: ignore[return-value]
 
 
-def last_backups(environment_ids: list[int]) -> dict[int, Any] | None:
-    """The newest backup per environment id, or None without backups."""
+def last_backup_subquery() -> Any | None:
+    """A subquery of the newest verified backup's time per environment (OuterRef "pk"),
+    or None without backups."""
     model = backup_model()
     if model is None:
         return None
-    try:
-        newest: dict[int, Any] = {}
-        rows = model.objects.filter(environment_id__in=environment_ids).order_by(
-            "environment_id", "-created_at"
-        )
-        for row in rows.iterator():
-            newest.setdefault(row.environment_id, row)
-        return newest
-    except Exception:
-        logger.exception("web: reading backups failed")
-        return None
+    from django.db.models import OuterRef, Subquery
+
+    newest = model.objects.filter(environment=OuterRef("pk"), status="succeeded").order_by(
+        "-taken_at"
+    )
+    return Subquery(newest.values("taken_at")[:1])

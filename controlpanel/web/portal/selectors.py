@@ -11,6 +11,7 @@ from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from clusters.models import Operation
+from controlpanel.web import integrations
 from sites.models import Environment, Release
 
 CRON_FAILURE_DAYS = 7
@@ -38,6 +39,9 @@ def with_glance(queryset: QuerySet[Environment]) -> QuerySet[Environment]:
         .annotate(n=Count("pk"))
         .values("n")
     )
+    backups = integrations.last_backup_subquery()
+    if backups is not None:
+        queryset = queryset.annotate(last_backup_at=backups)
     return queryset.annotate(
         last_op_id=Subquery(last.values("pk")[:1]),
         last_op_kind=Subquery(last.values("kind")[:1]),

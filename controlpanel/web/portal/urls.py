@@ -4,6 +4,7 @@ ids answer 404."""
 from django.urls import path
 
 from controlpanel.web.portal.views import (
+    backups,
     cron,
     dashboard,
     domains,
@@ -76,6 +77,20 @@ urlpatterns = [
         name="deploy_token_revoke",
     ),
     path(f"{environment}destroy/", settings.destroy, name="destroy"),
+    # ... backups (when the backup services exist) ...
+    path(f"{environment}backups/", backups.backups, name="backups"),
+    path(f"{environment}backups/now/", backups.backup_now, name="backup_now"),
+    path(
+        f"{environment}backups/<int:backup_pk>/restore/",
+        backups.backup_restore,
+        name="backup_restore",
+    ),
+    path(
+        f"{environment}backups/<int:backup_pk>/download/",
+        backups.backup_download,
+        name="backup_download",
+    ),
+    path(f"{environment}backups/<int:backup_pk>/check/", backups.backup_check, name="backup_check"),
     # Operations.
     path("operations/", operations.operations, name="operations"),
     path("operations/<int:pk>/", operations.operation, name="operation"),

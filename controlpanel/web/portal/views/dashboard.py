@@ -31,12 +31,11 @@ def home(request: HttpRequest) -> HttpResponse:
             if found is not None:
                 costs_known = True
                 costs.update(found)
-    backups = integrations.last_backups([e.pk for e in environments])
+    backups_known = integrations.backup_model() is not None
     rows = []
     for environment in environments:
         environment.health = health(environment)
         environment.month_cost = costs.get(environment.pk)
-        environment.last_backup = (backups or {}).get(environment.pk)
         rows.append(environment)
     sites = [
         (site, list(group))
@@ -60,7 +59,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "summary": summary,
         "costs_known": costs_known,
         "currency": integrations.currency(),
-        "backups_known": backups is not None,
+        "backups_known": backups_known,
         "nav_section": "dashboard",
     }
     return render(request, "portal/dashboard.html", context)

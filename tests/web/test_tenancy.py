@@ -1,0 +1,143 @@
+"""The tenant matrix of portal pages: every page for every kind of person.
+
+Anonymous visitors are sent to sign in; members of Acme see Acme's pages (owners alone its
+webhooks); Globex's owner gets 404 for every Acme id, exactly as for an id that does not
+exist; agency staff see everything.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import factories as f
+from tests.web.conftest import sign_in
+
+ACTORS = ["anonymous", "viewer", "developer", "owner", "other_owner", "staff_operator"]
+
+# page → expected status per actor (in ACTORS order); environment pages use Acme's.
+ENVIRONMENT_PAGES = [
+    "",
+    "scaling/",
+    "domains/",
+    "variables/",
+    "cron/",
+    "logs/",
+    "tasks/",
+    "settings/",
+    "backups/",
+    "logs/tail/?container=web&tail_lines=50",
+]
+MEMBER = [302, 200, 200, 200, 404, 200]
+OWNER_ONLY = [302, 403, 403, 200, 404, 200]
+
+
+def pages(environment, operation, cron, variable, release, token):
+    client_id = environment.site.client_id
+    rows = [(f"/environments/{environment.pk}/{page}", MEMBER) for page in ENVIRONMENT_PAGES]
+    rows += [
+        (f"/environments/{environment.pk}/cron/{cron.pk}/runs/", MEMBER),
+        (f"/environments/{environment.pk}/cron/{cron.pk}/edit/", [302, 403, 200, 200, 404, 200]),
+        (
+            f"/environments/{environment.pk}/variables/{variable.pk}/edit/",
+            [302, 403, 200, 200, 404, 200],
+        ),
+        (
+            f"/environments/{environment.pk}/deploy-tokens/{token.pk}/revoke/",
+            [302, 403, 200, 200, 404, 200],
+        ),
+        (f"/operations/{operation.pk}/", MEMBER),
+        (f"/operations/{operation.pk}/live/", MEMBER),
+        (f"/clients/{client_id}/members/", MEMBER),
+        (f"/clients/{client_id}/webhooks/", OWNER_ONLY),
+    ]
+    return rows
+
+
+@pytest.fixture
+def acme(environment, cluster, owner):
+    from clusters.models import Operation
+
+    operation = f.OperationFactory(
+        cluster=cluster,
+        client=environment.site.client,
+        target_id=environment.pk,
+        lock_key=environment.lock_key,
+        status=Operation.Status.SUCCEEDED,
+    )
+    cron = f.CronScheduleFactory(environment=environment)
+    variable = f.EnvVarFactory(environment=environment)
+    release = f.ReleaseFactory(environment=environment)
+    from controlpanel.api.tokens import deploy_token_create
+
+    token, _ = deploy_token_create(actor=owner, environment=environment, name="ci")
+    return environment, operation, cron, variable, release, token
+
+
+@pytest.mark.parametrize("actor_index", range(len(ACTORS)), ids=ACTORS)
+def test_portal_pages_per_actor(actor_index, request, client, acme):
+    actor = ACTORS[actor_index]
+    if actor != "anonymous":
+        sign_in(client, request.getfixturevalue(actor))
+    wrong = []
+    for path, expected in pages(*acme):
+        response = client.get(path)
+        if response.status_code != expected[actor_index]:
+            wrong.append((path, response.status_code, expected[actor_index]))
+        if expected[actor_index] == 302:
+            assert response["Location"].startswith("/login/")
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize(
+    ("actor", "expected"),
+    [("anonymous", 302), ("other_owner", 404), ("viewer", 403), ("developer", 302)],
+)
+def test_actions_per_actor(actor, expected, request, client, acme):
+    """Deploying: viewers are refused, other clients' owners see nothing there."""
+    environment = acme[0]
+    environment.status = "active"
+    environment.save(update_fields=["status"])
+    if actor != "anonymous":
+        sign_in(client, request.getfixturevalue(actor))
+    response = client.post(
+        f"/environments/{environment.pk}/deploy/", {"image": "registry.example.com/a/b:2"}
+    )
+    assert response.status_code == expected
+    if actor == "developer":
+        assert response["Location"].startswith("/operations/")
+
+
+def test_another_clients_ids_look_like_missing_ones(client, other_owner, acme):
+    environment = acme[0]
+    sign_in(client, other_owner)
+    missing = client.get("/environments/999999/")
+    foreign = client.get(f"/environments/{environment.pk}/")
+    assert missing.status_code == foreign.status_code == 404
+    assert environment.site.name not in foreign.content.decode()
+
+
+@pytest.mark.parametrize("actor", ["owner", "viewer", "developer", "other_owner"])
+def test_staff_console_does_not_exist_for_client_users(actor, request, client, cluster):
+    sign_in(client, request.getfixturevalue(actor))
+    for path in ("/staff/clients/", f"/staff/clusters/{cluster.pk}/", "/staff/audit/"):
+        assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("actor", ["staff_admin", "staff_operator", "staff_billing"])
+def test_staff_console_pages_for_every_staff_role(actor, request, client, cluster, environment):
+    sign_in(client, request.getfixturevalue(actor))
+    for path in (
+        "/staff/clients/",
+        f"/staff/clients/{environment.site.client_id}/",
+        "/staff/users/",
+        "/staff/clusters/",
+        f"/staff/clusters/{cluster.pk}/",
+        "/staff/sizes/",
+        "/staff/operations/",
+        "/staff/drift/",
+        "/staff/audit/",
+    ):
+        assert client.get(path).status_code == 200, path
+    # Fleet deploys are for those who manage clusters.
+    fleet = client.get("/staff/fleet/").status_code
+    assert fleet == (403 if actor == "staff_billing" else 200)
