@@ -25,6 +25,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from controlpanel.core.audit import audit_record
 from controlpanel.web.accounts.forms import PasswordResetForm, SignInForm, TokenForm
 
+_THROTTLED = "Too many wrong codes in a row: wait a few seconds, then enter the current one."
+
 
 def _next_url(request: HttpRequest) -> str:
     candidate = request.POST.get("next") or request.GET.get("next") or ""
@@ -75,15 +77,18 @@ def verify(request: HttpRequest) -> HttpResponse:
         return redirect(_with_next("two_factor_setup", request))
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device = next((d for d in devices if d.verify_token(form.cleaned_data["code"])), None)
-        if device is not None:
-            otp_login(request, device)
-            return redirect(_next_url(request))
-        form.add_error(
-            "code",
-            "That code is not valid. Codes change every 30 seconds: check your phone's clock "
-            "and enter the current one.",
-        )
+        if not any(d.verify_is_allowed()[0] for d in devices):
+            form.add_error("code", _THROTTLED)
+        else:
+            device = next((d for d in devices if d.verify_token(form.cleaned_data["code"])), None)
+            if device is not None:
+                otp_login(request, device)
+                return redirect(_next_url(request))
+            form.add_error(
+                "code",
+                "That code is not valid. Codes change every 30 seconds: check your phone's "
+                "clock and enter the current one.",
+            )
     return render(request, "accounts/verify.html", {"form": form, "next": _next_url(request)})
 
 
@@ -109,7 +114,9 @@ def setup(request: HttpRequest) -> HttpResponse:
         device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["code"]):
+        if not device.verify_is_allowed()[0]:
+            form.add_error("code", _THROTTLED)
+        elif device.verify_token(form.cleaned_data["code"]):
             device.confirmed = True
             device.save(update_fields=["confirmed"])
             otp_login(request, device)
@@ -120,7 +127,8 @@ def setup(request: HttpRequest) -> HttpResponse:
                 "and a code from your app.",
             )
             return redirect(_next_url(request))
-        form.add_error("code", "That code does not match. Enter the code the app shows now.")
+        else:
+            form.add_error("code", "That code does not match. Enter the code the app shows now.")
     secret = base64.b32encode(device.bin_key).decode()
     context = {
         "form": form,
