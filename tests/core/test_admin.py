@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from clusters.models import Cluster
 from controlpanel.core.models import AuditEvent
+from tests.web.helpers import sign_in  # staff pass the second factor before any page
 
 
 def test_client_users_cannot_enter_the_admin(client, owner):
@@ -14,14 +15,14 @@ def test_client_users_cannot_enter_the_admin(client, owner):
 
 
 def test_billing_staff_can_read_clusters_but_not_change_them(client, staff_billing, cluster):
-    client.force_login(staff_billing)
+    sign_in(client, staff_billing)
     assert client.get(f"/admin/clusters/cluster/{cluster.pk}/change/").status_code == 200
     response = client.post(f"/admin/clusters/cluster/{cluster.pk}/change/", {"name": "x"})
     assert response.status_code == 403
 
 
 def test_cluster_page_never_shows_secrets(client, staff_admin, cluster):
-    client.force_login(staff_admin)
+    sign_in(client, staff_admin)
     page = client.get(f"/admin/clusters/cluster/{cluster.pk}/change/").content.decode()
     for secret in (
         cluster.kubeconfig.splitlines()[-1],
@@ -62,7 +63,7 @@ def cluster_form(cluster: Cluster, **changes: str) -> dict[str, str]:
 
 
 def test_blank_secret_keeps_the_stored_value_and_changes_are_audited(client, staff_admin, cluster):
-    client.force_login(staff_admin)
+    sign_in(client, staff_admin)
     old_password = cluster.db_admin_password
     response = client.post(
         f"/admin/clusters/cluster/{cluster.pk}/change/", cluster_form(cluster, region="fra1")
@@ -86,7 +87,7 @@ def test_blank_secret_keeps_the_stored_value_and_changes_are_audited(client, sta
 
 
 def test_unparseable_kubeconfig_is_refused_without_echoing_it(client, staff_admin, cluster):
-    client.force_login(staff_admin)
+    sign_in(client, staff_admin)
     response = client.post(
         f"/admin/clusters/cluster/{cluster.pk}/change/",
         cluster_form(cluster, kubeconfig="token: hunter2-secret\n  : [broken"),

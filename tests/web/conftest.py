@@ -4,23 +4,9 @@ verified second factor, as the two-factor gate demands), and a populated environ
 from __future__ import annotations
 
 import pytest
-from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests import factories as f
-
-
-def sign_in(client, user):
-    """Sign `user` in; staff also get a confirmed TOTP device and a verified session."""
-    client.force_login(user)
-    if user.is_agency_staff:
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-        if device is None:
-            device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
-        session = client.session
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        session.save()
-    return client
+from tests.web.helpers import sign_in
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from controlpanel.core.models import Membership, User
-from tests.web.conftest import sign_in
+from tests.web.helpers import sign_in
 
 PASSWORD = "correct horse battery staple"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests import factories as f
-from tests.web.conftest import sign_in
+from tests.web.helpers import sign_in
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(client, db):

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from clusters.models import Operation
 from tests import factories as f
-from tests.web.conftest import sign_in
+from tests.web.helpers import sign_in
 
 
 def count(client, path: str) -> int:

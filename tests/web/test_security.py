@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 import pytest
 
 from tests import factories as f
-from tests.web.conftest import sign_in
+from tests.web.helpers import sign_in
 
 POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

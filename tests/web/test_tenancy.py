@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests import factories as f
-from tests.web.conftest import sign_in
+from tests.web.helpers import sign_in
 
 ACTORS = ["anonymous", "viewer", "developer", "owner", "other_owner", "staff_operator"]
 
