@@ -19,6 +19,7 @@ import datetime
 import os
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -50,6 +51,8 @@ results: list[tuple[str, str, float, int]] = []
 
 
 def measure(step: str, work: Callable[[], Any], rows: Callable[[Any], str] = lambda _: "") -> Any:
+    # Django's debug query log keeps 9000 entries; steps here may run more.
+    connection.queries_log = deque(maxlen=1_000_000)
     with CaptureQueriesContext(connection) as queries:
         started = time.perf_counter()
         value = work()

@@ -179,12 +179,15 @@ class CostReport:
             if e.month == month and (client_id is None or e.client_id == client_id)
         ]
 
-    def missing_prices(self, month: datetime.date | None = None) -> list[str]:
-        """'size on day' for every pool-day without a price; such node-hours cost nothing."""
+    def missing_prices(
+        self, month: datetime.date | None = None, pool_ids: Collection[int] | None = None
+    ) -> list[str]:
+        """'pool on day' for every pool-day without a price; such node-hours cost nothing."""
         missing = {
             (pool.label, day)
             for pool in self.pools.values()
-            if month is None or pool.month == month
+            if (month is None or pool.month == month)
+            and (pool_ids is None or pool.pool_id in pool_ids)
             for day in pool.unpriced_days
         }
         return [f"{label} on {day:%Y-%m-%d}" for label, day in sorted(missing)]

@@ -57,8 +57,12 @@ def _clean_month(month: datetime.date, now: datetime.datetime) -> datetime.date:
     return month
 
 
-def _check_prices(report: CostReport, month: datetime.date) -> None:
-    missing = report.missing_prices(month)
+def _check_prices(report: CostReport, month: datetime.date, client_ids: set[int]) -> None:
+    """Refuse to invoice nodes without a price: the pools the clients ran on or own."""
+    pool_ids = {e.pool_id for e in report.environments_in(month) if e.client_id in client_ids} | {
+        p.pool_id for p in report.pools_in(month) if p.dedicated_client_id in client_ids
+    }
+    missing = report.missing_prices(month, pool_ids=pool_ids)
     if missing:
         shown = ", ".join(missing[:5]) + (
             f" and {len(missing) - 5} more" if len(missing) > 5 else ""
@@ -143,7 +147,7 @@ def invoice_generate(
     )
     _refuse_invoiced(existing, month)
     report = cost_report(months=[month], client_ids=[client.pk])
-    _check_prices(report, month)
+    _check_prices(report, month, {client.pk})
     client = Client.objects.select_related("billing_profile").get(pk=client.pk)
     drafts = client_lines(
         report=report,
@@ -182,13 +186,13 @@ def invoices_generate(
     now = now or timezone.now()
     month = _clean_month(month, now)
     report = cost_report(months=[month])
-    _check_prices(report, month)
     client_ids = {e.client_id for e in report.environments_in(month) if e.hours > 0}
     client_ids |= {
         p.dedicated_client_id
         for p in report.pools_in(month)
         if p.dedicated_client_id is not None and p.node_hours > 0
     }
+    _check_prices(report, month, client_ids)
     existing = {
         invoice.client_id: invoice
         for invoice in Invoice.objects.select_for_update()
@@ -250,7 +254,6 @@ def _locked(invoice: Invoice) -> Invoice:
 def _sync(target: Invoice, source: Invoice) -> Invoice:
     for field in source._meta.concrete_fields:
         setattr(target, field.attname, getattr(source, field.attname))
-    target._stored = source._stored  # type: ignore[attr-defined]
     return target
 
 

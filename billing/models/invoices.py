@@ -64,6 +64,12 @@ class Invoice(models.Model):
         PAID = "paid", "Paid"
         VOID = "void", "Void"
 
+    # Where an issued invoice may go (staying put included).
+    NEXT_STATUS = {
+        Status.ISSUED: {Status.ISSUED, Status.PAID, Status.VOID},
+        Status.PAID: {Status.PAID, Status.VOID},
+        Status.VOID: {Status.VOID},
+    }
     # What may still change once an invoice is issued.
     MUTABLE_AFTER_ISSUE = frozenset(
         {"status", "paid_at", "voided_at", "void_reason", "emailed_at", "updated_at"}
@@ -114,29 +120,25 @@ class Invoice(models.Model):
         return f"{label} {self.bill_to_name} {self.period_start:%Y-%m}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        # The last line of defence for issued invoices: services never try, but a stray
-        # save (admin, shell) must not rewrite a document that was sent.
-        stored = getattr(self, "_stored", None)
-        if self.pk and stored and stored.get("status") != self.Status.DRAFT:
-            changed = sorted(
-                field.attname
-                for field in self._meta.concrete_fields
-                if field.attname in stored
-                and field.attname not in self.MUTABLE_AFTER_ISSUE
-                and getattr(self, field.attname) != stored[field.attname]
-            )
-            if changed:
-                raise ValidationError(
-                    {name: "An issued invoice cannot change." for name in changed}
+        # The last line of defence for issued invoices: services never try, but a stray or
+        # stale save (admin, shell, an old instance) must not rewrite a document that was
+        # sent. Compared with the stored row, not with what this instance remembers.
+        if self.pk is not None:
+            names = [f.attname for f in self._meta.concrete_fields]
+            stored = type(self)._base_manager.filter(pk=self.pk).values(*names).first()
+            if stored is not None and stored["status"] != self.Status.DRAFT:
+                changed = sorted(
+                    name
+                    for name in names
+                    if name not in self.MUTABLE_AFTER_ISSUE and getattr(self, name) != stored[name]
                 )
+                if self.status not in self.NEXT_STATUS[stored["status"]]:
+                    changed.append("status")
+                if changed:
+                    raise ValidationError(
+                        {name: "An issued invoice cannot change." for name in changed}
+                    )
         super().save(*args, **kwargs)
-        self._stored = {f.attname: getattr(self, f.attname) for f in self._meta.concrete_fields}
-
-    @classmethod
-    def from_db(cls, db: Any, field_names: Any, values: Any) -> Invoice:
-        instance = super().from_db(db, field_names, values)
-        instance._stored = dict(zip(field_names, values, strict=True))
-        return instance
 
     @property
     def is_draft(self) -> bool:

@@ -329,3 +329,22 @@ def test_emailing_an_issued_invoice(draft, staff_billing):
     assert names == ["invoice-2026-0001.pdf", "invoice-2026-0001.csv"]
     assert Invoice.objects.get().emailed_at is not None
     assert AuditEvent.objects.filter(action="invoice.email").exists()
+
+
+def test_a_stale_copy_cannot_overwrite_an_issued_invoice(draft, staff_billing):
+    stale = Invoice.objects.get(pk=draft.pk)  # loaded while still a draft
+    invoice_issue(actor=staff_billing, invoice=draft, now=AUGUST_2)
+    stale.total = Decimal("0.00")
+    with pytest.raises(ValidationError) as excinfo:
+        stale.save()
+    assert set(errors_of(excinfo)) >= {"status", "number", "total"}
+    assert Invoice.objects.get(pk=draft.pk).number == "2026-0001"
+
+
+def test_a_pool_without_a_price_elsewhere_does_not_stop_this_invoice(
+    june_usage, client_a, cluster, staff_billing
+):
+    unpriced = f.NodePoolFactory(cluster=cluster, size=f.NodeSizeFactory(slug="unpriced"))
+    f.PoolUsageDayFactory(pool=unpriced, day=JUNE)  # ran, without a price: overhead unknown
+    invoice = invoice_generate(actor=staff_billing, client=client_a, month=JUNE, now=AUGUST_2)
+    assert invoice.lines.count() == 2
