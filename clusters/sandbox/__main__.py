@@ -30,6 +30,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--kubeconfig", default=None, help="write a kubeconfig to this path")
     parser.add_argument("--verbose", action="store_true", help="log every request")
+    parser.add_argument(
+        "--execute-tool-jobs",
+        action="store_true",
+        help='run Jobs labelled hangar.dev/tool: "true" (backups, restores) as local processes',
+    )
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
@@ -45,6 +50,7 @@ def main(argv: list[str] | None = None) -> None:
         ],
         objects=[] if args.no_cert_manager else cert_manager_crds(),
         verbose=args.verbose,
+        execute_tool_jobs=args.execute_tool_jobs,
     ).start()
     if args.kubeconfig:
         sandbox.write_kubeconfig(args.kubeconfig)
