@@ -99,6 +99,8 @@ else
   export RCLONE_CONFIG_HANGAR_FORCE_PATH_STYLE=false
 fi
 export RCLONE_RETRIES=3 RCLONE_LOW_LEVEL_RETRIES=5 RCLONE_CONTIMEOUT=15s RCLONE_TIMEOUT=5m
+# Streamed uploads buffer chunk size x concurrency (32 MiB) and reach 10,000 parts (156 GiB).
+export RCLONE_CONFIG_HANGAR_CHUNK_SIZE=16M RCLONE_CONFIG_HANGAR_UPLOAD_CONCURRENCY=2
 remote="hangar:$S3_BUCKET"
 
 say "backing up database $DB_NAME and files $files_prefix/ to $prefix"

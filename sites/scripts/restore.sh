@@ -77,7 +77,11 @@ port=${DB_PORT:-3306}
 user=$DB_USER
 password="$(escape "${DB_PASSWORD:-}")"
 EOF
-sql() { "$CLIENT" --defaults-extra-file="$work/my.cnf" --batch --skip-column-names "$@"; }
+# A row with a large blob makes one large INSERT: allow up to the server's own limit.
+sql() {
+  "$CLIENT" --defaults-extra-file="$work/my.cnf" --batch --skip-column-names \
+    --max-allowed-packet=1073741824 "$@"
+}
 
 export RCLONE_CONFIG="$work/rclone.conf"
 : >"$RCLONE_CONFIG"
@@ -98,6 +102,8 @@ else
   export RCLONE_CONFIG_HANGAR_FORCE_PATH_STYLE=false
 fi
 export RCLONE_RETRIES=3 RCLONE_LOW_LEVEL_RETRIES=5 RCLONE_CONTIMEOUT=15s RCLONE_TIMEOUT=5m
+# Streamed uploads buffer chunk size x concurrency (32 MiB) and reach 10,000 parts (156 GiB).
+export RCLONE_CONFIG_HANGAR_CHUNK_SIZE=16M RCLONE_CONFIG_HANGAR_UPLOAD_CONCURRENCY=2
 remote="hangar:$S3_BUCKET"
 
 say "restoring $from into database $database$([ "$restore_files" = 1 ] && echo " and files $files_prefix/")"
