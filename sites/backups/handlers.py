@@ -148,7 +148,8 @@ def backup_check_restore(ctx: OperationContext) -> dict:
         server.grant(name=scratch, user=record.user)
         job = render_restore_job(
             environment,
-            name=f"restore-check-{ctx.operation.pk}",
+            # A retried attempt starts over: the scratch database was dropped after the last.
+            name=f"restore-check-{ctx.operation.pk}-{ctx.operation.attempts}",
             source_prefix=backup.key_prefix,
             database_sha256=backup.database_sha256,
             target_database=scratch,
