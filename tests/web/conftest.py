@@ -6,6 +6,20 @@ from __future__ import annotations
 import pytest
 
 from tests import factories as f
+
+# Real backups for the browser test of backup and restore: MariaDB, an S3 server and tool
+# Jobs, as the backups tests set them up.
+from tests.backups.conftest import (  # noqa: F401
+    bucket,
+    data_cluster,
+    data_env,
+    mariadb,
+    s3,
+    s3_server,
+    staging_env,
+    tool_sandbox,
+    unique,
+)
 from tests.web.helpers import sign_in
 
 

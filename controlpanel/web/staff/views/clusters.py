@@ -173,5 +173,6 @@ def cluster_sync(request: HttpRequest, pk: int) -> HttpResponse:
     except KubeError as exc:
         messages.error(request, f"Could not read the nodes: {exc.message} Test the connection.")
     else:
-        messages.success(request, f"Synced: {len(pools)} node pools.")
+        count = len(pools)
+        messages.success(request, f"Synced: {count} node pool{'s' if count != 1 else ''}.")
     return redirect("staff:cluster", cluster.pk)
