@@ -37,6 +37,10 @@ def apply_errors(
     """Put a service's ValidationError next to the fields it names. Errors about fields
     the form does not have are shown above the form, prefixed by the field's name."""
     aliases = aliases or {}
+    if not hasattr(form, "cleaned_data"):
+        # A form that only carries errors of a button's action (never bound or validated).
+        form.errors  # noqa: B018 - initialises the error dict
+        form.cleaned_data = {}
     if not hasattr(exc, "error_dict"):
         form.add_error(None, exc)
         return
