@@ -42,6 +42,14 @@ class Form(StyledMixin, forms.Form):
     pass
 
 
+class WriteOnlyTextarea(forms.Textarea):
+    """A secret's textarea: never sends a value back to the browser, not even the one just
+    submitted when the form is shown again with errors."""
+
+    def format_value(self, value):
+        return None
+
+
 class ConfirmNameForm(Form):
     """A destructive action: the object's name typed back."""
 

@@ -153,3 +153,13 @@ def test_kubeconfig_is_write_only(client, staff_admin, cluster):
     page = client.get(f"/staff/clusters/{cluster.pk}/").content.decode()
     assert "test-token" not in page
     assert cluster.db_admin_password not in page and cluster.storage_secret_key not in page
+
+
+def test_a_secret_typed_into_a_form_with_errors_is_not_sent_back(client, owner, populated):
+    sign_in(client, owner)
+    response = client.post(
+        f"/environments/{populated.pk}/variables/set/",
+        {"key": "1-not-a-key", "value": "typed-s3cret", "is_secret": "on"},
+    )
+    assert response.status_code == 400
+    assert "typed-s3cret" not in response.content.decode()

@@ -7,7 +7,7 @@ from django import forms
 from clusters.models import Cluster, NodePool, NodeSize, Provider
 from controlpanel.core.models import Client
 from controlpanel.core.roles import ClientRole, StaffRole
-from controlpanel.web.forms import Form
+from controlpanel.web.forms import Form, WriteOnlyTextarea
 from sites.models import SiteKind, Tier
 
 
@@ -89,7 +89,7 @@ class ClusterForm(Form):
     region = forms.CharField(max_length=64, required=False)
     kubeconfig = forms.CharField(
         label="Kubeconfig",
-        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "autocomplete": "off"}),
+        widget=WriteOnlyTextarea(attrs={"rows": 8, "spellcheck": "false", "autocomplete": "off"}),
         help_text="Of Hangar's service account (docs/cluster-access.md). Write-only: never shown "
         "again.",
         strip=False,

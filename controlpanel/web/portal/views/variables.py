@@ -71,6 +71,10 @@ def variable_set(request: HttpRequest, pk: int) -> HttpResponse:
                 "apply, which has been queued.",
             )
             return redirect("portal:variables", environment.pk)
+    if form.data.get("is_secret"):
+        # Shown again with errors: a secret value is not sent back to the browser.
+        form.data = form.data.copy()
+        form.data["value"] = ""
     return _page(request, environment, form=form)
 
 
