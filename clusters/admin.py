@@ -18,10 +18,30 @@ class ClusterAdmin(AuditedAdminMixin, admin.ModelAdmin):
     search_fields = ["name", "slug", "region"]
     inlines = [NodePoolInline]
     fieldsets = [
-        (None, {"fields": ["name", "slug", "provider", "region", "is_sandbox"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "name",
+                    "slug",
+                    "provider",
+                    "region",
+                    "is_sandbox",
+                    "max_concurrent_operations",
+                ]
+            },
+        ),
         (
             "Kubernetes",
-            {"fields": ["api_url", "kubeconfig", "ingress_class", "cert_manager_issuer"]},
+            {
+                "fields": [
+                    "api_url",
+                    "kubeconfig",
+                    "ingress_class",
+                    "ingress_namespace",
+                    "cert_manager_issuer",
+                ]
+            },
         ),
         (
             "Object storage",
@@ -32,12 +52,21 @@ class ClusterAdmin(AuditedAdminMixin, admin.ModelAdmin):
                     "storage_bucket",
                     "storage_access_key",
                     "storage_secret_key",
+                    "storage_addressing_style",
                 ]
             },
         ),
         (
             "Database server",
-            {"fields": ["db_host", "db_port", "db_admin_user", "db_admin_password"]},
+            {
+                "fields": [
+                    "db_host",
+                    "db_port",
+                    "db_admin_user",
+                    "db_admin_password",
+                    "provision_data",
+                ]
+            },
         ),
     ]
 

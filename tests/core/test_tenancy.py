@@ -18,6 +18,8 @@ from billing.models import (
     PoolUsageDay,
 )
 from clusters.models import Cluster, NodePool, NodeSize, Operation, OperationEvent
+from controlpanel.api.models import ApiToken, Webhook, WebhookDelivery
+from controlpanel.api.tokens import token_create
 from controlpanel.core.models import AuditEvent, Client, Membership, User
 from sites.models import (
     Backup,
@@ -56,6 +58,22 @@ TENANT_OWNED = {
     InvoiceLine: lambda client, env: f.InvoiceLineFactory(invoice=f.InvoiceFactory(client=client)),
     EnvironmentSample: lambda client, env: f.EnvironmentSampleFactory(environment=env),
     EnvironmentUsageDay: lambda client, env: f.EnvironmentUsageDayFactory(environment=env),
+    Webhook: lambda client, env: Webhook.objects.create(
+        client=client,
+        url="https://hooks.example.com/x",
+        events=["operation.finished"],
+        secret="whsec_test",
+    ),
+    WebhookDelivery: lambda client, env: WebhookDelivery.objects.create(
+        webhook=Webhook.objects.create(
+            client=client,
+            url="https://hooks.example.com/y",
+            events=["cron.failed"],
+            secret="whsec_test",
+        ),
+        event="cron.failed",
+        payload={},
+    ),
 }
 STAFF_ONLY = {
     Cluster: lambda: f.ClusterFactory(),
@@ -64,6 +82,8 @@ STAFF_ONLY = {
     PoolSample: lambda: f.PoolSampleFactory(),
     PoolUsageDay: lambda: f.PoolUsageDayFactory(),
     User: lambda: f.UserFactory(),
+    # Tokens are personal (listed by owner in the API); for_user shows them to staff only.
+    ApiToken: lambda: token_create(actor=f.UserFactory(), name="t", scopes=["read"])[0],
 }
 PUBLIC = {NodeSize: lambda: f.NodeSizeFactory()}
 
