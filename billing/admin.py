@@ -12,7 +12,16 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from billing.invoicing import invoice_issue, invoice_mark_paid
-from billing.models import BillingProfile, ClusterCostItem, Invoice, InvoiceLine, NodePrice
+from billing.models import (
+    BillingProfile,
+    ClusterCostItem,
+    EnvironmentUsageDay,
+    Invoice,
+    InvoiceLine,
+    InvoiceSequence,
+    NodePrice,
+    PoolUsageDay,
+)
 from controlpanel.core.admin import AuditedAdminMixin
 
 
@@ -122,3 +131,47 @@ class InvoiceAdmin(AuditedAdminMixin, admin.ModelAdmin):
     @admin.action(description="Mark selected invoices paid", permissions=["change"])
     def mark_paid(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
         _run(request, queryset, invoice_mark_paid, "marked paid")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records Hangar writes itself: for looking at, never for editing."""
+
+    show_full_result_count = False  # usage tables grow large; skip the second COUNT
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(EnvironmentUsageDay)
+class EnvironmentUsageDayAdmin(ReadOnlyAdmin):
+    list_display = ["day", "client", "label", "pool", "hours", "pod_hours", "node_hours"]
+    list_filter = ["day"]
+    search_fields = ["label", "client__name"]
+    list_select_related = ["client", "pool__cluster"]
+    date_hierarchy = "day"
+
+
+@admin.register(PoolUsageDay)
+class PoolUsageDayAdmin(ReadOnlyAdmin):
+    list_display = [
+        "day",
+        "label",
+        "dedicated_client",
+        "hours",
+        "node_hours",
+        "allocated_node_hours",
+    ]
+    search_fields = ["label"]
+    list_select_related = ["dedicated_client"]
+    date_hierarchy = "day"
+
+
+@admin.register(InvoiceSequence)
+class InvoiceSequenceAdmin(ReadOnlyAdmin):
+    list_display = ["year", "last_number"]

@@ -24,9 +24,22 @@ def admin_client(client, settings):
     return client
 
 
-@pytest.mark.parametrize("path", ["nodeprice", "clustercostitem", "billingprofile", "invoice"])
+ADMIN_PAGES = [
+    "nodeprice",
+    "clustercostitem",
+    "billingprofile",
+    "invoice",
+    "environmentusageday",
+    "poolusageday",
+    "invoicesequence",
+]
+
+
+@pytest.mark.parametrize("path", ADMIN_PAGES)
 def test_billing_staff_open_the_billing_admin(admin_client, staff_billing, path):
     f.InvoiceLineFactory()
+    f.EnvironmentUsageDayFactory()
+    f.PoolUsageDayFactory()
     admin_client.force_login(staff_billing)
     assert admin_client.get(f"/admin/billing/{path}/").status_code == 200
 
