@@ -541,3 +541,130 @@ class FleetProgressSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     counts = serializers.DictField(child=serializers.IntegerField())
     progress = serializers.FloatField()
+
+
+# --- backups ---------------------------------------------------------------------------------
+
+
+class BackupSerializer(serializers.ModelSerializer):
+    class Meta:
+        from sites.models import Backup
+
+        model = Backup
+        fields = [
+            "id",
+            "site",
+            "environment",
+            "environment_slug",
+            "kind",
+            "status",
+            "taken_at",
+            "finished_at",
+            "verified_at",
+            "database_size",
+            "files_count",
+            "files_size",
+            "error",
+            "restore_check",
+            "restore_checked_at",
+            "operation",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class RestoreSerializer(StrictSerializer):
+    target = serializers.IntegerField(help_text="The environment to restore into (same site).")
+    restore_files = serializers.BooleanField(required=False, default=True)
+    confirm = serializers.CharField(
+        max_length=100,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="The target's namespace; required when the target is production.",
+    )
+
+
+class DownloadSerializer(StrictSerializer):
+    what = serializers.ChoiceField(
+        choices=["database", "manifest"], required=False, default="database"
+    )
+
+
+class DownloadLinkSerializer(serializers.Serializer):
+    url = serializers.URLField()
+    expires_in = serializers.IntegerField()
+
+
+class BackupScheduleSerializer(serializers.ModelSerializer):
+    class Meta:
+        from sites.models import BackupSchedule
+
+        model = BackupSchedule
+        fields = [
+            "schedule",
+            "enabled",
+            "keep_daily",
+            "keep_weekly",
+            "keep_monthly",
+            "pre_deploy",
+            "verify_restore",
+        ]
+        read_only_fields = fields
+
+
+class BackupScheduleWriteSerializer(StrictSerializer):
+    schedule = serializers.CharField(max_length=120, required=False)
+    enabled = serializers.BooleanField(required=False)
+    keep_daily = serializers.IntegerField(required=False)
+    keep_weekly = serializers.IntegerField(required=False)
+    keep_monthly = serializers.IntegerField(required=False)
+    pre_deploy = serializers.BooleanField(required=False)
+    verify_restore = serializers.BooleanField(required=False)
+
+
+# --- billing ---------------------------------------------------------------------------------
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    class Meta:
+        from billing.models import Invoice
+
+        model = Invoice
+        fields = [
+            "id",
+            "client",
+            "number",
+            "period_start",
+            "period_end",
+            "status",
+            "currency",
+            "total",
+            "bill_to_name",
+            "bill_to_email",
+            "issued_at",
+            "due_on",
+            "paid_at",
+            "voided_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class EstimateRequestSerializer(StrictSerializer):
+    environment = serializers.IntegerField()
+    replicas = serializers.IntegerField(required=False)
+    autoscale_min = serializers.IntegerField(required=False)
+    autoscale_max = serializers.IntegerField(required=False)
+
+
+class EstimateSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    before = serializers.DecimalField(max_digits=12, decimal_places=2)
+    after = serializers.DecimalField(max_digits=12, decimal_places=2)
+    difference = serializers.DecimalField(max_digits=12, decimal_places=2)
+    after_max = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    difference_max = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    payer = serializers.CharField()
+    basis = serializers.CharField()
+    assumptions = serializers.ListField(child=serializers.CharField())

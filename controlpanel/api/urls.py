@@ -2,6 +2,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from controlpanel.api.views.backups import BackupViewSet
+from controlpanel.api.views.billing import EstimateViewSet, InvoiceViewSet
 from controlpanel.api.views.environments import EnvironmentViewSet
 from controlpanel.api.views.fleet import FleetDeployViewSet
 from controlpanel.api.views.infrastructure import (
@@ -40,6 +42,9 @@ router.register("audit-events", AuditEventViewSet, basename="auditevent")
 router.register("tokens", TokenViewSet, basename="token")
 router.register("webhooks", WebhookViewSet, basename="webhook")
 router.register("fleet-deploys", FleetDeployViewSet, basename="fleetdeploy")
+router.register("backups", BackupViewSet, basename="backup")
+router.register("invoices", InvoiceViewSet, basename="invoice")
+router.register("estimates", EstimateViewSet, basename="estimate")
 
 urlpatterns = [
     path("v1/", include(router.urls)),

@@ -155,3 +155,22 @@ def test_cluster_secrets_never_leave_the_api(api, staff_admin, cluster):
     for secret in ("test-token", cluster.db_admin_password, cluster.storage_secret_key):
         assert secret not in body
     assert '"kubeconfig_set":true' in body.replace(" ", "")
+
+
+def test_restoring_over_production_needs_its_name_typed_back(api, owner, active):
+    from tests import factories as f
+
+    backup = f.BackupFactory(environment=active)
+    api.force_authenticate(owner)
+    response = post(api, f"/api/v1/backups/{backup.pk}/restore/", {"target": active.pk})
+    assert response.status_code == 400
+    assert active.namespace in response.json()["errors"]["confirm"][0]
+    assert not Operation.objects.exists()
+
+
+def test_estimates_need_a_change(api, owner, active):
+    api.force_authenticate(owner)
+    response = post(api, "/api/v1/estimates/", {"environment": active.pk})
+    assert response.status_code == 400 and "replicas" in response.json()["errors"]
+    response = post(api, "/api/v1/estimates/", {"environment": active.pk, "replicas": 500})
+    assert response.status_code == 400

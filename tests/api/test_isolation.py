@@ -28,6 +28,9 @@ DEV_WRITE = [401, 403, 403, 201, 201, 404, 201, 201]
 OWNER_AUDIT = [401, 200, 200, 200, 200, 200, 200, 200]
 STAFF_ONLY_DETAIL = [401, 404, 404, 404, 404, 404, 200, 200]
 ADMIN_WRITE = [401, 403, 403, 403, 403, 403, 403, 201]
+OWNER_ONLY_READ = [401, 200, 404, 404, 200, 404, 200, 200]  # invoices: owners and staff
+ESTIMATE = [401, 403, 403, 200, 200, 404, 200, 200]
+DOWNLOAD = [401, 403, 403, 403, 200, 404, 200, 200]
 
 IMAGE = {"image": "registry.example.com/acme/web:9.9.9"}
 
@@ -52,6 +55,14 @@ ENDPOINTS = [
     ("GET", "/api/v1/clusters/", None, LIST),
     ("GET", "/api/v1/clusters/{cluster}/", None, STAFF_ONLY_DETAIL),
     ("GET", "/api/v1/node-sizes/", None, LIST),
+    ("GET", "/api/v1/backups/{backup}/", None, READ),
+    ("GET", "/api/v1/backups/", None, LIST),
+    ("GET", "/api/v1/environments/{env}/backups/", None, READ),
+    ("GET", "/api/v1/invoices/{invoice}/", None, OWNER_ONLY_READ),
+    ("GET", "/api/v1/invoices/{invoice}/csv/", None, OWNER_ONLY_READ),
+    ("GET", "/api/v1/invoices/", None, LIST),
+    ("POST", "/api/v1/estimates/", {"environment": "{env}", "replicas": 3}, ESTIMATE),
+    ("POST", "/api/v1/backups/{backup}/download/", {}, DOWNLOAD),
     ("POST", "/api/v1/environments/{env}/deploy/", IMAGE, DEPLOYISH),
     ("POST", "/api/v1/environments/{env}/restart/", {}, DEPLOYISH),
     ("POST", "/api/v1/environments/{env}/scale/", {"replicas": 3}, DEPLOYISH),
@@ -112,6 +123,8 @@ def world(
         "variable": f.EnvVarFactory(environment=env).pk,
         "cron": f.CronScheduleFactory(environment=env, name="drupal").pk,
         "operation": f.OperationFactory(client=client_a, cluster=cluster, target_id=env.pk).pk,
+        "backup": f.BackupFactory(environment=env).pk,
+        "invoice": f.InvoiceFactory(client=client_a, status="issued", number="2026-0001").pk,
     }
     users = {
         "viewer": viewer,

@@ -323,3 +323,48 @@ class EnvironmentViewSet(TokenAwareMixin, mixins.CreateModelMixin, viewsets.Read
         )
         body = s.TokenSerializer(row).data | {"token": token}
         return Response(body, status=201)
+
+    @extend_schema(methods=["get"], responses={200: s.BackupSerializer(many=True)})
+    @extend_schema(
+        methods=["post"], request=s.EmptySerializer, responses={202: s.OperationSerializer}
+    )
+    @action(detail=True, methods=["get", "post"])
+    def backups(self, request: Request, pk: str) -> Response:
+        from sites.backups.services import backup_create, backups_visible
+
+        environment = self._environment()
+        if request.method == "GET":
+            return self.paginated(
+                backups_visible(request.user)
+                .filter(environment=environment)
+                .order_by("-taken_at", "-pk"),
+                s.BackupSerializer,
+            )
+        parse(s.EmptySerializer, request)
+        return accepted(
+            request,
+            backup_create(
+                actor=request.user,
+                environment=environment,
+                idempotency_key=idempotency_key(request),
+            ),
+        )
+
+    @extend_schema(methods=["get"], responses={200: s.BackupScheduleSerializer})
+    @extend_schema(
+        methods=["put"],
+        request=s.BackupScheduleWriteSerializer,
+        responses={200: s.BackupScheduleSerializer},
+    )
+    @action(detail=True, methods=["get", "put"], url_path="backup-schedule")
+    def backup_schedule(self, request: Request, pk: str) -> Response:
+        from sites.backups.services import backup_schedule_set
+        from sites.models import BackupSchedule
+
+        environment = self._environment()
+        if request.method == "GET":
+            schedule = get_object_or_404(BackupSchedule, environment=environment)
+            return Response(s.BackupScheduleSerializer(schedule).data)
+        data = parse(s.BackupScheduleWriteSerializer, request)
+        schedule = backup_schedule_set(actor=request.user, environment=environment, **data)
+        return Response(s.BackupScheduleSerializer(schedule).data)

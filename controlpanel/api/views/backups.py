@@ -1,0 +1,55 @@
+"""Backups: list, take, restore (into any environment of the site), download links."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from controlpanel.api import serializers as s
+from controlpanel.api.views.base import accepted, idempotency_key
+from controlpanel.api.views.environments import parse
+from sites.backups.services import backup_download_url, backup_restore, backups_visible
+from sites.models import Backup, Environment, Tier
+
+
+class BackupViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Backup.objects.none()  # for the schema; requests use get_queryset
+    serializer_class = s.BackupSerializer
+    filterset_fields = ["site", "environment", "status", "kind"]
+
+    def get_queryset(self):
+        return backups_visible(self.request.user).order_by("-taken_at", "-pk")
+
+    @extend_schema(request=s.RestoreSerializer, responses={202: s.OperationSerializer})
+    @action(detail=True, methods=["post"])
+    def restore(self, request: Request, pk: str) -> Response:
+        backup = self.get_object()
+        data = parse(s.RestoreSerializer, request)
+        target = get_object_or_404(Environment.objects.for_user(request.user), pk=data["target"])
+        if target.tier == Tier.PRODUCTION and data["confirm"] != target.namespace:
+            raise ValidationError(
+                {"confirm": f"Restoring over production: type its namespace, {target.namespace}."}
+            )
+        return accepted(
+            request,
+            backup_restore(
+                actor=request.user,
+                backup=backup,
+                target=target,
+                restore_files=data["restore_files"],
+                idempotency_key=idempotency_key(request),
+            ),
+        )
+
+    @extend_schema(request=s.DownloadSerializer, responses={200: s.DownloadLinkSerializer})
+    @action(detail=True, methods=["post"])
+    def download(self, request: Request, pk: str) -> Response:
+        data = parse(s.DownloadSerializer, request)
+        url = backup_download_url(actor=request.user, backup=self.get_object(), what=data["what"])
+        return Response({"url": url, "expires_in": settings.HANGAR_BACKUP_DOWNLOAD_SECONDS})
