@@ -104,6 +104,12 @@ class ClusterForm(Form):
     )
     storage_region = forms.CharField(label="Object storage region", max_length=64, required=False)
     storage_bucket = forms.CharField(label="Object storage bucket", max_length=63, required=False)
+    storage_addressing_style = forms.ChoiceField(
+        label="Object storage addressing",
+        choices=Cluster._meta.get_field("storage_addressing_style").choices,
+        initial="virtual",
+        required=False,
+    )
     storage_access_key = forms.CharField(
         label="Object storage access key",
         required=False,
@@ -121,6 +127,11 @@ class ClusterForm(Form):
         label="Database admin password",
         required=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+    provision_data = forms.BooleanField(
+        label="Provision databases and storage (enables backups)",
+        required=False,
+        help_text=Cluster._meta.get_field("provision_data").help_text,
     )
     max_concurrent_operations = forms.IntegerField(
         label="Operations at once", initial=4, min_value=1, max_value=50
