@@ -2,8 +2,8 @@
 
 They sign in as people do (staff with a TOTP code computed here from the device's key),
 press the buttons, and watch pages update through htmx. With UPDATE_SCREENSHOTS=1 they
-also rewrite the screenshots in docs/screenshots/ that the README shows. Without /usr/bin/chromium they are skipped
-(.ci/run installs it); they never download a browser.
+also rewrite the screenshots in docs/screenshots/ that the README shows. Without
+/usr/bin/chromium they are skipped (.ci/run installs it); they never download a browser.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import base64
 import datetime
 import os
 import re
-from decimal import Decimal
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
