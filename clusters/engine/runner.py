@@ -151,10 +151,19 @@ def _reschedule(op: Operation, reason: str) -> bool:
 def run_operation(operation_id: int) -> str:
     """Run one operation if it may run now. Returns what happened, for logs and tests.
     (Connection hygiene is the caller's: Celery's Django fixup, or the embedded loop.)"""
+    kind_name = Operation.objects.filter(pk=operation_id).values_list("kind", flat=True).first()
+    try:
+        kind = get_kind(kind_name or "")
+    except LookupError:
+        # Not claimed, so it stays pending for a worker that knows the kind (a process
+        # still starting up, or one running newer code).
+        logger.error(
+            "operation %s has kind %r, which this worker cannot run", operation_id, kind_name
+        )
+        return "unknown-kind"
     op = claim(operation_id)
     if op is None:
         return "not-claimed"
-    kind = get_kind(op.kind)
     outcome = S.FAILED
     with heartbeat(op):
         try:
@@ -176,8 +185,15 @@ def run_operation(operation_id: int) -> str:
         publish(
             client=op.client,
             event="operation.finished",
-            data={"id": op.pk, "kind": op.kind, "status": op.status, "target": op.target_label,
-                  "target_type": op.target_type, "target_id": op.target_id, "error": op.error},
+            data={
+                "id": op.pk,
+                "kind": op.kind,
+                "status": op.status,
+                "target": op.target_label,
+                "target_type": op.target_type,
+                "target_id": op.target_id,
+                "error": op.error,
+            },
         )
     if op.status == S.FAILED:
         log_event(op, f"Failed: {op.error}", OperationEvent.Level.ERROR)
