@@ -223,6 +223,25 @@ X_FRAME_OPTIONS = "DENY"
 # Payloads larger than this are refused before any view sees them.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
 
+# --- Sessions, cookies and error reports (docs/security.md) -----------------------------
+# A signed-in session lasts at most SESSION_COOKIE_AGE seconds (12 hours: a working day;
+# the server forgets it then whatever the browser keeps) and, by default, also ends when
+# the browser closes. Sign-in rotates the session key (Django), so a planted one is useless.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", default=True)
+# Lax: cookies ride along on top-level navigations from other sites (an emailed link) but
+# not on their forms' POSTs or their scripts' requests. Neither cookie is sent over plain
+# HTTP in production (SESSION_COOKIE_SECURE, CSRF_COOKIE_SECURE above). The CSRF cookie
+# stays readable by scripts (Django's default; HttpOnly would add nothing, see Django's
+# CSRF_COOKIE_HTTPONLY notes) because the API's interactive docs send it back.
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Browsers must not let other origins read responses via window.opener.
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Error reports (500 emails, tracebacks) mask the Authorization header, cookies, settings
+# and local variables whose names say secret, and API tokens inside any other value.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "controlpanel.core.redaction.SafeExceptionReporterFilter"
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "controlpanel.api.authentication.TokenAuthentication",
@@ -340,12 +359,30 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Secrets never reach a log line: API tokens, webhook secrets and Authorization
+    # headers are redacted (controlpanel.core.redaction). Logger filters apply to records
+    # their logger creates; the handler's filter catches every other logger's.
+    "filters": {
+        "redact": {"()": "controlpanel.core.redaction.RedactSecretsFilter"},
+        "kubernetes_bodies": {"()": "controlpanel.core.redaction.KubernetesBodyFilter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
-        # The Kubernetes client logs request bodies (Secrets included) at DEBUG.
+        # The Kubernetes client logs response bodies (Secrets included) at DEBUG: kept at
+        # WARNING, and should someone lower it, bodies are replaced by their size.
         "kubernetes": {"level": "WARNING"},
+        "kubernetes.client.rest": {"filters": ["kubernetes_bodies", "redact"]},
         "urllib3": {"level": "WARNING"},
+        "urllib3.connectionpool": {"filters": ["redact"]},
+        "django.request": {"filters": ["redact"]},
+        "django.server": {"filters": ["redact"]},
     },
 }
 

@@ -466,6 +466,14 @@ class TokenCreateSerializer(StrictSerializer):
         child=serializers.ChoiceField(choices=Scope.choices), allow_empty=False, max_length=4
     )
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    # Re-authentication: an admin-scope token needs the current password (session only).
+    password = serializers.CharField(
+        required=False,
+        write_only=True,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+        help_text="Your current password; required for a token with the admin scope.",
+    )
 
 
 class DeployTokenCreateSerializer(StrictSerializer):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from controlpanel.api.models import ApiToken, Scope
 from controlpanel.core.audit import audit_record
@@ -20,6 +23,11 @@ PREFIX = "hgr_"
 MAX_LIFETIME = timedelta(days=366)
 # Last-used is informative; writing it on every request would make every read a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Re-authentication (admin tokens): wrong passwords allowed per user within the window.
+REAUTH_MAX_FAILURES = 5
+REAUTH_WINDOW_SECONDS = 15 * 60
+
+logger = logging.getLogger(__name__)
 
 
 def digest(token: str) -> str:
@@ -40,6 +48,37 @@ def _validated_expiry(expires_at: datetime | None) -> datetime | None:
     if expires_at > now + MAX_LIFETIME:
         raise ValidationError({"expires_at": "A token lives at most one year."})
     return expires_at
+
+
+def _reauth_key(user: User) -> str:
+    return f"hangar:reauth-failures:{user.pk}"
+
+
+@sensitive_variables("password")
+def reauthenticate(*, actor: User, password: str | None) -> None:
+    """Confirm that whoever holds `actor`'s session also knows the current password, before
+    something a stolen session must not do on its own: creating an admin-scope token (the
+    API does this; the web UI should do it too, and before destroying an environment).
+
+    Raises ValidationError keyed by `password` when it is missing or wrong, and
+    PermissionDenied after REAUTH_MAX_FAILURES wrong ones within REAUTH_WINDOW_SECONDS.
+    """
+    key = _reauth_key(actor)
+    if (cache.get(key) or 0) >= REAUTH_MAX_FAILURES:
+        raise PermissionDenied(
+            "Too many wrong passwords; wait a quarter of an hour, or sign out and in again."
+        )
+    if not password:
+        raise ValidationError({"password": "Confirm your current password to do this."})
+    if not actor.check_password(password):
+        cache.add(key, 0, timeout=REAUTH_WINDOW_SECONDS)
+        try:
+            cache.incr(key)
+        except ValueError:
+            cache.set(key, 1, timeout=REAUTH_WINDOW_SECONDS)
+        logger.warning("re-authentication failed for user %s", actor.pk)
+        raise ValidationError({"password": "That is not your current password."})
+    cache.delete(key)
 
 
 @transaction.atomic

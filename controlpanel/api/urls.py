@@ -47,6 +47,12 @@ router.register("invoices", InvoiceViewSet, basename="invoice")
 router.register("estimates", EstimateViewSet, basename="estimate")
 
 urlpatterns = [
+    # Before the router, whose format-suffix routes would otherwise take ".csv".
+    path(
+        "v1/audit-events/export.csv",
+        AuditEventViewSet.as_view({"get": "export"}),
+        name="auditevent-export",
+    ),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

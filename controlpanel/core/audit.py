@@ -1,16 +1,20 @@
 """Writing the audit log. Services call `audit_record`; views never do.
 
-The request's IP address reaches services through a context variable set by
-`AuditContextMiddleware`, so service signatures stay about the domain.
+The request's IP address and user agent reach services through a context variable set by
+`AuditContextMiddleware`, so service signatures stay about the domain. Outside a request
+(Celery beat, management commands) both stay empty and an event without an actor reads
+"system".
 """
 
 from __future__ import annotations
 
 import contextvars
 import hashlib
+import ipaddress
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpRequest, HttpResponse
@@ -21,6 +25,10 @@ from controlpanel.core.models import AuditEvent, Client, User
 _request_ip: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "hangar_request_ip", default=None
 )
+_request_user_agent: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "hangar_request_user_agent", default=""
+)
+USER_AGENT_MAX = 255
 
 SECRET_CHANGED = "(secret changed)"  # noqa: S105 - a label, not a secret
 
@@ -79,23 +87,46 @@ def audit_record(
         target_label=str(target)[:255] if target is not None else "",
         changes=changes or {},
         ip_address=_request_ip.get(),
+        user_agent=_request_user_agent.get(),
     )
 
 
+def _valid_ip(value: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address((value or "").strip()))
+    except ValueError:
+        return None
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address: the header the ingress sets (`HANGAR_CLIENT_IP_HEADER`, as in
+    request.META) when one is configured and holds an address, else REMOTE_ADDR."""
+    header = getattr(settings, "HANGAR_CLIENT_IP_HEADER", "")
+    if header:
+        forwarded = _valid_ip((request.META.get(header) or "").split(",")[0])
+        if forwarded:
+            return forwarded
+    return _valid_ip(request.META.get("REMOTE_ADDR"))
+
+
 class AuditContextMiddleware:
-    """Makes the client's IP address available to `audit_record` for this request."""
+    """Makes the client's IP address and user agent available to `audit_record` for this
+    request (UI, API and admin alike)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         # REMOTE_ADDR is the proxy's address behind an ingress; a trusted proxy header
-        # is honoured only when the operator configures one (see settings).
-        token = _request_ip.set(request.META.get("REMOTE_ADDR") or None)
+        # is honoured only when the operator configures one (HANGAR_CLIENT_IP_HEADER).
+        ip_token = _request_ip.set(client_ip(request))
+        agent = (request.META.get("HTTP_USER_AGENT") or "").replace("\x00", "")
+        agent_token = _request_user_agent.set(agent[:USER_AGENT_MAX])
         try:
             return self.get_response(request)
         finally:
-            _request_ip.reset(token)
+            _request_ip.reset(ip_token)
+            _request_user_agent.reset(agent_token)
 
 
 def save_new_audited(

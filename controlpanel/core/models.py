@@ -163,8 +163,37 @@ class Membership(models.Model):
         return f"{self.user} ({self.get_role_display()} of {self.client})"
 
 
+class AuditLogIsAppendOnly(Exception):
+    """Raised when the application tries to change or delete an audit event."""
+
+
+class AuditEventQuerySet(TenantQuerySet):
+    """The audit log's queries: reads and inserts only. Bulk updates and deletes are
+    refused, so no code path of the application can rewrite history. (Deleting a user or a
+    client still clears the event's foreign key: Django does that through the model's base
+    manager, and the copied labels keep the event readable.)"""
+
+    def update(self, **kwargs: Any) -> int:
+        raise AuditLogIsAppendOnly("Audit events cannot be changed.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AuditLogIsAppendOnly("Audit events cannot be deleted.")
+
+    def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> int:
+        raise AuditLogIsAppendOnly("Audit events cannot be changed.")
+
+    def update_or_create(self, *args: Any, **kwargs: Any) -> Any:
+        raise AuditLogIsAppendOnly("Audit events cannot be changed.")
+
+
+class AuditEventManager(models.Manager.from_queryset(AuditEventQuerySet)):  # type: ignore[misc]
+    pass
+
+
 class AuditEvent(models.Model):
-    """Who did what to which object, and which fields changed. Append-only.
+    """Who did what to which object, for which client, and which fields changed; from
+    which IP address and user agent. Append-only: `save()` of a stored event, `delete()`,
+    and the queryset's `update()`/`delete()` raise `AuditLogIsAppendOnly`.
 
     Secret values never reach this table: changes of secret fields are recorded by name.
     Labels are copied so the log stays readable after users or objects are deleted.
@@ -187,9 +216,10 @@ class AuditEvent(models.Model):
     target_label = models.CharField(max_length=255, blank=True)
     changes = models.JSONField(default=dict, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
-    objects = TenantManager()
+    objects = AuditEventManager()
     tenant_path = "client"
 
     class Meta:
@@ -200,3 +230,11 @@ class AuditEvent(models.Model):
         return (
             f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.target_label}"
         )
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AuditLogIsAppendOnly("Audit events cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AuditLogIsAppendOnly("Audit events cannot be deleted.")

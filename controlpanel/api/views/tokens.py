@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
+from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
@@ -11,8 +13,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from controlpanel.api import serializers as s
-from controlpanel.api.models import ApiToken
-from controlpanel.api.tokens import token_create, token_revoke
+from controlpanel.api.models import ApiToken, Scope
+from controlpanel.api.permissions import token_of
+from controlpanel.api.tokens import reauthenticate, token_create, token_revoke
 from controlpanel.api.views.environments import parse
 
 
@@ -24,8 +27,17 @@ class TokenViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return ApiToken.objects.filter(user=self.request.user).order_by("-created_at")
 
     @extend_schema(request=s.TokenCreateSerializer, responses={201: s.TokenCreatedSerializer})
+    @sensitive_variables("data")
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = parse(s.TokenCreateSerializer, request)
+        if Scope.ADMIN in data["scopes"] and request.user.is_agency_staff:
+            # A stolen token must not mint a stronger or longer-lived one, and a stolen
+            # session must not either without the password.
+            if token_of(request) is not None:
+                raise PermissionDenied(
+                    "A token cannot create admin tokens; sign in and confirm your password."
+                )
+            reauthenticate(actor=request.user, password=data.get("password"))
         row, token = token_create(
             actor=request.user,
             name=data["name"],

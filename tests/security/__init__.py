@@ -1,0 +1,1 @@
+"""Security tests (issue 9): isolation proofs, hardening, Hangar's own deployment."""
