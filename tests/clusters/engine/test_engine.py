@@ -254,3 +254,10 @@ def test_concurrent_workers_never_run_two_operations_of_one_key():
     assert all(row.status == S.SUCCEEDED for row in rows)
     for earlier, later in itertools.pairwise(rows):
         assert earlier.finished_at <= later.started_at
+
+
+def test_an_operation_of_an_unknown_kind_is_left_pending(cluster):
+    op = f.OperationFactory(cluster=cluster, kind="from.a.newer.release")
+    assert run_operation(op.pk) == "unknown-kind"
+    op.refresh_from_db()
+    assert op.status == S.PENDING and op.attempts == 0
