@@ -134,11 +134,20 @@ def webhook_delete(*, actor: User, webhook: Webhook) -> None:
     webhook.delete()
 
 
+@transaction.atomic
 def webhook_ping(*, actor: User, webhook: Webhook) -> WebhookDelivery:
     """A test delivery to one webhook, to check the endpoint and its signature check."""
     require(actor, Action.MANAGE_INTEGRATIONS, webhook.client)
     delivery = WebhookDelivery.objects.create(
         webhook=webhook, event="ping", payload={"webhook": webhook.pk}
+    )
+    # The panel calls out on a person's request: who made it call where is audited.
+    audit_record(
+        actor=actor,
+        action="webhook.ping",
+        target=webhook,
+        client=webhook.client,
+        changes={"delivery": delivery.pk},
     )
     transaction.on_commit(lambda: _send_later(delivery.pk))
     return delivery
