@@ -1,8 +1,13 @@
-"""Authorization: everything is allowed unless a deny rule matches, like a tight RBAC role."""
+"""Authorization: everything is allowed unless a deny rule matches, like a tight RBAC role.
+
+With an allow-list (``AccessPolicy.allow_only``, e.g. the rules of a ClusterRole), only
+requests that one of its rules grants are allowed, and deny rules still apply on top.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,11 +50,55 @@ class DenyRule:
         return all(want in (None, "*") or want == have for want, have in checks)
 
 
+@dataclass(frozen=True)
+class AllowRule:
+    """One RBAC PolicyRule: verbs x resources (``pods/log`` for a subresource) x API groups;
+    ``"*"`` matches anything, as in RBAC."""
+
+    verbs: frozenset[str]
+    resources: frozenset[str]
+    groups: frozenset[str]
+
+    @classmethod
+    def from_policy_rule(cls, rule: dict[str, Any]) -> AllowRule:
+        return cls(
+            frozenset(rule.get("verbs") or ()),
+            frozenset(rule.get("resources") or ()),
+            frozenset(rule.get("apiGroups") or ()),
+        )
+
+    def matches(self, attrs: Attributes) -> bool:
+        resource = attrs.resource + (f"/{attrs.subresource}" if attrs.subresource else "")
+        return (
+            bool({attrs.verb, "*"} & self.verbs)
+            and bool({resource, "*"} & self.resources)
+            and bool({attrs.group, "*"} & self.groups)
+        )
+
+
+# What every authenticated user may do in a real cluster (ClusterRole system:basic-user,
+# bound to system:authenticated): review its own access.
+BASIC_USER_RULES = (
+    AllowRule(
+        frozenset({"create"}),
+        frozenset({"selfsubjectaccessreviews", "selfsubjectrulesreviews", "selfsubjectreviews"}),
+        frozenset({"authorization.k8s.io", "authentication.k8s.io"}),
+    ),
+)
+
+
 class AccessPolicy:
     def __init__(self, user: str = DEFAULT_USER) -> None:
         self.user = user
         self._lock = threading.Lock()
         self._rules: list[DenyRule] = []
+        self._allow: tuple[AllowRule, ...] | None = None
+
+    def allow_only(self, rules: Iterable[AllowRule] | None) -> None:
+        """Grant only what `rules` grant, besides system:basic-user's self-reviews (None:
+        everything again)."""
+        with self._lock:
+            self._allow = None if rules is None else (*BASIC_USER_RULES, *rules)
 
     def deny(
         self,
@@ -75,7 +124,9 @@ class AccessPolicy:
 
     def allowed(self, attrs: Attributes) -> bool:
         with self._lock:
-            return not any(rule.matches(attrs) for rule in self._rules)
+            if any(rule.matches(attrs) for rule in self._rules):
+                return False
+            return self._allow is None or any(rule.matches(attrs) for rule in self._allow)
 
     def message(self, attrs: Attributes) -> str:
         """RBAC's ``forbiddenMessage``."""

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .access import DEFAULT_USER, AccessPolicy, DenyRule
+from .access import DEFAULT_USER, AccessPolicy, AllowRule, DenyRule
 from .controllers import Controllers
 from .errors import ApiError
 from .faults import Faults, RequestLog
@@ -199,6 +199,16 @@ class SandboxCluster:
 
     def clear_denials(self) -> None:
         self.access.clear()
+
+    def allow_only(self, policy_rules: Iterable[dict[str, Any]] | None) -> None:
+        """Act as a service account bound to a ClusterRole with these ``rules`` (RBAC
+        PolicyRule dicts): anything they do not grant is forbidden (403) and reviewed as
+        not allowed. None grants everything again."""
+        self.access.allow_only(
+            None
+            if policy_rules is None
+            else [AllowRule.from_policy_rule(rule) for rule in policy_rules]
+        )
 
     # ----- objects in-process ------------------------------------------------
 

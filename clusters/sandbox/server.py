@@ -197,6 +197,15 @@ class Router:
             # RequestInfo treats a namespace's own name as its namespace.
             namespace = target.name
         self.access.check(Attributes(verb, rt.group, rt.plural, sub, namespace, target.name or ""))
+        content_type = (headers.get("Content-Type") or "").split(";")[0].strip()
+        if verb == "patch" and not sub and content_type == APPLY:
+            # An apply that creates the object is authorized as a create too (upstream's
+            # patch handler checks "create" on that path).
+            scope = target.namespace or ""
+            if self.api.store.get(rt.group, rt.plural, scope, target.name or "") is None:
+                self.access.check(
+                    Attributes("create", rt.group, rt.plural, "", namespace, target.name or "")
+                )
         opts = self._options(query, headers, body, verb)
         ns = target.namespace or ""
         name = target.name or ""

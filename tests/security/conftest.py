@@ -1,0 +1,44 @@
+"""Fixtures of the security tests: the backup tests' real parts (MariaDB, an S3 API server,
+a sandbox that runs tool Jobs), and Hangar's ClusterRole read from docs/cluster-access.md."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.backups.conftest import (  # noqa: F401
+    bucket,
+    data_cluster,
+    data_env,
+    mariadb,
+    s3,
+    s3_server,
+    tool_sandbox,
+    unique,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+CLUSTER_ACCESS_DOC = ROOT / "docs" / "cluster-access.md"
+
+
+def cluster_access_objects() -> list[dict]:
+    """The objects of the YAML block in docs/cluster-access.md: the one source of truth for
+    what Hangar's service account is granted."""
+    text = CLUSTER_ACCESS_DOC.read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", text, flags=re.DOTALL)
+    objects = [obj for block in blocks for obj in yaml.safe_load_all(block) if obj]
+    assert objects, "docs/cluster-access.md holds no YAML block"
+    return objects
+
+
+def hangar_cluster_role() -> dict:
+    (role,) = [o for o in cluster_access_objects() if o["kind"] == "ClusterRole"]
+    return role
+
+
+@pytest.fixture
+def cluster_role_rules() -> list[dict]:
+    return hangar_cluster_role()["rules"]
