@@ -1,0 +1,115 @@
+"""Log lines and Django's error reports never carry a token or an Authorization header."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import pytest
+from django.test import RequestFactory
+from django.views.debug import ExceptionReporter
+
+from controlpanel.core.redaction import (
+    KubernetesBodyFilter,
+    RedactSecretsFilter,
+    SafeExceptionReporterFilter,
+    redact,
+)
+
+# Built from parts, so that the source lines an error report quotes do not hold them.
+SECRET_PART = "s3cret" + "PartOfTheToken"
+TOKEN = "hgr_AbCdEfGh" + SECRET_PART + "-0123456789abcdefXYZ"
+PASSWORD = "hunter2" + "-password-value"
+KUBE_TOKEN = "kube-secret" + "-token"
+WEBHOOK = "whsec_" + "signingSecretValue0123456789"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"calling with {TOKEN}",
+        f"Authorization: Bearer {TOKEN}",
+        f"{{'Authorization': 'Bearer {TOKEN}'}}",
+        f'headers={{"authorization": "Bearer {TOKEN}"}}',
+        "Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.payload.signature",
+        "Authorization: Basic dXNlcjpwYXNzd29yZA==",
+        f"signing with {WEBHOOK}",
+    ],
+)
+def test_redact_hides_tokens_and_credentials(text):
+    cleaned = redact(text)
+    for secret in ("s3cretPartOfTheToken", "eyJhbGci", "dXNlcjpw", "signingSecretValue"):
+        assert secret not in cleaned
+    assert "[redacted]" in cleaned
+
+
+def test_the_public_token_prefix_stays_to_tell_tokens_apart():
+    assert redact(TOKEN).startswith("hgr_AbCdEfGh")
+
+
+def test_the_log_filter_rewrites_messages_and_arguments(caplog):
+    logger = logging.getLogger("hangar.test.redaction")
+    logger.addFilter(RedactSecretsFilter())
+    try:
+        with caplog.at_level(logging.DEBUG, logger="hangar.test.redaction"):
+            logger.info("token %s used by %s", TOKEN, "ann@acme.test")
+            logger.warning("headers: %r", {"Authorization": f"Bearer {TOKEN}"})
+    finally:
+        logger.filters.clear()
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "s3cretPartOfTheToken" not in text
+    assert "ann@acme.test" in text
+
+
+def test_the_settings_attach_the_filters():
+    from django.conf import settings
+
+    handler = settings.LOGGING["handlers"]["console"]
+    assert "redact" in handler["filters"]
+    for name in ("kubernetes.client.rest", "urllib3.connectionpool", "django.request"):
+        assert "redact" in settings.LOGGING["loggers"][name]["filters"]
+    rest = logging.getLogger("kubernetes.client.rest")
+    assert any(isinstance(f, KubernetesBodyFilter) for f in rest.filters)
+
+
+def test_kubernetes_response_bodies_are_replaced_by_their_size():
+    record = logging.LogRecord(
+        "kubernetes.client.rest",
+        logging.DEBUG,
+        __file__,
+        1,
+        "response body: %s",
+        (b'{"kind":"Secret","data":{"DB_PASSWORD":"c2VjcmV0"}}',),
+        None,
+    )
+    KubernetesBodyFilter().filter(record)
+    assert "c2VjcmV0" not in record.getMessage()
+    assert "bytes, not logged" in record.getMessage()
+
+
+def test_error_reports_mask_the_authorization_header_and_secret_locals(settings):
+    settings.DEFAULT_EXCEPTION_REPORTER_FILTER = (
+        "controlpanel.core.redaction.SafeExceptionReporterFilter"
+    )
+    request = RequestFactory().post(
+        "/api/v1/tokens/",
+        data={"name": "x"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {TOKEN}",
+        HTTP_X_CUSTOM=f"forwarded {TOKEN}",
+    )
+
+    def view_that_fails(password, kubeconfig, note):
+        raise RuntimeError("boom")
+
+    try:
+        view_that_fails(PASSWORD, f"token: {KUBE_TOKEN}", f"see {TOKEN}")
+    except RuntimeError:
+        reporter = ExceptionReporter(request, *sys.exc_info())
+        html, text = reporter.get_traceback_html(), reporter.get_traceback_text()
+    assert isinstance(reporter.filter, SafeExceptionReporterFilter)
+    for report in (html, text):
+        assert SECRET_PART not in report
+        assert PASSWORD not in report
+        assert KUBE_TOKEN not in report
+        assert "boom" in report
