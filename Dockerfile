@@ -40,16 +40,17 @@ RUN python -m venv /opt/venv
 
 WORKDIR /app
 
-# Dependencies first, from pyproject.toml alone, so that editing the sources does not
-# reinstall them. The list is [project].dependencies, read with the stdlib's tomllib.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
- && pip install -r /tmp/requirements.txt
+# Dependencies first, from the lock file alone, so that editing the sources does not
+# reinstall them. requirements.lock pins every package of [project].dependencies with the
+# SHA-256 of each of its files (`make lock` regenerates it; docs/security.md): pip refuses
+# anything unpinned, unhashed or not matching, so a compromised index or mirror cannot
+# slip a different file in. Nothing else is downloaded while building the image.
+COPY requirements.lock ./
+RUN pip install --require-hashes --no-deps -r requirements.lock
 
 # The source tree the processes run from. Keep this list in step with
 # [tool.setuptools.packages.find] in pyproject.toml (plus the non-package directories).
-# README.md is pyproject's `readme`, read when the project is installed.
-COPY README.md manage.py ./
+COPY manage.py ./
 COPY controlpanel ./controlpanel
 COPY clusters ./clusters
 COPY sites ./sites
@@ -57,16 +58,14 @@ COPY billing ./billing
 COPY templates ./templates
 COPY static ./static
 
-# Install the project itself (non-editable; its dependencies are already there) so the
-# venv holds its metadata. The processes still import the code from /app, which is first
-# on sys.path (PYTHONPATH below), because templates/ and static/ are not packages.
-# Then collect the static files into /app/var/static (settings' STATIC_ROOT default) with
+# The project itself is not pip-installed (that would fetch its build backend, unpinned):
+# the processes import the code from /app, first on sys.path (PYTHONPATH below), and
+# nothing reads the project's package metadata.
+# Collect the static files into /app/var/static (settings' STATIC_ROOT default) with
 # whitenoise's manifest storage (DEBUG off). The settings refuse to load without a
 # SECRET_KEY when DEBUG is off, so a throwaway one is passed to this command only; it is
 # not kept in the image. collectstatic touches no database and no broker.
-RUN pip install --no-deps . \
- && rm -rf build ./*.egg-info \
- && SECRET_KEY=build-only-collectstatic-key-not-used-at-runtime \
+RUN SECRET_KEY=build-only-collectstatic-key-not-used-at-runtime \
     DEBUG=0 \
     DATABASE_URL=sqlite:////tmp/build.sqlite3 \
     CELERY_BROKER_URL=memory:// \

@@ -9,7 +9,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SANDBOX_PORT ?= 8001
 
-.PHONY: run test lint check bench sandbox worker beat migrations clean
+.PHONY: run test lint check bench sandbox worker beat migrations clean lock audit
+
+# Supply-chain tools (uv resolves and hashes the lock files, pip-audit checks them), in a
+# venv of their own so they never mix with the project's dependencies.
+TOOLS := $(VENV)/tools
+TOOLS_STAMP := $(TOOLS)/.installed
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -60,3 +65,25 @@ sandbox: $(STAMP)
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache
+
+$(TOOLS_STAMP):
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --upgrade pip
+	$(TOOLS)/bin/pip install --quiet 'uv>=0.5,<1' 'pip-audit>=2.7,<3'
+	touch $(TOOLS_STAMP)
+
+# Pin every dependency with the hashes of its files: requirements.lock (the image's, see
+# Dockerfile) and requirements-dev.lock (with the dev extra). Run after changing
+# pyproject.toml's dependencies, or to take newer releases; review the diff, then
+# `make audit`. Universal: one lock for every platform, Python 3.11 and newer.
+LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet
+lock: $(TOOLS_STAMP)
+	$(TOOLS)/bin/uv pip compile pyproject.toml $(LOCK_FLAGS) $(LOCK_ARGS) -o requirements.lock
+	$(TOOLS)/bin/uv pip compile pyproject.toml --extra dev $(LOCK_FLAGS) $(LOCK_ARGS) \
+	  -o requirements-dev.lock
+
+# Known vulnerabilities in the locked dependencies (pip-audit). Fails on a vulnerability;
+# warns without failing when the advisory source cannot be reached (.ci/audit_dependencies.py).
+audit: $(TOOLS_STAMP)
+	$(TOOLS)/bin/python .ci/audit_dependencies.py $(TOOLS)/bin/pip-audit \
+	  requirements.lock requirements-dev.lock
