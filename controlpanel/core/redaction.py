@@ -77,13 +77,21 @@ HIDDEN = re.compile(
 )
 
 
+# Local variables in tracebacks: the names above, and the ones services and views give
+# values that may be secret (a variable's value, a parsed request body).
+FRAME_HIDDEN = re.compile(
+    HIDDEN.pattern + "|^(value|values|secret_env|secret_values|data|body|environ)$",
+    flags=re.IGNORECASE,
+)
+
+
 class SafeExceptionReporterFilter(DjangoReporterFilter):
     hidden_settings = HIDDEN
 
     def get_traceback_frame_variables(self, request: Any, tb_frame: Any) -> Any:
         cleansed = []
         for name, value in super().get_traceback_frame_variables(request, tb_frame):
-            if value != self.cleansed_substitute and HIDDEN.search(str(name)):
+            if value != self.cleansed_substitute and FRAME_HIDDEN.search(str(name)):
                 value = self.cleansed_substitute
             elif isinstance(value, str):
                 value = redact(value)

@@ -113,3 +113,30 @@ def test_error_reports_mask_the_authorization_header_and_secret_locals(settings)
         assert PASSWORD not in report
         assert KUBE_TOKEN not in report
         assert "boom" in report
+
+
+@pytest.mark.django_db
+def test_a_secret_variable_in_a_failing_api_request_stays_out_of_the_report(
+    monkeypatch, owner, environment
+):
+    from rest_framework.test import APIClient
+
+    from sites import services
+
+    def failing(*, actor, environment, key, value, is_secret=False):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(services, "env_var_set", failing)
+    api = APIClient(raise_request_exception=True)
+    api.force_authenticate(owner)
+    with pytest.raises(RuntimeError) as excinfo:
+        api.post(
+            f"/api/v1/environments/{environment.pk}/variables/",
+            {"key": "PAYMENT_KEY", "value": PASSWORD, "is_secret": True},
+            format="json",
+        )
+    reporter = ExceptionReporter(None, excinfo.type, excinfo.value, excinfo.tb)
+    assert isinstance(reporter.filter, SafeExceptionReporterFilter)
+    for report in (reporter.get_traceback_text(), reporter.get_traceback_html()):
+        assert "the database went away" in report
+        assert PASSWORD not in report

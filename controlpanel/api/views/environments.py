@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
@@ -273,6 +274,7 @@ class EnvironmentViewSet(TokenAwareMixin, mixins.CreateModelMixin, viewsets.Read
         methods=["post"], request=s.EnvVarWriteSerializer, responses={201: s.EnvVarSerializer}
     )
     @action(detail=True, methods=["get", "post"])
+    @sensitive_variables("data")  # a secret variable's value: masked in error reports
     def variables(self, request: Request, pk: str) -> Response:
         environment = self._environment()
         if request.method == "GET":
