@@ -74,3 +74,59 @@ def test_ci_audits_the_lock_files():
     assert "make audit" in (ROOT / ".ci" / "run").read_text()
     makefile = (ROOT / "Makefile").read_text()
     assert "requirements.lock requirements-dev.lock" in makefile
+
+
+def run_audit(tmp_path, report, strict=False):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    fake = tmp_path / "pip-audit"
+    fake.write_text(f"#!{sys.executable}\nprint({json.dumps(json.dumps(report))})\n")
+    fake.chmod(0o755)
+    env = {**os.environ, "HANGAR_AUDIT_STRICT": "1" if strict else "0"}
+    return subprocess.run(  # noqa: S603
+        [sys.executable, str(ROOT / ".ci" / "audit_dependencies.py"), str(fake), "x.lock"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+VULNERABLE = {
+    "dependencies": [
+        {
+            "name": "django",
+            "version": "5.2.0",
+            "vulns": [{"id": "GHSA-xxxx", "fix_versions": ["5.2.1"]}],
+        },
+        {"name": "celery", "version": "5.4.0", "vulns": []},
+    ]
+}
+UNKNOWN = {
+    "dependencies": [
+        {"name": "django", "skip_reason": "Dependency not found on PyPI and could not be audited"},
+        {"name": "celery", "skip_reason": "Dependency not found on PyPI and could not be audited"},
+    ]
+}
+
+
+def test_the_audit_fails_on_a_vulnerability(tmp_path):
+    result = run_audit(tmp_path, VULNERABLE)
+    assert result.returncode == 1
+    assert "django 5.2.0: GHSA-xxxx (fixed in: 5.2.1)" in result.stdout
+
+
+def test_an_unreachable_advisory_source_is_a_loud_warning_not_a_pass(tmp_path):
+    result = run_audit(tmp_path, UNKNOWN)
+    assert result.returncode == 0
+    assert "NOT performed" in result.stdout
+    assert run_audit(tmp_path, UNKNOWN, strict=True).returncode == 1
+
+
+def test_a_clean_audit_passes(tmp_path):
+    clean = {"dependencies": [{"name": "django", "version": "5.2.19", "vulns": []}]}
+    result = run_audit(tmp_path, clean)
+    assert result.returncode == 0 and "no known vulnerabilities" in result.stdout
