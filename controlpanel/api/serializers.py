@@ -428,6 +428,7 @@ class AuditEventSerializer(serializers.ModelSerializer):
             "target_label",
             "changes",
             "ip_address",
+            "user_agent",
         ]
         read_only_fields = fields
 

@@ -93,6 +93,8 @@ def test_api_changes_record_ip_address_and_user_agent(client_a, owner, environme
     event = AuditEvent.objects.get(action="domain.add")
     assert (event.actor, event.client, event.ip_address) == (owner, client_a, "203.0.113.7")
     assert event.user_agent == AGENT
+    listed = api.get("/api/v1/audit-events/", {"action": "domain.add"}).json()["results"]
+    assert listed[0]["user_agent"] == AGENT and listed[0]["ip_address"] == "203.0.113.7"
 
 
 def test_ui_changes_record_ip_address_and_user_agent(client, owner, client_a, environment):
