@@ -1,0 +1,1 @@
+"""Hangar's benchmarks (`make bench`); see docs/performance.md."""
