@@ -68,3 +68,14 @@ class ConfirmNameForm(Form):
         if value != self.expected:
             raise forms.ValidationError(f"That is not {self.expected}. Type it exactly.")
         return value
+
+
+class ReauthConfirmNameForm(ConfirmNameForm):
+    """The name typed back, and the current password: a stolen session alone must not be
+    enough to destroy an environment."""
+
+    password = forms.CharField(
+        label="Your current password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )

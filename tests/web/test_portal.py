@@ -228,11 +228,19 @@ def test_one_off_tasks_for_the_site_kind(as_developer, viewer, client, env):
     assert "Rebuild caches" not in client.get(url(env, "tasks/")).content.decode()
 
 
-def test_destroy_asks_for_the_namespace(as_owner, env):
-    wrong = as_owner.post(url(env, "destroy/"), {"confirm": "production"})
+PASSWORD = "correct horse battery staple"  # the factories' password
+
+
+def test_destroy_asks_for_the_namespace_and_the_password(as_owner, env):
+    wrong = as_owner.post(url(env, "destroy/"), {"confirm": "production", "password": PASSWORD})
     assert wrong.status_code == 400 and env.namespace in wrong.content.decode()
+    no_password = as_owner.post(
+        url(env, "destroy/"), {"confirm": env.namespace, "password": "guess"}
+    )
+    assert no_password.status_code == 400
+    assert "not your current password" in no_password.content.decode()
     assert not operations("environment.destroy").exists()
-    as_owner.post(url(env, "destroy/"), {"confirm": env.namespace})
+    as_owner.post(url(env, "destroy/"), {"confirm": env.namespace, "password": PASSWORD})
     assert operations("environment.destroy").exists()
     env.refresh_from_db()
     assert env.status == Environment.Status.DESTROYING
@@ -269,6 +277,18 @@ def test_personal_tokens_with_scopes(client, viewer, staff_admin):
     client.post(f"/account/tokens/{token.pk}/revoke/", {"confirm": "laptop"})
     token.refresh_from_db()
     assert token.revoked_at is not None
+
+
+def test_admin_tokens_need_the_current_password(client, staff_admin):
+    sign_in(client, staff_admin)
+    body = {"name": "automation", "scopes": ["admin"], "expires_in_days": 30}
+    refused = client.post("/account/tokens/add/", body | {"password": "guess"})
+    assert refused.status_code == 400
+    assert "not your current password" in refused.content.decode()
+    assert not ApiToken.objects.filter(user=staff_admin).exists()
+    created = client.post("/account/tokens/add/", body | {"password": PASSWORD})
+    assert 'id="new-token"' in created.content.decode()
+    assert ApiToken.objects.get(user=staff_admin).scopes == ["admin"]
 
 
 def test_webhooks_secret_shown_once(as_owner, client_a, settings):

@@ -152,11 +152,20 @@ class TokenForm(Form):
         initial=90,
     )
 
+    password = forms.CharField(
+        label="Your current password (for the admin scope)",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
     def __init__(self, *args, staff: bool, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["scopes"].choices = [
             (value, label) for value, label in Scope.choices if staff or value != Scope.ADMIN
         ]
+        if not staff:
+            del self.fields["password"]
 
 
 class DeployTokenForm(Form):

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from controlpanel.api.models import ApiToken
-from controlpanel.api.tokens import deploy_token_create, token_revoke
-from controlpanel.core.permissions import Action, can
-from controlpanel.web.forms import ConfirmNameForm
+from controlpanel.api.tokens import deploy_token_create, reauthenticate, token_revoke
+from controlpanel.core.permissions import Action, can, require
+from controlpanel.web.forms import ConfirmNameForm, ReauthConfirmNameForm
 from controlpanel.web.portal.forms import DeployTokenForm
 from controlpanel.web.portal.views.base import render_environment
 from controlpanel.web.shortcuts import attempt, environment_or_404
@@ -37,7 +40,7 @@ def _page(
         "deploy_tokens": tokens,
         "may_tokens": may_tokens,
         "token_form": DeployTokenForm(),
-        "destroy_form": ConfirmNameForm(
+        "destroy_form": ReauthConfirmNameForm(
             expected=environment.namespace, label=f"Type {environment.namespace} to confirm"
         ),
     } | extra
@@ -96,12 +99,22 @@ def deploy_token_revoke(request: HttpRequest, pk: int, token_pk: int) -> HttpRes
     )
 
 
+def _reauthenticate(*, actor: Any, password: str) -> bool:
+    reauthenticate(actor=actor, password=password)
+    return True
+
+
 @require_POST
 @login_required
+@sensitive_post_parameters("password")
 def destroy(request: HttpRequest, pk: int) -> HttpResponse:
     environment = environment_or_404(request, pk)
-    form = ConfirmNameForm(request.POST, expected=environment.namespace)
-    if form.is_valid():
+    # Refuse before asking for a password that would not help.
+    require(request.user, Action.DESTROY_ENVIRONMENT, environment.site.client)
+    form = ReauthConfirmNameForm(request.POST, expected=environment.namespace)
+    if form.is_valid() and attempt(
+        form, _reauthenticate, actor=request.user, password=form.cleaned_data["password"]
+    ):
         operation = attempt(
             form,
             actions.environment_destroy,
