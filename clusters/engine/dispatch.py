@@ -10,6 +10,7 @@ import time
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
+from django.utils import timezone
 
 from clusters.models import Operation
 
@@ -49,6 +50,53 @@ def enqueue_next(lock_key: str) -> None:
     )
     if following is not None:
         enqueue(following)
+
+
+def enqueue_waiting(cluster_id: int, *, skip_key: str = "") -> list[int]:
+    """After an operation on a cluster ends, enqueue the oldest due operations of other keys
+    on that cluster, as many as it has free slots. `claim` turns an operation away while
+    its cluster is at its limit and nothing else would enqueue it again but the sweeper
+    (every HANGAR_SWEEP_SECONDS): with more worker slots than a cluster's limit, a fleet
+    deploy would otherwise advance one sweep at a time. An operation that is still queued
+    may be enqueued twice; `claim` runs it once."""
+    from clusters.models import Cluster
+
+    limit = (
+        Cluster.objects.filter(pk=cluster_id)
+        .values_list("max_concurrent_operations", flat=True)
+        .first()
+    )
+    if not limit:
+        return []
+    busy = set(
+        Operation.objects.filter(
+            cluster_id=cluster_id, status=Operation.Status.RUNNING
+        ).values_list("lock_key", flat=True)
+    )
+    free = limit - len(busy)
+    if free <= 0:
+        return []
+    busy.add(skip_key)  # enqueue_next starts that key's next operation
+    waiting = (
+        Operation.objects.filter(
+            cluster_id=cluster_id,
+            status=Operation.Status.PENDING,
+            not_before__lte=timezone.now(),
+        )
+        .order_by("pk")
+        .values_list("pk", "lock_key")
+    )
+    enqueued: list[int] = []
+    # Only the oldest of each key may run; look a little past the free slots for them.
+    for pk, lock_key in waiting[: free * 4 + 16]:
+        if lock_key in busy:
+            continue
+        busy.add(lock_key)
+        enqueue(pk)
+        enqueued.append(pk)
+        if len(enqueued) >= free:
+            break
+    return enqueued
 
 
 class EmbeddedWorker:

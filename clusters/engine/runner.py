@@ -200,7 +200,8 @@ def run_operation(operation_id: int) -> str:
         run_failure_hook(kind, op)
     elif op.status == S.SUCCEEDED:
         log_event(op, "Succeeded.")
-    from clusters.engine.dispatch import enqueue_next
+    from clusters.engine.dispatch import enqueue_next, enqueue_waiting
 
     enqueue_next(op.lock_key)
+    enqueue_waiting(op.cluster_id, skip_key=op.lock_key)
     return outcome if op.status != S.RUNNING else "lost"

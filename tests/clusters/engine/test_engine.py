@@ -51,6 +51,13 @@ def verdict(ctx):
     raise OperationFailed("The site answered 500 after the deploy.")
 
 
+@register("test.while_running")
+def while_running(ctx):
+    """Tries to run another operation while this one holds a slot of the cluster."""
+    ran.append((ctx.operation.pk, run_operation(ctx.params["other"])))
+    return {}
+
+
 @pytest.fixture(autouse=True)
 def reset():
     ran.clear()
@@ -102,6 +109,38 @@ def test_the_cluster_limit_protects_its_api_server(cluster):
     assert claim(b.pk) is None
     other_cluster_op = create(f.ClusterFactory(), lock="environment:3")
     assert claim(other_cluster_op.pk) is not None
+
+
+def test_work_turned_away_at_the_cluster_limit_starts_when_a_slot_frees(cluster, monkeypatch):
+    """More worker slots than the cluster's limit (a fleet deploy): the operation that found
+    the cluster full must not wait for the sweeper; the next finish enqueues it."""
+    cluster.max_concurrent_operations = 1
+    cluster.save()
+    waiting = create(cluster, lock="environment:2", label="waiting")
+    running = create(cluster, kind="test.while_running", lock="environment:1", other=waiting.pk)
+    enqueued: list[int] = []
+    monkeypatch.setattr(
+        "clusters.engine.dispatch.enqueue", lambda pk, countdown=None: enqueued.append(pk)
+    )
+    assert run_operation(running.pk) == S.SUCCEEDED
+    assert ran == [(running.pk, "not-claimed")]  # the cluster was full: turned away
+    assert enqueued == [waiting.pk]  # and enqueued again once the slot was free
+    assert run_operation(waiting.pk) == S.SUCCEEDED
+
+
+def test_a_finish_enqueues_no_more_than_the_free_slots(cluster, monkeypatch):
+    cluster.max_concurrent_operations = 2
+    cluster.save()
+    first, second = (create(cluster, lock=f"environment:{i}", label=str(i)) for i in (1, 2))
+    queued = [create(cluster, lock=f"environment:{i}", label=str(i)) for i in (3, 4, 5)]
+    create(cluster, lock="environment:3", label="later, same key")
+    assert claim(second.pk) is not None  # holds one of the two slots throughout
+    enqueued: list[int] = []
+    monkeypatch.setattr(
+        "clusters.engine.dispatch.enqueue", lambda pk, countdown=None: enqueued.append(pk)
+    )
+    assert run_operation(first.pk) == S.SUCCEEDED
+    assert enqueued == [queued[0].pk]  # one free slot: the oldest waiting key only
 
 
 def test_transient_failures_are_retried_until_they_pass(cluster):
