@@ -1,0 +1,60 @@
+"""The database-backed digest store: remembers what was applied, in few queries."""
+
+from __future__ import annotations
+
+import pytest
+
+from clusters.kube.client import path_key
+from clusters.kube.digests import DatabaseDigestStore
+from clusters.models import AppliedObject
+
+pytestmark = pytest.mark.django_db
+
+
+def keys(namespace: str) -> list[str]:
+    return [
+        path_key("v1", "ConfigMap", "app-config", namespace),
+        path_key("apps/v1", "Deployment", "web", namespace),
+        path_key("networking.k8s.io/v1", "Ingress", "web", namespace),
+    ]
+
+
+def test_digests_persist_and_update(cluster):
+    store = DatabaseDigestStore(cluster)
+    first, second, _ = keys("acme-www-prod")
+    assert store.get(first) is None
+    store.set(first, "a" * 64)
+    store.set(second, "b" * 64)
+    store.set(first, "c" * 64)  # an upsert, not a second row
+    assert AppliedObject.objects.filter(cluster=cluster).count() == 2
+    fresh = DatabaseDigestStore(cluster)
+    assert fresh.get(first) == "c" * 64 and fresh.get(second) == "b" * 64
+    assert AppliedObject.objects.get(key=first).namespace == "acme-www-prod"
+    fresh.forget(first)
+    assert fresh.get(first) is None and DatabaseDigestStore(cluster).get(first) is None
+
+
+def test_a_namespace_is_read_in_one_query(cluster, django_assert_num_queries):
+    for key in keys("acme-www-prod") + keys("acme-www-dev"):
+        DatabaseDigestStore(cluster).set(key, "d" * 64)
+    store = DatabaseDigestStore(cluster)
+    with django_assert_num_queries(1):
+        assert [store.get(key) for key in keys("acme-www-prod")] == ["d" * 64] * 3
+        assert store.get(path_key("v1", "Secret", "app-env", "acme-www-prod")) is None
+    with django_assert_num_queries(1):  # a write is one upsert, and is seen at once
+        store.set(keys("acme-www-prod")[0], "e" * 64)
+    with django_assert_num_queries(0):
+        assert store.get(keys("acme-www-prod")[0]) == "e" * 64
+
+
+def test_cluster_scoped_objects_and_forgetting_namespaces(cluster):
+    store = DatabaseDigestStore(cluster)
+    namespace = path_key("v1", "Namespace", "acme-www-prod", None)
+    store.set(namespace, "f" * 64)
+    assert store.get(namespace) == "f" * 64
+    for key in keys("acme-www-prod"):
+        store.set(key, "g" * 64)
+    store.forget_namespace("acme-www-prod")
+    assert all(store.get(key) is None for key in keys("acme-www-prod"))
+    assert DatabaseDigestStore(cluster).get(keys("acme-www-prod")[1]) is None
+    assert store.get(namespace) == "f" * 64  # the Namespace itself is forgotten on delete
