@@ -55,10 +55,12 @@ beat: $(STAMP)
 	mkdir -p var
 	$(VENV)/bin/celery -A controlpanel beat --loglevel=INFO --schedule var/celerybeat-schedule
 
-# Billing benchmark (not part of `make test`): a month of 1,000 clients x 10 environments on
-# PostgreSQL, in a database of its own that is dropped afterwards (BENCH_DATABASE_URL).
+# Benchmarks (not part of `make test`; ~15 min on 2 cores): fleet rollouts against kubectl,
+# Ansible and a raw apply, the API at agency scale, worker memory, billing. Each part makes
+# and drops a PostgreSQL database of its own; needs redis-server and wrk (apt). Results go to
+# bench/results/; see docs/performance.md. BENCH_ARGS="--only fleet" or "--quick".
 bench: $(STAMP)
-	DJANGO_SETTINGS_MODULE=controlpanel.settings_test $(PY) bench/run.py
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 sandbox: $(STAMP)
 	$(PY) -m clusters.sandbox --host 127.0.0.1 --port $(SANDBOX_PORT)

@@ -1,290 +1,184 @@
-"""Billing benchmark: a month of 1,000 clients x 10 environments, end to end.
+"""`make bench`: every benchmark in one run on one machine, side by side with the
+alternatives; JSON under bench/results/ and the tables on stdout. See docs/performance.md.
 
-    make bench
-    DJANGO_SETTINGS_MODULE=controlpanel.settings_test .venv/bin/python bench/run.py
+    .venv/bin/python bench/run.py                       # everything (~15 min on 2 cores)
+    .venv/bin/python bench/run.py --only fleet,api      # some parts
+    .venv/bin/python bench/run.py --quick               # small sizes, to try the harness
 
-Creates its own PostgreSQL database (test_<name of BENCH_DATABASE_URL>, default
-postgres://postgres@127.0.0.1:5432/hangar_bench → test_hangar_bench), fills it, times each
-step with its query count, prints a table and drops the database again.
+Parts, each a process of its own with a database of its own (created and dropped):
 
-What runs: one hourly sample of every environment; the roll-up of a day of hourly samples
-(the other 23 hours are copied in SQL); then, with the rest of the month's daily rows
-copied in SQL, the month's draft invoices, issuing all of them, the dashboards, exports
-and an estimate.
+- billing  bench/billing.py   a month of invoices for 1,000 clients x 10 environments
+- fleet    bench/fleet.py     provisioning, a new base image and a no-op re-deploy on N
+                              environments: Hangar, raw apply, kubectl, Ansible, the bound
+- memory   bench/fleet.py     the fleet rollout again with 10x the environments (Hangar
+                              only), for the workers' peak RSS against the fleet part's
+- api      bench/api.py       gunicorn + wrk on list/detail endpoints and the dashboard over
+                              agency volumes (bench_seed), against raw values() baselines
+
+Sizes come from the environment (BENCH_FLEET_ENVS=200, BENCH_MEMORY_ENVS=2000,
+BENCH_LATENCY=0.005, BENCH_ANSIBLE_ENVS=8, BENCH_CLIENTS=1000, BENCH_API_SECONDS=10, ...;
+see each part's --help). Benchmarks are not tests: nothing here fails on a slow figure.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime
+import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
-from collections import deque
-from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controlpanel.settings_test")
-os.environ["DATABASE_URL"] = os.environ.get(
-    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hangar_bench"
-)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import django  # noqa: E402
+from bench import common, report
 
-django.setup()
-
-from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test.utils import CaptureQueriesContext, setup_databases, teardown_databases  # noqa: E402
-
-CLIENTS = int(os.environ.get("BENCH_CLIENTS", "1000"))
-SITES_PER_CLIENT, ENVIRONMENTS_PER_SITE = 5, 2
-DEDICATED_EVERY = 10  # every 10th client has a dedicated pool
-SHARED_POOLS, SHARED_NODES = 10, 100
-MONTH = datetime.date(2026, 6, 1)
-NOW = datetime.datetime(2026, 7, 2, 8, 0, tzinfo=datetime.UTC)
-
-results: list[tuple[str, str, float, int]] = []
+RESULTS = common.BENCH / "results"
+PARTS = ("billing", "fleet", "memory", "api")
+QUICK = {
+    "BENCH_CLIENTS": "50",
+    "BENCH_OPERATIONS": "5000",
+    "BENCH_USAGE_DAYS": "30",
+    "BENCH_API_SECONDS": "3",
+    "BENCH_FLEET_ENVS": "20",
+    "BENCH_MEMORY_ENVS": "60",
+    "BENCH_ANSIBLE_ENVS": "8",
+}
 
 
-def measure(step: str, work: Callable[[], Any], rows: Callable[[Any], str] = lambda _: "") -> Any:
-    # Django's debug query log keeps 9000 entries; steps here may run more.
-    connection.queries_log = deque(maxlen=1_000_000)
-    with CaptureQueriesContext(connection) as queries:
-        started = time.perf_counter()
-        value = work()
-        elapsed = time.perf_counter() - started
-    results.append((step, rows(value), elapsed, len(queries.captured_queries)))
-    print(f"  {step}: {elapsed:.2f}s", flush=True)
-    return value
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
 
 
-def copy_rows(model: type, shift_sql: dict[str, str], series: str, where: str) -> int:
-    """INSERT … SELECT copies of `model` rows matching `where`, one per value of the series
-    `n`, with columns rewritten by `shift_sql` (column → SQL using n)."""
-    columns = [f.column for f in model._meta.concrete_fields if not f.primary_key]
-    select = [shift_sql.get(c, f'"{c}"') for c in columns]
-    table = model._meta.db_table
-    quoted = ", ".join(f'"{c}"' for c in columns)
-    # Table and column names come from the models, the rest from this file: no user input.
-    sql = f'INSERT INTO "{table}" ({quoted}) SELECT {", ".join(select)} FROM "{table}" '  # noqa: S608
-    sql += f"CROSS JOIN generate_series({series}) AS n WHERE {where}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        return cursor.rowcount
+def wait_until_quiet(limit: float, seconds: float) -> dict[str, Any]:
+    """Other work on the machine skews every figure: wait (a while) for it to calm down."""
+    started = time.monotonic()
+    while os.getloadavg()[0] > limit and time.monotonic() - started < seconds:
+        time.sleep(5)
+    return {"waited_seconds": round(time.monotonic() - started), "load": load()}
 
 
-def build() -> dict[str, Any]:
-    from billing.models import ClusterCostItem, NodePrice
-    from clusters.models import Cluster, NodePool, NodeSize
-    from controlpanel.core.models import Client, User
-    from controlpanel.core.roles import StaffRole
-    from sites.models import Environment, Site
-
-    big = NodeSize.objects.create(
-        provider="digitalocean", slug="s-4vcpu-8gb", vcpu=4, memory_mib=8192
-    )
-    small = NodeSize.objects.create(
-        provider="digitalocean", slug="s-2vcpu-4gb", vcpu=2, memory_mib=4096
-    )
-    NodePrice.objects.bulk_create(
-        [
-            NodePrice(
-                size=big, monthly_price=Decimal("48"), effective_from=datetime.date(2026, 1, 1)
-            ),
-            NodePrice(
-                size=big, monthly_price=Decimal("50"), effective_from=datetime.date(2026, 6, 15)
-            ),
-            NodePrice(
-                size=small, monthly_price=Decimal("24"), effective_from=datetime.date(2026, 1, 1)
-            ),
-        ]
-    )
-    clusters = [
-        Cluster.objects.create(name=f"Bench {i}", slug=f"bench{i}", provider="digitalocean")
-        for i in range(2)
-    ]
-    for cluster in clusters:
-        ClusterCostItem.objects.create(
-            cluster=cluster, kind="control_plane", name="HA control plane",
-            monthly_price=Decimal("40"), effective_from=datetime.date(2026, 1, 1),
+def run_part(name: str, command: list[str], env: dict[str, str], timeout: float) -> dict:
+    """Run one part in a process of its own; its JSON, or what went wrong."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
+        out = Path(handle.name)
+    print(f"\n== {name}", flush=True)
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(  # noqa: S603
+            [*command, "--json", str(out)], cwd=common.ROOT, env=env, timeout=timeout,
+            stdout=sys.stdout, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
-    shared = NodePool.objects.bulk_create(
-        NodePool(cluster=clusters[i % 2], name=f"shared{i}", size=big, count=SHARED_NODES)
-        for i in range(SHARED_POOLS)
-    )
-    clients = Client.objects.bulk_create(
-        Client(name=f"Client {i:04d}", slug=f"c{i:04d}", billing_email=f"ap@c{i:04d}.test",
-               markup_percent=Decimal(10 + i % 4 * 5))
-        for i in range(CLIENTS)
-    )  # fmt: skip
-    dedicated = {
-        pool.dedicated_client_id: pool
-        for pool in NodePool.objects.bulk_create(
-            NodePool(
-                cluster=clusters[0], name=f"ded-{c.slug}", size=small, count=3, dedicated_client=c
-            )
-            for c in clients[::DEDICATED_EVERY]
-        )
-    }
-    sites = Site.objects.bulk_create(
-        Site(client=c, name=f"Site {s}", slug=f"s{s}")
-        for c in clients
-        for s in range(SITES_PER_CLIENT)
-    )
-    environments = []
-    for index, site in enumerate(sites):
-        for e, tier in enumerate(["staging", "production"][:ENVIRONMENTS_PER_SITE]):
-            pool = dedicated.get(site.client_id) or shared[index % SHARED_POOLS]
-            environments.append(
-                Environment(
-                    site=site,
-                    name=tier.title(),
-                    slug=tier,
-                    tier=tier,
-                    cluster_id=pool.cluster_id,
-                    node_pool=pool,
-                    image="registry.example.com/bench:1",
-                    status="active",
-                    replicas=1 + e,
-                    cpu_request="250m",
-                    memory_request="256Mi",
-                    varnish_enabled=index % 3 == 0,
-                    hash_salt="bench",
-                )
-            )
-    Environment.objects.bulk_create(environments, batch_size=2000)
-    staff = User.objects.create_user("billing@bench.test", staff_role=StaffRole.BILLING)
-    owner = User.objects.create_user("owner@bench.test")
-    owner.memberships.create(client=clients[1], role="owner")
-    return {"staff": staff, "owner": owner, "client": clients[1], "environments": len(environments)}
-
-
-def run() -> None:
-    from billing.dashboards import (
-        client_cost_trend,
-        client_environment_costs,
-        client_margins,
-        cluster_costs,
-        margin_by_month,
-        pool_utilisation,
-    )
-    from billing.estimates import estimate_scale
-    from billing.exports import invoice_csv, invoice_pdf
-    from billing.invoicing import invoice_issue, invoices_generate
-    from billing.models import (
-        EnvironmentSample,
-        EnvironmentUsageDay,
-        InvoiceLine,
-        PoolSample,
-        PoolUsageDay,
-        SampleRun,
-    )
-    from billing.sampling import usage_rollup, usage_sample
-    from sites.models import Environment
-
-    settings.TIME_ZONE = "UTC"
-    settings.HANGAR_BILLING_SAMPLE_SECONDS = 3600
-    data = measure(
-        "create clients, sites, environments", build, lambda d: f"{d['environments']} environments"
-    )
-    first = datetime.datetime.combine(MONTH, datetime.time.min, tzinfo=datetime.UTC)
-    measure(
-        "sample usage (one hour)",
-        lambda: usage_sample(at=first),
-        lambda r: f"{r.environments} samples",
-    )
-
-    def fill_day() -> int:
-        shift = {"taken_at": "\"taken_at\" + n * interval '1 hour'"}
-        where = f"\"taken_at\" = '{first.isoformat()}'"
-        rows = copy_rows(EnvironmentSample, shift, "1, 23", where)
-        copy_rows(PoolSample, shift, "1, 23", where)
-        copy_rows(SampleRun, shift, "1, 23", where)
-        return rows
-
-    measure("copy 23 more hours (SQL)", fill_day, lambda n: f"{n} samples")
-    measure("roll up one day of hourly samples", lambda: usage_rollup(day=MONTH),
-            lambda r: f"{r.environment_rows} env-days")  # fmt: skip
-
-    def fill_month() -> int:
-        shift = {"day": '"day" + n'}
-        rows = copy_rows(EnvironmentUsageDay, shift, "1, 29", f"\"day\" = '{MONTH}'")
-        copy_rows(PoolUsageDay, shift, "1, 29", f"\"day\" = '{MONTH}'")
-        return rows
-
-    measure("copy 29 more days (SQL)", fill_month, lambda n: f"{n} env-days")
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    drafts = measure(
-        "draft invoices for the month",
-        lambda: invoices_generate(actor=data["staff"], month=MONTH, now=NOW),
-        lambda d: f"{len(d)} invoices, {InvoiceLine.objects.count()} lines",
-    )
-    measure(
-        "issue every invoice",
-        lambda: [invoice_issue(actor=data["staff"], invoice=i, now=NOW) for i in drafts],
-        lambda d: f"{len(d)} numbers",
-    )
-    staff, owner, client = data["staff"], data["owner"], data["client"]
-    months = [datetime.date(2025, m, 1) for m in range(7, 13)] + [
-        datetime.date(2026, m, 1) for m in range(1, 7)
-    ]
-    dashboards = [
-        ("dashboard: margin by month (12)", lambda: margin_by_month(actor=staff, months=months)),
-        ("dashboard: client margins", lambda: client_margins(actor=staff, month=MONTH)),
-        ("dashboard: cluster costs", lambda: cluster_costs(actor=staff, month=MONTH)),
-        ("dashboard: pool utilisation", lambda: pool_utilisation(actor=staff, month=MONTH)),
-        (
-            "client: cost trend (12 months)",
-            lambda: client_cost_trend(actor=owner, client=client, months=months),
-        ),
-        (
-            "client: environment breakdown",
-            lambda: client_environment_costs(actor=owner, client=client, month=MONTH),
-        ),
-    ]
-    for step, work in dashboards:
-        measure(step, work, lambda rows: f"{len(rows)} rows")
-    invoice = drafts[1]
-    measure("invoice CSV", lambda: invoice_csv(invoice), lambda text: f"{len(text)} bytes")
-    measure(
-        "invoice PDF (WeasyPrint)", lambda: invoice_pdf(invoice), lambda pdf: f"{len(pdf)} bytes"
-    )
-    environment = (
-        Environment.objects.filter(site__client=client).select_related("site__client").first()
-    )
-    measure(
-        "estimate: scale an environment",
-        lambda: estimate_scale(actor=owner, environment=environment, replicas=4),
-        lambda estimate: f"{estimate.difference} {estimate.currency} a month",
-    )
+        if done.returncode != 0 or not out.stat().st_size:
+            return {"error": f"exit {done.returncode}: {done.stderr.strip()[-1500:]}"}
+        found = json.loads(out.read_text())
+    except subprocess.TimeoutExpired:
+        return {"error": f"did not finish within {timeout:.0f}s"}
+    finally:
+        out.unlink(missing_ok=True)
+    found["wall_seconds"] = time.perf_counter() - started
+    print(f"   ({name}: {found['wall_seconds']:.0f}s)", flush=True)
+    return found
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", default=",".join(PARTS), help=f"some of {', '.join(PARTS)}")
+    parser.add_argument("--quick", action="store_true", help="small sizes (tries the harness)")
+    parser.add_argument(
+        "--quiet-load", type=float, default=float(os.environ.get("BENCH_QUIET_LOAD", "1.5")),
+        help="wait for the 1-minute load average to drop below this first",
+    )  # fmt: skip
+    parser.add_argument(
+        "--quiet-wait", type=float, default=float(os.environ.get("BENCH_QUIET_WAIT", "120")),
+        help="seconds to wait for that at most",
+    )  # fmt: skip
+    parser.add_argument("--out", type=Path, default=None, help="results file (default: dated)")
+    parser.add_argument(
+        "--write-docs", action="store_true", help="put the tables into docs/performance.md"
+    )
+    args = parser.parse_args()
+    only = [part for part in args.only.split(",") if part]
+    unknown = set(only) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
+    env = {**os.environ, **(QUICK if args.quick else {})}
+    env["PYTHONPATH"] = str(common.ROOT)
     started = time.perf_counter()
-    per_client = SITES_PER_CLIENT * ENVIRONMENTS_PER_SITE
-    print(f"Billing bench: {CLIENTS} clients x {per_client} environments, {MONTH:%B %Y}")
-    old_config = setup_databases(verbosity=0, interactive=False, serialized_aliases=set())
-    try:
-        ready = time.perf_counter() - started
-        print(f"  database {connection.settings_dict['NAME']} ready ({ready:.1f}s)", flush=True)
-        run()
-    finally:
-        connection.close()
-        teardown_databases(old_config, verbosity=0)
-    width = max(len(step) for step, *_ in results)
-    rows_width = max(len(rows) for _, rows, *_ in results)
-    print()
-    print(f"{'step':<{width}}  {'rows':<{rows_width}}  {'seconds':>8}  {'queries':>7}")
-    print(f"{'-' * width}  {'-' * rows_width}  {'-' * 8}  {'-' * 7}")
-    for step, rows, seconds, queries in results:
-        print(f"{step:<{width}}  {rows:<{rows_width}}  {seconds:>8.2f}  {queries:>7}")
-    print(f"\ntotal {time.perf_counter() - started:.1f}s (database created and dropped)")
+    stamp = datetime.datetime.now(datetime.UTC)
+    results: dict[str, Any] = {
+        "started_at": stamp.isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "machine": common.machine(),
+    }
+    print("Machine:", json.dumps(results["machine"]), flush=True)
+    quiet = wait_until_quiet(args.quiet_load, args.quiet_wait)
+    results["load"] = {"before": quiet["load"], "waited_for_quiet_seconds": quiet["waited_seconds"]}
+    print(f"Load average: {quiet['load']} (waited {quiet['waited_seconds']}s)", flush=True)
+    python = common.PYTHON
+    fleet_envs = env.get("BENCH_FLEET_ENVS", "200")
+    memory_envs = env.get("BENCH_MEMORY_ENVS", "2000")
+    if "billing" in only:
+        clients = env.get("BENCH_BILLING_CLIENTS", "50" if args.quick else "1000")
+        results["billing"] = run_part(
+            "billing", [python, "bench/billing.py"], {**env, "BENCH_CLIENTS": clients}, 900
+        )
+    if "fleet" in only or "memory" in only:
+        parts = "hangar,raw,kubectl,ansible" if "fleet" in only else "hangar"
+        results["fleet"] = run_part(
+            "fleet", [python, "bench/fleet.py", "--environments", fleet_envs, "--only", parts],
+            env, 2400,
+        )  # fmt: skip
+    if "memory" in only:
+        big = run_part(
+            "memory",
+            [python, "bench/fleet.py", "--environments", memory_envs, "--only", "hangar",
+             "--phases", "provision,image update", "--database", "hangar_bench_memory"],
+            env, 3600,
+        )  # fmt: skip
+        runs: dict[str, Any] = {}
+        if not results["fleet"].get("error"):
+            runs[fleet_envs] = {**results["fleet"]["hangar"], "note": "the fleet part's run"}
+        if big.get("error"):
+            results["memory"] = {"error": big["error"], "runs": runs}
+        else:
+            runs[memory_envs] = {**big["hangar"], "note": "same settings, 10x the environments"}
+            results["memory"] = {"runs": runs, "settings": {
+                k: big.get(k) for k in ("latency_seconds", "concurrency", "workers")}}  # fmt: skip
+    if "api" in only:
+        results["api"] = run_part("api", [python, "bench/api.py"], env, 1800)
+    results["load"]["after"] = load()
+    results["seconds"] = time.perf_counter() - started
+    results["goals"] = report.goals(results)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = args.out or RESULTS / f"{stamp:%Y-%m-%dT%H%M%SZ}{'-quick' if args.quick else ''}.json"
+    text = json.dumps(results, indent=2, default=str)
+    out.write_text(text)
+    (RESULTS / "latest.json").write_text(text)
+    rendered = report.render(results)
+    (RESULTS / "latest.md").write_text(rendered)
+    print("\n" + rendered)
+    print(f"results: {out.relative_to(common.ROOT) if out.is_relative_to(common.ROOT) else out}")
+    if args.write_docs:
+        write_docs(rendered)
     return 0
+
+
+def write_docs(rendered: str) -> None:
+    """Replace the table between the markers of docs/performance.md."""
+    path = common.ROOT / "docs" / "performance.md"
+    start, end = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
+    text = path.read_text()
+    if start not in text or end not in text:
+        print("docs/performance.md has no results markers; left alone")
+        return
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(f"{head}{start}\n\n```text\n{rendered}```\n\n{end}{tail}")
 
 
 if __name__ == "__main__":

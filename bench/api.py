@@ -1,0 +1,332 @@
+"""API at scale: gunicorn on loopback over a database of agency volume (bench_seed's
+defaults: 1,000 clients, 15,000 environments, 200,000 operations with a million events, a
+year of usage), loaded by wrk on the list and detail endpoints of environments and
+operations and on the dashboard page, each side by side with a raw baseline that returns
+`values()` of the same rows as JSON (bench/urls.py, benchmarks only).
+
+Also counts each endpoint's queries at page sizes 10, 50 and 200 (in process, Django's
+test client), to show they do not grow with the page.
+
+    python bench/api.py --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import common
+from bench.common import log
+
+LUA = """\
+local paths = {%(paths)s}
+local i = 0
+request = function()
+  i = i %% #paths + 1
+  return wrk.format("GET", paths[i])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests": %%d, "duration_us": %%d, "p50_us": %%d, "p95_us": %%d, "p99_us": %%d, '
+    .. '"mean_us": %%.1f, "max_us": %%d, "non_2xx": %%d, "socket_errors": %%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
+    latency:percentile(99), latency.mean, latency.max, e.status,
+    e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+def options() -> argparse.Namespace:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clients", type=int, default=int(env("BENCH_CLIENTS", "1000")))
+    parser.add_argument("--operations", type=int, default=int(env("BENCH_OPERATIONS", "200000")))
+    parser.add_argument("--usage-days", type=int, default=int(env("BENCH_USAGE_DAYS", "365")))
+    parser.add_argument("--duration", type=float, default=float(env("BENCH_API_SECONDS", "10")))
+    parser.add_argument("--connections", type=int, default=int(env("BENCH_API_CONNECTIONS", "4")))
+    parser.add_argument(
+        "--gunicorn-workers", type=int, default=int(env("BENCH_GUNICORN_WORKERS", "4"))
+    )
+    parser.add_argument("--database", default="hangar_bench_api")
+    parser.add_argument("--json", type=Path, default=None)
+    return parser.parse_args()
+
+
+def sessions() -> dict[str, str]:
+    """Signed-in sessions, as the sign-in form leaves them: a client owner, and agency staff
+    with a verified TOTP device (staff must have one)."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from controlpanel.core.models import User
+
+    found = {}
+    for label, email in (("owner", "owner@c0001.bench.test"), ("staff", "admin@bench.test")):
+        user = User.objects.get(email=email)
+        store = SessionStore()
+        store[SESSION_KEY] = str(user.pk)
+        store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        if label == "staff":
+            device = TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
+            store[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        store.create()
+        found[label] = store.session_key
+    return found
+
+
+def tokens() -> dict[str, str]:
+    from controlpanel.api.tokens import token_create
+    from controlpanel.core.models import User
+
+    return {
+        "staff": token_create(
+            actor=User.objects.get(email="admin@bench.test"), name="bench", scopes=["read"]
+        )[1],
+        "owner": token_create(
+            actor=User.objects.get(email="owner@c0001.bench.test"), name="bench", scopes=["read"]
+        )[1],
+    }
+
+
+def endpoints(auth: dict[str, str], cookies: dict[str, str]) -> list[dict[str, Any]]:
+    """What wrk loads: (name, paths rotated through, headers, baseline name)."""
+    from clusters.models import Operation
+    from sites.models import Environment
+
+    rng = random.Random(7)  # noqa: S311 - sampling ids, not security
+    env_ids = list(Environment.objects.values_list("pk", flat=True))
+    op_ids = list(Operation.objects.values_list("pk", flat=True))
+    envs = rng.sample(env_ids, 200)
+    ops = rng.sample(op_ids, 200)
+    staff = {"Authorization": f"Bearer {auth['staff']}"}
+    owner = {"Authorization": f"Bearer {auth['owner']}"}
+    return [
+        {"name": "environments: list", "paths": ["/api/v1/environments/"], "headers": staff,
+         "raw": "raw environments: list"},
+        {"name": "environments: list (client owner)", "paths": ["/api/v1/environments/"],
+         "headers": owner, "raw": "raw environments: list"},
+        {"name": "environments: detail",
+         "paths": [f"/api/v1/environments/{pk}/" for pk in envs], "headers": staff,
+         "raw": "raw environments: detail"},
+        {"name": "operations: list", "paths": ["/api/v1/operations/"], "headers": staff,
+         "raw": "raw operations: list"},
+        {"name": "operations: list (client owner)", "paths": ["/api/v1/operations/"],
+         "headers": owner, "raw": "raw operations: list"},
+        {"name": "operations: detail", "paths": [f"/api/v1/operations/{pk}/" for pk in ops],
+         "headers": staff, "raw": "raw operations: detail"},
+        {"name": "dashboard (client owner)", "paths": ["/"],
+         "headers": {"Cookie": f"sessionid={cookies['owner']}"},
+         "raw": "raw environments: list"},
+        {"name": "raw environments: list", "paths": ["/bench/raw/environments/"], "headers": {}},
+        {"name": "raw environments: detail",
+         "paths": [f"/bench/raw/environments/{pk}/" for pk in envs], "headers": {}},
+        {"name": "raw operations: list", "paths": ["/bench/raw/operations/"], "headers": {}},
+        {"name": "raw operations: detail",
+         "paths": [f"/bench/raw/operations/{pk}/" for pk in ops], "headers": {}},
+    ]  # fmt: skip
+
+
+def query_counts(auth: dict[str, str], cookies: dict[str, str]) -> dict[str, Any]:
+    """Queries and time of one request per endpoint and page size (in process)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from clusters.models import Operation
+    from sites.models import Environment
+
+    env_id = Environment.objects.order_by("pk").values_list("pk", flat=True)[100]
+    op_id = Operation.objects.order_by("pk").values_list("pk", flat=True)[1000]
+    client = Client()
+    staff = {"HTTP_AUTHORIZATION": f"Bearer {auth['staff']}"}
+    owner = {"HTTP_AUTHORIZATION": f"Bearer {auth['owner']}"}
+    checks: list[tuple[str, str, dict[str, str]]] = []
+    for size in (10, 50, 200):
+        checks += [
+            (f"environments: list, page {size}", f"/api/v1/environments/?page_size={size}",
+             staff),
+            (f"environments: list (client owner), page {size}",
+             f"/api/v1/environments/?page_size={size}", owner),
+            (f"operations: list, page {size}", f"/api/v1/operations/?page_size={size}", staff),
+            (f"operations: list (client owner), page {size}",
+             f"/api/v1/operations/?page_size={size}", owner),
+        ]  # fmt: skip
+    checks += [
+        ("environments: detail", f"/api/v1/environments/{env_id}/", staff),
+        ("operations: detail", f"/api/v1/operations/{op_id}/", staff),
+    ]
+    results: dict[str, Any] = {}
+    client.cookies["sessionid"] = cookies["owner"]
+    checks.append(("dashboard (client owner, 15 environments)", "/", {}))
+    for name, path, headers in checks:
+        client.get(path, **headers)  # warm
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            response = client.get(path, **headers)
+            elapsed = time.perf_counter() - started
+        results[name] = {
+            "status": response.status_code,
+            "queries": len(queries.captured_queries),
+            "ms": elapsed * 1000,
+            "bytes": len(response.content),
+        }
+    # Agency staff see every environment on the dashboard: one page of all 15,000.
+    client.cookies["sessionid"] = cookies["staff"]
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        response = client.get("/")
+        elapsed = time.perf_counter() - started
+    results["dashboard (agency staff, every environment)"] = {
+        "status": response.status_code,
+        "queries": len(queries.captured_queries),
+        "ms": elapsed * 1000,
+        "bytes": len(response.content),
+    }
+    return results
+
+
+def run_wrk(url: str, endpoint: dict, seconds: float, connections: int, work: Path) -> dict:
+    script = work / "wrk.lua"
+    script.write_text(LUA % {"paths": ", ".join(json.dumps(p) for p in endpoint["paths"])})
+    headers = [arg for k, v in endpoint["headers"].items() for arg in ("-H", f"{k}: {v}")]
+    command = ["wrk", "-t1", f"-c{connections}", "-s", str(script), "--timeout", "10s", *headers]
+    # A short warm-up (imports, connections, caches), then the measured run.
+    subprocess.run([*command, "-d2s", url], capture_output=True, check=True)  # noqa: S603
+    done = subprocess.run(  # noqa: S603
+        [*command, f"-d{seconds:g}s", url], capture_output=True, text=True, check=True
+    )
+    line = next(line for line in done.stdout.splitlines() if line.startswith("{"))
+    found = json.loads(line)
+    return {
+        "requests": found["requests"],
+        "requests_per_second": found["requests"] / (found["duration_us"] / 1e6),
+        "p50_ms": found["p50_us"] / 1000,
+        "p95_ms": found["p95_us"] / 1000,
+        "p99_ms": found["p99_us"] / 1000,
+        "mean_ms": found["mean_us"] / 1000,
+        "max_ms": found["max_us"] / 1000,
+        "non_2xx": found["non_2xx"],
+        "socket_errors": found["socket_errors"],
+    }
+
+
+def main() -> int:
+    args = options()
+    if shutil.which("wrk") is None:
+        result = {"unavailable": "wrk is not installed (apt-get install -y wrk)"}
+        if args.json:
+            args.json.write_text(json.dumps(result))
+        return 0
+    database = common.Database(args.database)
+    work = Path(tempfile.mkdtemp(prefix="hangar-bench-api-"))
+    results: dict[str, Any] = {
+        "connections": args.connections,
+        "gunicorn_workers": args.gunicorn_workers,
+        "seconds_per_endpoint": args.duration,
+    }
+    server = None
+    try:
+        database.create()
+        os.environ.update(
+            {
+                "DATABASE_URL": database.url,
+                "DJANGO_SETTINGS_MODULE": "bench.settings",
+                # Reads only; a broker URL keeps the embedded worker thread out of gunicorn.
+                "CELERY_BROKER_URL": "redis://127.0.0.1:1/0",
+                "HANGAR_OPERATION_DISPATCH": "none",
+            }
+        )
+        import django
+
+        django.setup()
+        from django.db import connection
+
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        from controlpanel.management.commands.bench_seed import seed
+
+        counts = seed(clients=args.clients, operations=args.operations,
+                      usage_days=args.usage_days, timings=timings)  # fmt: skip
+        results["seed"] = {
+            "rows": counts,
+            "seconds": time.perf_counter() - started,
+            "stages": timings,
+        }
+        log(f"seeded in {results['seed']['seconds']:.0f}s")
+        auth, cookies = tokens(), sessions()
+        targets = endpoints(auth, cookies)
+        results["queries"] = query_counts(auth, cookies)
+        connection.close()
+
+        port = common.free_port()
+        server = subprocess.Popen(  # noqa: S603
+            [common.PYTHON, "-m", "gunicorn", "controlpanel.wsgi:application",
+             "--bind", f"127.0.0.1:{port}", "--workers", str(args.gunicorn_workers),
+             "--worker-class", "sync", "--log-level", "warning"],
+            cwd=common.ROOT,
+            env=os.environ.copy(),
+            stdout=(work / "gunicorn.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        common.wait_for(lambda: _answers(url), 60, interval=0.2, what="gunicorn")
+        results["endpoints"] = {}
+        for endpoint in targets:
+            measured = run_wrk(url, endpoint, args.duration, args.connections, work)
+            measured["raw"] = endpoint.get("raw")
+            results["endpoints"][endpoint["name"]] = measured
+            log(
+                f"{endpoint['name']}: p50 {measured['p50_ms']:.1f} ms, p95 "
+                f"{measured['p95_ms']:.1f} ms, {measured['requests_per_second']:.0f}/s"
+            )
+        for measured in results["endpoints"].values():
+            raw = results["endpoints"].get(measured.get("raw") or "")
+            if raw:
+                measured["p95_vs_raw"] = measured["p95_ms"] / raw["p95_ms"]
+                measured["throughput_vs_raw"] = (
+                    measured["requests_per_second"] / raw["requests_per_second"]
+                )
+    finally:
+        common.stop_process(server)
+        from django.db import connections
+
+        connections.close_all()
+        database.drop()
+        shutil.rmtree(work, ignore_errors=True)
+    text = json.dumps(results, indent=2, default=str)
+    if args.json:
+        args.json.write_text(text)
+    else:
+        print(text)
+    return 0
+
+
+def _answers(url: str) -> bool:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+if __name__ == "__main__":
+    sys.exit(main())
