@@ -337,6 +337,12 @@ class Operation(models.Model):
             models.Index(fields=["status", "not_before"]),
             models.Index(fields=["lock_key", "status"]),
             models.Index(fields=["cluster", "status"]),
+            # An environment's operations, newest first: the dashboard's last operation
+            # and failed cron runs, and the API's operations of one environment.
+            models.Index(
+                fields=["target_type", "target_id", "-created_at", "-id"],
+                name="operation_target_newest",
+            ),
         ]
 
     def __str__(self) -> str:
