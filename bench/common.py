@@ -96,6 +96,18 @@ class Database:
         _admin_sql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
+def backend_pids(name: str) -> list[int]:
+    """The server processes of every connection to database `name` (their CPU is the
+    database's share of a benchmark)."""
+    import psycopg
+
+    with psycopg.connect(database_url("postgres"), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", [name]
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
 def server_version() -> str:
     import psycopg
 
@@ -258,11 +270,13 @@ def process_cpu_seconds(pid: int) -> float:
 
 
 class CpuMeter:
-    """How busy the whole machine was between start() and stop(), and the CPU seconds of
-    chosen processes over the same span."""
+    """How busy the whole machine was between start() and stop(), and the CPU seconds that
+    chosen groups of processes used over the same span. A group is a list of pids or a
+    function returning them, asked at start and at stop (processes born in between count
+    from zero). This process is the group "harness"; "other" is the rest of the machine."""
 
-    def __init__(self, pids: dict[str, list[int]] | None = None) -> None:
-        self.pids = pids or {}
+    def __init__(self, groups: dict[str, Any] | None = None) -> None:
+        self.groups = {**(groups or {}), "harness": [os.getpid()]}
 
     @staticmethod
     def _machine() -> tuple[int, int]:
@@ -270,26 +284,33 @@ class CpuMeter:
         idle = fields[3] + fields[4]  # idle + iowait
         return sum(fields) - idle, sum(fields)
 
-    def _processes(self) -> dict[str, float]:
-        return {
-            name: sum(process_cpu_seconds(pid) for pid in pids) for name, pids in self.pids.items()
-        }
+    def _sample(self) -> dict[str, dict[int, float]]:
+        sample = {}
+        for name, pids in self.groups.items():
+            found = pids() if callable(pids) else pids
+            sample[name] = {pid: process_cpu_seconds(pid) for pid in found}
+        return sample
 
     def start(self) -> CpuMeter:
         self._busy, self._total = self._machine()
-        self._cpu = self._processes()
+        self._start = self._sample()
         return self
 
     def stop(self) -> dict[str, float]:
         busy, total = self._machine()
-        cpu = self._processes()
+        end = self._sample()
         ticks = os.sysconf("SC_CLK_TCK")
         result = {
             "machine_busy": (busy - self._busy) / max(total - self._total, 1),
             "machine_cpu_seconds": (busy - self._busy) / ticks,
         }
-        for name, seconds in cpu.items():
-            result[f"{name}_cpu_seconds"] = seconds - self._cpu.get(name, 0.0)
+        known = 0.0
+        for name, pids in end.items():
+            before = self._start.get(name, {})
+            used = sum(max(0.0, cpu - before.get(pid, 0.0)) for pid, cpu in pids.items())
+            result[f"{name}_cpu_seconds"] = used
+            known += used
+        result["other_cpu_seconds"] = max(0.0, result["machine_cpu_seconds"] - known)
         return result
 
 

@@ -192,7 +192,11 @@ def run_hangar(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             emulator.reset()
             worker_pids = [pid for worker in workers for pid in worker.pids()]
             meter = common.CpuMeter(
-                {"emulator": [emulator.process.pid], "workers": worker_pids}
+                {
+                    "emulator": [emulator.process.pid],
+                    "workers": worker_pids,
+                    "postgres": lambda: common.backend_pids(args.database),
+                }
             ).start()
             started = time.perf_counter()
             for environment in environments:
@@ -218,7 +222,11 @@ def run_hangar(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 sampler = MemorySampler(workers)
                 sampler.start()
                 meter = common.CpuMeter(
-                    {"emulator": [emulator.process.pid], "workers": pids}
+                    {
+                        "emulator": [emulator.process.pid],
+                        "workers": pids,
+                        "postgres": lambda: common.backend_pids(args.database),
+                    }
                 ).start()
                 started = time.perf_counter()
 
