@@ -133,3 +133,9 @@ def test_secrets_can_come_from_files(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == str(len(PRODUCTION["SECRET_KEY"]))
+
+
+def test_an_unconfigured_checkout_runs_manage_py_in_development_mode():
+    result = run_manage("shell", "-c", "from django.conf import settings; print(settings.DEBUG)")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "True"
