@@ -75,7 +75,16 @@ def ensure_ansible() -> dict[str, str]:
         if made.returncode != 0:
             raise Unavailable(f"python -m venv failed: {made.stderr.strip()[-500:]}")
         installed = _run(
-            [str(python), "-m", "pip", "install", "--quiet", "ansible", "kubernetes"],
+            # The versions the published results were measured with.
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "ansible>=12,<13",
+                "kubernetes>=30,<38",
+            ],
             timeout=900,
         )
         if installed.returncode != 0 or not playbook.exists():
