@@ -108,6 +108,22 @@ def backend_pids(name: str) -> list[int]:
     return [row[0] for row in rows]
 
 
+def database_counters(name: str) -> dict[str, int]:
+    """PostgreSQL's cumulative counters of one database (sessions opened, transactions,
+    rows), to difference around a phase."""
+    import psycopg
+
+    with psycopg.connect(database_url("postgres"), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT sessions, xact_commit, xact_rollback, tup_returned, tup_fetched, "
+            "tup_inserted, tup_updated FROM pg_stat_database WHERE datname = %s",
+            [name],
+        ).fetchone()
+    keys = ("sessions", "commits", "rollbacks", "rows_returned", "rows_fetched",
+            "rows_inserted", "rows_updated")  # fmt: skip
+    return dict(zip(keys, row or (0,) * len(keys), strict=True))
+
+
 def server_version() -> str:
     import psycopg
 
@@ -291,9 +307,24 @@ class CpuMeter:
             sample[name] = {pid: process_cpu_seconds(pid) for pid in found}
         return sample
 
+    @staticmethod
+    def _everything() -> dict[int, tuple[str, float]]:
+        found = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                name = stat[stat.index("(") + 1 : stat.rindex(")")]
+                fields = stat.rsplit(")", 1)[1].split()
+                found[int(entry.name)] = (name, int(fields[11]) + int(fields[12]))
+        return found
+
     def start(self) -> CpuMeter:
         self._busy, self._total = self._machine()
         self._start = self._sample()
+        self._all = self._everything()
         return self
 
     def stop(self) -> dict[str, float]:
@@ -311,6 +342,15 @@ class CpuMeter:
             result[f"{name}_cpu_seconds"] = used
             known += used
         result["other_cpu_seconds"] = max(0.0, result["machine_cpu_seconds"] - known)
+        # Who the rest were, by process name (processes that ended meanwhile are missed).
+        mine = {pid for pids in end.values() for pid in pids}
+        others: dict[str, float] = {}
+        for pid, (name, cpu) in self._everything().items():
+            if pid not in mine:
+                used = (cpu - self._all.get(pid, (name, 0))[1]) / ticks
+                if used > 0:
+                    others[name] = others.get(name, 0.0) + used
+        result["other_top"] = dict(sorted(others.items(), key=lambda kv: -kv[1])[:6])
         return result
 
 

@@ -151,6 +151,11 @@ def outcome(query: Any) -> dict[str, Any]:
     return {"statuses": statuses, "errors": failed, "span": span}
 
 
+def counters_since(database: str, before: dict[str, int]) -> dict[str, int]:
+    after = common.database_counters(database)
+    return {key: after[key] - before.get(key, 0) for key in after}
+
+
 def run_hangar(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from django.db import connection
 
@@ -198,6 +203,7 @@ def run_hangar(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                     "postgres": lambda: common.backend_pids(args.database),
                 }
             ).start()
+            counters = common.database_counters(args.database)
             started = time.perf_counter()
             for environment in environments:
                 actions.environment_provision(actor=admin, environment=environment)
@@ -209,6 +215,7 @@ def run_hangar(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 "enqueue_seconds": enqueued - started,
                 "requests": emulator.stats(),
                 "cpu": meter.stop(),
+                "database": counters_since(args.database, counters),
                 **outcome(query),
             }
             log(f"hangar provision: {ended - started:.1f}s")
@@ -228,6 +235,7 @@ def run_hangar(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                         "postgres": lambda: common.backend_pids(args.database),
                     }
                 ).start()
+                counters = common.database_counters(args.database)
                 started = time.perf_counter()
 
                 batch, operations = fleet_deploy(
@@ -243,6 +251,7 @@ def run_hangar(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                     "enqueue_seconds": enqueued - started,
                     "requests": emulator.stats(),
                     "cpu": meter.stop(),
+                    "database": counters_since(args.database, counters),
                     "memory": {
                         "peak_rss_mib_per_process": sorted(peaks.values(), reverse=True),
                         "peak_rss_mib_max": max(peaks.values()),
