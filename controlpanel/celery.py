@@ -20,4 +20,7 @@ def reuse_database_connections(**kwargs: object) -> None:
     CELERY_DB_REUSE_MAX, so Celery's own fixup no longer closes them every time)."""
     from django.db import close_old_connections
 
+    task = kwargs.get("task")
+    if getattr(getattr(task, "request", None), "is_eager", False):
+        return  # run in the caller's thread (apply()): its connection is the caller's
     close_old_connections()
