@@ -59,6 +59,10 @@ def options() -> argparse.Namespace:
     parser.add_argument(
         "--gunicorn-workers", type=int, default=int(env("BENCH_GUNICORN_WORKERS", "4"))
     )
+    parser.add_argument(
+        "--quiet-wait", type=float, default=float(env("BENCH_API_QUIET_WAIT", "20")),
+        help="seconds to wait, before each endpoint, for other work on the machine to calm",
+    )  # fmt: skip
     parser.add_argument("--database", default="hangar_bench_api")
     parser.add_argument("--json", type=Path, default=None)
     return parser.parse_args()
@@ -287,8 +291,19 @@ def main() -> int:
         url = f"http://127.0.0.1:{port}"
         common.wait_for(lambda: _answers(url), 60, interval=0.2, what="gunicorn")
         results["endpoints"] = {}
+        own = {
+            "gunicorn": lambda: [server.pid, *_children(server.pid)],
+            "postgres": lambda: common.backend_pids(args.database),
+        }
         for endpoint in targets:
+            waited = common.wait_for_foreign_quiet(own, 0.25, args.quiet_wait)
+            meter = common.CpuMeter(own).start()
             measured = run_wrk(url, endpoint, args.duration, args.connections, work)
+            cpu = meter.stop()
+            measured["cpu"] = cpu
+            measured["waited_for_quiet_seconds"] = waited
+            # wrk runs as a child of this process; its CPU is "other" too: a small share.
+            measured["foreign_cores"] = cpu["other_cpu_seconds"] / (args.duration + 2)
             measured["raw"] = endpoint.get("raw")
             results["endpoints"][endpoint["name"]] = measured
             log(
@@ -315,6 +330,14 @@ def main() -> int:
     else:
         print(text)
     return 0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
 
 
 def _answers(url: str) -> bool:

@@ -354,6 +354,22 @@ class CpuMeter:
         return result
 
 
+def foreign_cores(own: dict[str, Any], seconds: float = 1.0) -> float:
+    """Cores' worth of CPU that processes other than `own` used over `seconds`."""
+    meter = CpuMeter(own).start()
+    time.sleep(seconds)
+    return meter.stop()["other_cpu_seconds"] / seconds
+
+
+def wait_for_foreign_quiet(own: dict[str, Any], limit: float, timeout: float) -> float:
+    """Wait (at most `timeout` s) until other work on the machine uses under `limit` cores
+    (someone's test suite on a shared machine skews everything); returns the seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout and foreign_cores(own) > limit:
+        pass
+    return time.monotonic() - started
+
+
 # --- The emulator ------------------------------------------------------------------------
 
 

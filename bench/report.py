@@ -166,9 +166,10 @@ def api_section(api: dict[str, Any]) -> str:
             name, found["p50_ms"], found["p95_ms"], found["p99_ms"],
             found["requests_per_second"], "/".join(_cell(c) for c in counts),
             found.get("p95_vs_raw"), found["non_2xx"] + found["socket_errors"],
+            found.get("foreign_cores"),
         ])  # fmt: skip
     headers = ["endpoint", "p50 ms", "p95 ms", "p99 ms", "req/s", "queries (page 10/50/200)",
-               "p95 vs raw", "errors"]  # fmt: skip
+               "p95 vs raw", "errors", "other load (cores)"]  # fmt: skip
     lines.append(table(headers, rows))
     staff = queries.get("dashboard (agency staff, every environment)")
     if staff:

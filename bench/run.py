@@ -66,7 +66,8 @@ def run_part(name: str, command: list[str], env: dict[str, str], timeout: float)
     """Run one part in a process of its own; its JSON, or what went wrong."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         out = Path(handle.name)
-    print(f"\n== {name}", flush=True)
+    print(f"\n== {name} (load average {load()})", flush=True)
+    before = load()
     started = time.perf_counter()
     try:
         done = subprocess.run(  # noqa: S603
@@ -81,6 +82,7 @@ def run_part(name: str, command: list[str], env: dict[str, str], timeout: float)
     finally:
         out.unlink(missing_ok=True)
     found["wall_seconds"] = time.perf_counter() - started
+    found["load_average"] = {"before": before, "after": load()}
     print(f"   ({name}: {found['wall_seconds']:.0f}s)", flush=True)
     return found
 
