@@ -44,9 +44,18 @@ class EnvironmentViewSet(TokenAwareMixin, mixins.CreateModelMixin, viewsets.Read
         return self.action in {"retrieve", "deploy"}
 
     def get_queryset(self):
-        queryset = Environment.objects.for_user(self.request.user).select_related(
-            "site__client", "cluster"
-        )
+        if self.action in ("list", "retrieve"):
+            # What the serializer shows: no cluster (its kubeconfig and keys would be
+            # decrypted for every row) and no hash salt.
+            queryset = (
+                Environment.objects.for_user(self.request.user)
+                .select_related("site__client")
+                .defer("hash_salt")
+            )
+        else:
+            queryset = Environment.objects.for_user(self.request.user).select_related(
+                "site__client", "cluster"
+            )
         deploy_env = self.deploy_environment_id()
         if deploy_env is not None:
             queryset = queryset.filter(pk=deploy_env)
