@@ -10,9 +10,10 @@ of the month a client ran.
 A pool's month cost is split in proportion to node-hours weighted by the price of their
 day: each environment's share-weighted node-hours (see billing.shares), and the rest —
 unallocated capacity — which is agency overhead for a shared pool and the dedicated
-client's for a dedicated pool. Fixed cluster items (control plane, load balancer, storage)
-are split in proportion to node cost on the cluster, so the agency carries the part of
-unallocated capacity.
+client's for a dedicated pool. A pool that changed hands mid-month is split by its days in
+each mode (PoolMonth.modes): a dedicated client pays the capacity left unused on its days.
+Fixed cluster items (control plane, load balancer, storage) are split in proportion to node
+cost on the cluster, so the agency carries the part of unallocated capacity.
 
 All amounts here are exact Decimals; rounding happens when lines are made (billing.money).
 Query count is constant: prices, cluster items, pool days, environment days.
@@ -78,6 +79,17 @@ class PriceBook:
 
 
 @dataclass
+class PoolMode:
+    """A pool's days in one mode (dedicated to a client, or shared) within a month."""
+
+    node_hours: Decimal = ZERO
+    allocated_node_hours: Decimal = ZERO
+    uncapped: Decimal = ZERO
+    allocated_uncapped: Decimal = ZERO
+    hours: Decimal = ZERO
+
+
+@dataclass
 class PoolMonth:
     """One pool in one month."""
 
@@ -99,10 +111,25 @@ class PoolMonth:
     cost: Decimal = ZERO  # with each node's 672-hour cap
     unpriced_days: set[datetime.date] = field(default_factory=set)
     cluster_factor: Decimal = ZERO  # cluster items per unit of node cost
+    # Per owner of the pool's days (a client id, or None for shared days).
+    modes: dict[int | None, PoolMode] = field(default_factory=dict)
 
     @property
     def is_shared(self) -> bool:
+        """Shared at the end of the month (the latest day's mode)."""
         return self.dedicated_client_id is None
+
+    @property
+    def owners(self) -> set[int]:
+        """Clients the pool was dedicated to on some day of the month with nodes running."""
+        return {c for c, mode in self.modes.items() if c is not None and mode.node_hours > 0}
+
+    def unallocated_cost_of(self, owner: int | None) -> Decimal:
+        """Capacity nobody requested on the days `owner` had the pool (None: shared days)."""
+        mode = self.modes.get(owner)
+        if mode is None:
+            return ZERO
+        return max(ZERO, (mode.uncapped - mode.allocated_uncapped) * self.cap_factor)
 
     @property
     def cap_factor(self) -> Decimal:
@@ -237,6 +264,12 @@ def _pool_months(
             if day.node_hours:
                 pool.unpriced_days.add(day.day)
             price = ZERO
+        mode = pool.modes.setdefault(day.dedicated_client_id, PoolMode())
+        mode.hours += day.hours
+        mode.node_hours += day.node_hours
+        mode.allocated_node_hours += day.allocated_node_hours
+        mode.uncapped += day.node_hours * price / CAP_HOURS
+        mode.allocated_uncapped += day.allocated_node_hours * price / CAP_HOURS
         pool.hours += day.hours
         pool.node_hours += day.node_hours
         pool.allocated_node_hours += day.allocated_node_hours

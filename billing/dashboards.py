@@ -72,11 +72,7 @@ def margin_by_month(
         items = [c for (_, m), c in report.clusters.items() if m == month]
         items_cost = sum((c.items_cost for c in items), ZERO)
         overhead = sum(
-            (
-                p.unallocated_cost * (1 + p.cluster_factor)
-                for p in report.pools_in(month)
-                if p.is_shared
-            ),
+            (p.unallocated_cost_of(None) * (1 + p.cluster_factor) for p in report.pools_in(month)),
             ZERO,
         ) + sum((c.items_cost for c in items if not c.node_cost), ZERO)
         cost = to_cents(node_cost + items_cost)

@@ -60,7 +60,7 @@ def _clean_month(month: datetime.date, now: datetime.datetime) -> datetime.date:
 def _check_prices(report: CostReport, month: datetime.date, client_ids: set[int]) -> None:
     """Refuse to invoice nodes without a price: the pools the clients ran on or own."""
     pool_ids = {e.pool_id for e in report.environments_in(month) if e.client_id in client_ids} | {
-        p.pool_id for p in report.pools_in(month) if p.dedicated_client_id in client_ids
+        p.pool_id for p in report.pools_in(month) if p.owners & client_ids
     }
     missing = report.missing_prices(month, pool_ids=pool_ids)
     if missing:
@@ -187,11 +187,8 @@ def invoices_generate(
     month = _clean_month(month, now)
     report = cost_report(months=[month])
     client_ids = {e.client_id for e in report.environments_in(month) if e.hours > 0}
-    client_ids |= {
-        p.dedicated_client_id
-        for p in report.pools_in(month)
-        if p.dedicated_client_id is not None and p.node_hours > 0
-    }
+    for pool in report.pools_in(month):
+        client_ids |= pool.owners
     _check_prices(report, month, client_ids)
     existing = {
         invoice.client_id: invoice

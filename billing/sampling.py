@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import DecimalField, ExpressionWrapper, F, Max, Sum
 from django.utils import timezone
 
+from billing.dedication import DedicationBook
 from billing.models import (
     EnvironmentSample,
     EnvironmentUsageDay,
@@ -318,8 +319,11 @@ def usage_rollup(*, day: datetime.date) -> Rollup:
             slot.extend([0] * (nodes - len(slot)))
             for index in range(nodes):
                 slot[index] += seconds
+        # The day's mode (dedicated or shared) is the dedication history's, where it has one.
+        dedication = DedicationBook.load(pool_days)
         for pool_id, row in pool_days.items():
             row.slot_seconds = slots[pool_id]
+            row.dedicated_client_id = dedication.owner(pool_id, day, row.dedicated_client_id)
         PoolUsageDay.objects.bulk_create(pool_days.values(), batch_size=_BATCH)
     return Rollup(day=day, environment_rows=len(env_rows), pool_rows=len(pool_days))
 
