@@ -22,7 +22,7 @@ from billing.invoicing import minimum_site_fee
 from billing.lines import client_lines
 from billing.models import Invoice
 from billing.models.prices import billing_currency
-from billing.money import ZERO, to_cents
+from billing.money import ZERO, to_cents, with_markup
 from billing.periods import last_months, month_start
 from clusters.models import Cluster
 from controlpanel.core.models import Client, User
@@ -139,28 +139,45 @@ def client_margins(*, actor: User, month: datetime.date) -> list[dict[str, Any]]
 
 
 def cluster_costs(*, actor: User, month: datetime.date) -> list[dict[str, Any]]:
-    """Per cluster: node cost, fixed items, what is allocated to clients, overhead."""
+    """Per cluster: node cost, fixed items, what is allocated to clients, overhead, and what
+    clients pay for it (their allocations with each client's markup, before minimum fees):
+    is the cluster paying for itself?"""
     _require_staff(actor)
     month = month_start(month)
     report = cost_report(months=[month])
     allocations = Allocations(report)
     totals: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    by_client: dict[int, dict[int, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+
+    def add(cluster_id: int, parts: dict) -> None:
+        for party, cents in parts.items():
+            totals[cluster_id]["overhead" if party == OVERHEAD else "allocated"] += cents
+            if party != OVERHEAD:
+                by_client[cluster_id][party] += cents
+
     for pool in report.pools_in(month):
         if pool.cluster_id is None:
             continue
-        for party, cents in allocations.pool(pool).items():
-            totals[pool.cluster_id]["overhead" if party == OVERHEAD else "allocated"] += cents
+        add(pool.cluster_id, allocations.pool(pool))
         totals[pool.cluster_id]["node_cost"] += to_cents(pool.cost)
     for (cluster_id, m), cluster in report.clusters.items():
         if m != month:
             continue
-        for party, cents in allocations.cluster(cluster).items():
-            totals[cluster_id]["overhead" if party == OVERHEAD else "allocated"] += cents
+        add(cluster_id, allocations.cluster(cluster))
         totals[cluster_id]["items_cost"] += to_cents(cluster.items_cost)
     names = dict(Cluster.objects.filter(pk__in=list(totals)).values_list("pk", "name"))
+    client_ids = {client for parts in by_client.values() for client in parts}
+    markups = dict(Client.objects.filter(pk__in=client_ids).values_list("pk", "markup_percent"))
     rows = []
     for cluster_id, values in sorted(totals.items(), key=lambda kv: names.get(kv[0], "")):
         cost = values["node_cost"] + values["items_cost"]
+        billed = sum(
+            (
+                with_markup(cents, markups.get(client, ZERO))
+                for client, cents in by_client[cluster_id].items()
+            ),
+            ZERO,
+        )
         rows.append(
             {
                 "cluster_id": cluster_id,
@@ -171,6 +188,8 @@ def cluster_costs(*, actor: User, month: datetime.date) -> list[dict[str, Any]]:
                 "allocated": values["allocated"],
                 "overhead": values["overhead"],
                 "overhead_percent": _percent(values["overhead"], cost),
+                "billed": billed,
+                "margin": billed - cost,
             }
         )
     return rows
@@ -182,6 +201,8 @@ def pool_utilisation(*, actor: User, month: datetime.date) -> list[dict[str, Any
     _require_staff(actor)
     month = month_start(month)
     report = cost_report(months=[month], client_ids=())
+    owners = {p.dedicated_client_id for p in report.pools_in(month)} - {None}
+    names = dict(Client.objects.filter(pk__in=owners).values_list("pk", "name"))
     rows = []
     for pool in sorted(report.pools_in(month), key=lambda p: p.label):
         rows.append(
@@ -190,6 +211,8 @@ def pool_utilisation(*, actor: User, month: datetime.date) -> list[dict[str, Any
                 "pool": pool.label,
                 "shared": pool.is_shared,
                 "dedicated_client_id": pool.dedicated_client_id,
+                "dedicated_client": names.get(pool.dedicated_client_id, ""),
+                "modes": len(pool.modes),
                 "average_nodes": pool.average_nodes.quantize(Decimal("0.01")),
                 "cpu_requested_percent": _percent(
                     pool.cpu_requested_hours, pool.cpu_allocatable_hours

@@ -8,7 +8,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from controlpanel.core.permissions import Action, can
-from controlpanel.web import integrations
 from controlpanel.web.portal.selectors import health, with_glance
 from sites.models import Environment
 
@@ -19,6 +18,7 @@ TABS = [
     ("variables", "Variables", "portal:variables"),
     ("cron", "Cron", "portal:cron"),
     ("logs", "Logs", "portal:logs"),
+    ("usage", "Usage", "portal:usage"),
     ("tasks", "Tasks", "portal:tasks"),
     ("backups", "Backups", "portal:backups"),
     ("settings", "Settings", "portal:environment_settings"),
@@ -63,8 +63,6 @@ def render_environment(
             )
         }
     )
-    backups = integrations.backup_actions() is not None
-    tabs = [t for t in TABS if t[0] != "backups" or backups]
     page = {
         "environment": environment,
         "site": environment.site,
@@ -72,7 +70,7 @@ def render_environment(
         "health": health(environment),
         "may": permissions(request.user, environment),
         "tab": tab,
-        "tabs": tabs,
+        "tabs": TABS,
         "nav_section": "dashboard",
     }
     return render(request, template, page | (context or {}), status=status)
