@@ -44,7 +44,7 @@ class SampleRun(models.Model):
     seconds = models.PositiveIntegerField()
     environments = models.PositiveIntegerField(default=0)
     pools = models.PositiveIntegerField(default=0)
-    # Clusters whose pods could not be read, by slug, with the reason: their environments
+    # Clusters whose pods could not be read, by id, with the reason: their environments
     # were counted from the database instead (EnvironmentSample.source).
     fallbacks = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
