@@ -11,20 +11,51 @@ hour away, and a slow cluster must not hold the others up.
 from __future__ import annotations
 
 import logging
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from clusters.kube.client import KubeClient
 from clusters.kube.errors import KubeError, KubeNotFound
 from clusters.kube.transport import RetryPolicy
 from clusters.models import Cluster
-from clusters.quantities import parse_cpu, parse_memory
 from sites.manifests.common import MANAGED_BY, NAME_LABEL, WEB
 
 logger = logging.getLogger(__name__)
 
 _MI = 2**20
+# Quantities as a server writes them (canonical forms, metrics in nanocores and KiB). Users'
+# input goes through clusters.quantities' stricter rules; this reads what a cluster says.
+_SUFFIX = {
+    "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1),
+    "k": Decimal(10**3), "M": Decimal(10**6), "G": Decimal(10**9), "T": Decimal(10**12),
+    "P": Decimal(10**15), "E": Decimal(10**18), "Ki": Decimal(2**10), "Mi": Decimal(2**20),
+    "Gi": Decimal(2**30), "Ti": Decimal(2**40), "Pi": Decimal(2**50), "Ei": Decimal(2**60),
+}  # fmt: skip
+_QUANTITY = re.compile(r"([0-9.]+(?:[eE][-+]?[0-9]+)?)([a-zA-Z]*)")
+
+
+def quantity(text: object) -> Decimal:
+    """The value of a Kubernetes quantity ("250m" is 0.25, "1Ki" 1024); 0 if unreadable."""
+    match = _QUANTITY.fullmatch(str(text).strip())
+    if match is None or match[2] not in _SUFFIX:
+        return Decimal(0)
+    try:
+        return Decimal(match[1]) * _SUFFIX[match[2]]
+    except ArithmeticError:
+        return Decimal(0)
+
+
+def _millicores(text: object) -> int:
+    return int(quantity(text) * 1000)
+
+
+def _mib(text: object) -> int:
+    return int(quantity(text) / _MI)
+
+
 WEB_PODS = {**MANAGED_BY, NAME_LABEL: WEB}
 # One try within a few seconds: sampling falls back to the database rather than wait.
 _ONE_TRY = RetryPolicy(attempts=1, deadline=10.0)
@@ -58,14 +89,13 @@ class ClusterReading:
 
 
 def _requests(pod: dict) -> tuple[int, int]:
-    cpu = memory = 0
+    """Millicores and MiB its containers request."""
+    cpu = memory = Decimal(0)
     for container in (pod.get("spec") or {}).get("containers") or []:
         requests = (container.get("resources") or {}).get("requests") or {}
-        if requests.get("cpu"):
-            cpu += parse_cpu(requests["cpu"])
-        if requests.get("memory"):
-            memory += parse_memory(requests["memory"])
-    return cpu, memory
+        cpu += quantity(requests.get("cpu", 0))
+        memory += quantity(requests.get("memory", 0))
+    return int(cpu * 1000), int(memory / _MI)
 
 
 def _running(pod: dict) -> bool:
@@ -83,7 +113,7 @@ def pods_by_namespace(pods: Iterable[dict]) -> dict[str, NamespacePods]:
         entry = found[(pod.get("metadata") or {}).get("namespace", "")]
         entry.pods += 1
         entry.cpu_millicores += cpu
-        entry.memory_mib += memory // _MI
+        entry.memory_mib += memory
     return dict(found)
 
 
@@ -93,10 +123,8 @@ def usage_by_namespace(metrics: Iterable[dict]) -> dict[str, NamespaceUse]:
         entry = found[(item.get("metadata") or {}).get("namespace", "")]
         for container in item.get("containers") or []:
             usage = container.get("usage") or {}
-            if usage.get("cpu"):
-                entry.cpu_millicores += parse_cpu(usage["cpu"])
-            if usage.get("memory"):
-                entry.memory_mib += parse_memory(usage["memory"]) // _MI
+            entry.cpu_millicores += _millicores(usage.get("cpu", 0))
+            entry.memory_mib += _mib(usage.get("memory", 0))
     return dict(found)
 
 
