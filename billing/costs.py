@@ -30,6 +30,7 @@ from decimal import Decimal
 
 from django.db.models import Case, DecimalField, F, Max, Q, Sum, Value, When
 from django.db.models.functions import TruncMonth
+from django.utils import timezone
 
 from billing.models import ClusterCostItem, EnvironmentUsageDay, NodePrice, PoolUsageDay
 from billing.periods import hours_between, local_midnight, month_start, next_month
@@ -221,17 +222,21 @@ class CostReport:
 
 
 def cost_report(
-    *, months: Sequence[datetime.date], client_ids: Collection[int] | None = None
+    *,
+    months: Sequence[datetime.date],
+    client_ids: Collection[int] | None = None,
+    until: datetime.datetime | None = None,
 ) -> CostReport:
     """Costs of the given months (first days), for every pool and cluster, and for the
-    environments of `client_ids` (all when None)."""
+    environments of `client_ids` (all when None), as of `until` (default now): a month
+    not over yet has its cluster items so far, as its nodes have their usage so far."""
     months = sorted({month_start(m) for m in months})
     if not months:
         return CostReport([], {}, {}, [])
     first, end = months[0], next_month(months[-1])
     prices = PriceBook.load()
     pools = _pool_months(prices, months, first, end)
-    clusters = _cluster_months(pools, months, first, end)
+    clusters = _cluster_months(pools, months, first, end, until or timezone.now())
     for pool in pools.values():
         if pool.cluster_id is not None:
             cluster = clusters.get((pool.cluster_id, pool.month))
@@ -300,11 +305,16 @@ def _pool_months(
 
 
 def cluster_item_costs(
-    items: Iterable[ClusterCostItem], month: datetime.date
+    items: Iterable[ClusterCostItem],
+    month: datetime.date,
+    until: datetime.datetime | None = None,
 ) -> dict[int, list[tuple[str, Decimal]]]:
-    """Each cluster's fixed items in `month`: (name, cost), with the 672-hour cap applied
-    to each item's hours across its rows (a price change is a new row)."""
+    """Each cluster's fixed items in `month` (up to `until`, if given): (name, cost), with
+    the 672-hour cap applied to each item's hours across its rows (a price change is a new
+    row)."""
     month_begin, month_end = local_midnight(month), local_midnight(next_month(month))
+    if until is not None:
+        month_end = max(month_begin, min(month_end, until))
     grouped: dict[tuple[int, str], list[tuple[Decimal, Decimal]]] = defaultdict(list)
     for item in items:
         start = max(month_begin, local_midnight(item.effective_from))
@@ -328,6 +338,7 @@ def _cluster_months(
     months: list[datetime.date],
     first: datetime.date,
     end: datetime.date,
+    until: datetime.datetime,
 ) -> dict[tuple[int, datetime.date], ClusterMonth]:
     clusters: dict[tuple[int, datetime.date], ClusterMonth] = {}
     for pool in pools.values():
@@ -342,7 +353,7 @@ def _cluster_months(
         )
     )
     for month in months:
-        for cluster_id, costs in cluster_item_costs(items, month).items():
+        for cluster_id, costs in cluster_item_costs(items, month, until).items():
             cluster = clusters.setdefault((cluster_id, month), ClusterMonth(cluster_id, month))
             cluster.items = costs
             cluster.items_cost = sum((cost for _, cost in costs), ZERO)

@@ -146,7 +146,7 @@ def invoice_generate(
         .first()
     )
     _refuse_invoiced(existing, month)
-    report = cost_report(months=[month], client_ids=[client.pk])
+    report = cost_report(months=[month], client_ids=[client.pk], until=now)
     _check_prices(report, month, {client.pk})
     client = Client.objects.select_related("billing_profile").get(pk=client.pk)
     drafts = client_lines(
@@ -185,7 +185,7 @@ def invoices_generate(
     _require_pricing(actor)
     now = now or timezone.now()
     month = _clean_month(month, now)
-    report = cost_report(months=[month])
+    report = cost_report(months=[month], until=now)
     client_ids = {e.client_id for e in report.environments_in(month) if e.hours > 0}
     for pool in report.pools_in(month):
         client_ids |= pool.owners

@@ -138,7 +138,7 @@ def clients_month_costs(
     ids = [c.pk for c in clients if can(actor, Action.VIEW_BILLING, c)]
     if not ids:
         return {}
-    report = cost_report(months=[month], client_ids=ids)
+    report = cost_report(months=[month], client_ids=ids, until=now)
     end = local_midnight(next_month(month))
     remaining = hours_between(max(now, local_midnight(month)), end)
     running = set(

@@ -45,7 +45,7 @@ def costs(request: HttpRequest, pk: int) -> HttpResponse:
         "chart": chart(
             id="cost-trend",
             title=f"What {client.name} paid per month, last 12 months ({currency})",
-            labels=[row["month"].strftime("%b %Y") for row in trend],
+            labels=[row["month"].strftime("%b %y") for row in trend],
             series=[
                 Series("Invoiced", invoiced, css="chart-series-1"),
                 Series("Not invoiced yet (so far)", estimated, css="chart-estimate"),

@@ -57,7 +57,7 @@ def _margin_chart(rows: list[dict]) -> object:
     return chart(
         id="margin-by-month",
         title=f"Infrastructure cost and billed revenue per month ({billing_currency()})",
-        labels=[row["month"].strftime("%b %Y") for row in rows],
+        labels=[row["month"].strftime("%b %y") for row in rows],
         series=[
             Series("Infrastructure cost", [row["cost"] for row in rows], css="chart-series-3"),
             Series("Billed (issued invoices)", [row["billed"] for row in rows]),
