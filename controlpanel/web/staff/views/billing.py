@@ -61,7 +61,6 @@ def _margin_chart(rows: list[dict]) -> object:
         series=[
             Series("Infrastructure cost", [row["cost"] for row in rows], css="chart-series-3"),
             Series("Billed (issued invoices)", [row["billed"] for row in rows]),
-            Series("Margin", [max(row["margin"], 0) for row in rows], "line", "chart-series-2"),
         ],
         fmt=lambda amount: money(amount, ""),
     )
