@@ -11,13 +11,14 @@ import datetime
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from billing.dashboards import client_margins, cluster_costs, margin_by_month, pool_utilisation
+from billing.dashboards import margin_by_month, month_overview
 from billing.invoicing import (
     invoice_delete_draft,
     invoice_generate,
@@ -38,6 +39,9 @@ from controlpanel.web.shortcuts import attempt
 from controlpanel.web.staff.access import staff_required
 from controlpanel.web.staff.forms import InvoiceEmailForm, InvoiceVoidForm
 from controlpanel.web.templatetags.hangar import money
+
+PAGE_SIZE = 50
+CLIENTS_SHOWN = 50
 
 
 def _month(request: HttpRequest) -> datetime.date:
@@ -72,7 +76,12 @@ def billing(request: HttpRequest) -> HttpResponse:
     month = _month(request)
     user = request.user
     margins = margin_by_month(actor=user)
-    invoices = list(invoice_list(actor=user, month=month))
+    invoices = Paginator(invoice_list(actor=user, month=month), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    overview = month_overview(actor=user, month=month)
+    # The clients the agency earns least on first: the ones to look at.
+    clients = sorted(overview.pop("clients"), key=lambda row: (row["margin"], row["client"]))
     counts = Invoice.objects.filter(period_start=month).aggregate(
         drafts=Count("pk", filter=Q(status=Invoice.Status.DRAFT)),
         issued=Count("pk", filter=Q(status__in=[Invoice.Status.ISSUED, Invoice.Status.PAID])),
@@ -90,9 +99,9 @@ def billing(request: HttpRequest) -> HttpResponse:
         "margin_chart": _margin_chart(margins),
         "invoices": invoices,
         "counts": counts,
-        "clients": client_margins(actor=user, month=month),
-        "clusters": cluster_costs(actor=user, month=month),
-        "pools": pool_utilisation(actor=user, month=month),
+        **overview,
+        "clients": clients[:CLIENTS_SHOWN],
+        "clients_total": len(clients),
         "may_manage": can(user, Action.MANAGE_PRICING),
         "nav_section": "staff",
         "staff_tab": "billing",
