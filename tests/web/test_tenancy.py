@@ -23,6 +23,7 @@ ENVIRONMENT_PAGES = [
     "cron/",
     "logs/",
     "tasks/",
+    "mail/",
     "settings/",
     "backups/",
     "logs/tail/?container=web&tail_lines=50",

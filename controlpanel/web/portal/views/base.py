@@ -18,6 +18,7 @@ TABS = [
     ("domains", "Domains", "portal:domains"),
     ("variables", "Variables", "portal:variables"),
     ("cron", "Cron", "portal:cron"),
+    ("mail", "Mail", "portal:mail"),
     ("logs", "Logs", "portal:logs"),
     ("tasks", "Tasks", "portal:tasks"),
     ("backups", "Backups", "portal:backups"),
