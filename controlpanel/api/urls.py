@@ -12,6 +12,7 @@ from controlpanel.api.views.infrastructure import (
     NodePoolViewSet,
     NodeSizeViewSet,
 )
+from controlpanel.api.views.local import EnvironmentLocalView, EnvironmentLocalZipView
 from controlpanel.api.views.mail import (
     ClientMailRelayView,
     EnvironmentMailView,
@@ -64,6 +65,14 @@ urlpatterns = [
         "v1/environments/<str:pk>/test-mail/",
         EnvironmentTestMailView.as_view(),
         name="environment-test-mail",
+    ),
+    path(
+        "v1/environments/<str:pk>/local/", EnvironmentLocalView.as_view(), name="environment-local"
+    ),
+    path(
+        "v1/environments/<str:pk>/local.zip",
+        EnvironmentLocalZipView.as_view(),
+        name="environment-local-zip",
     ),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

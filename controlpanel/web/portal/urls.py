@@ -8,6 +8,7 @@ from controlpanel.web.portal.views import (
     cron,
     dashboard,
     domains,
+    local,
     logs,
     mail,
     members,
@@ -71,6 +72,9 @@ urlpatterns = [
     path(f"{environment}mail/override/", mail.override_set, name="mail_override"),
     path(f"{environment}mail/override/reset/", mail.override_reset, name="mail_override_reset"),
     path(f"{environment}mail/test/", mail.test_send, name="mail_test"),
+    # ... running it locally ...
+    path(f"{environment}local/", local.local, name="local"),
+    path(f"{environment}local/project.zip", local.local_zip, name="local_zip"),
     # ... logs, one-off tasks, settings (deploy tokens, destroy).
     path(f"{environment}logs/", logs.logs, name="logs"),
     path(f"{environment}logs/tail/", logs.logs_tail, name="logs_tail"),

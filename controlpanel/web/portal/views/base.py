@@ -21,6 +21,7 @@ TABS = [
     ("mail", "Mail", "portal:mail"),
     ("logs", "Logs", "portal:logs"),
     ("tasks", "Tasks", "portal:tasks"),
+    ("local", "Run locally", "portal:local"),
     ("backups", "Backups", "portal:backups"),
     ("settings", "Settings", "portal:environment_settings"),
 ]
