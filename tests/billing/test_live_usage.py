@@ -11,7 +11,7 @@ import pytest
 from billing.models import EnvironmentSample, SampleRun
 from billing.sampling import usage_sample
 from billing.selectors import environment_usage
-from sites import actions
+from sites import services
 from sites.models import Environment
 from tests import factories as f
 from tests.engine import drain
@@ -28,7 +28,7 @@ def running(live_environment, staff_admin, settings):
         cpu_request="250m", memory_request="256Mi", cpu_limit="1", memory_limit="512Mi"
     )
     live_environment.refresh_from_db()
-    actions.environment_provision(actor=staff_admin, environment=live_environment)
+    services.environment_provision(actor=staff_admin, environment=live_environment)
     drain()
     live_environment.refresh_from_db()
     assert live_environment.status == Environment.Status.ACTIVE

@@ -22,7 +22,7 @@ from clusters.sandbox.demo import demo_pool
 from controlpanel.core.models import Client, Membership, User
 from controlpanel.core.roles import ClientRole, StaffRole
 from controlpanel.management.demo_billing import seed_billing_history, seed_cluster_costs
-from sites import actions
+from sites import services
 from sites import services as site_services
 from sites.models import Environment, Site, SiteKind, Tier
 
@@ -223,7 +223,7 @@ class Command(BaseCommand):
             existing = Environment.objects.filter(site=site, slug=env_slug).first()
             if existing is not None:
                 if existing.status == Environment.Status.NEW:
-                    actions.environment_provision(actor=admin, environment=existing)
+                    services.environment_provision(actor=admin, environment=existing)
                 continue
             env = site_services.environment_create(
                 actor=admin,
@@ -260,4 +260,4 @@ class Command(BaseCommand):
                     command=command,
                 )
             # Runs on the sandbox cluster once the panel's worker is up.
-            actions.environment_provision(actor=admin, environment=env)
+            services.environment_provision(actor=admin, environment=env)

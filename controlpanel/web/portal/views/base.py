@@ -17,9 +17,11 @@ TABS = [
     ("domains", "Domains", "portal:domains"),
     ("variables", "Variables", "portal:variables"),
     ("cron", "Cron", "portal:cron"),
+    ("mail", "Mail", "portal:mail"),
     ("logs", "Logs", "portal:logs"),
     ("usage", "Usage", "portal:usage"),
     ("tasks", "Tasks", "portal:tasks"),
+    ("local", "Run locally", "portal:local"),
     ("backups", "Backups", "portal:backups"),
     ("settings", "Settings", "portal:environment_settings"),
 ]
