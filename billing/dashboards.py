@@ -18,8 +18,7 @@ from django.db.models import Count, Sum
 
 from billing.allocation import OVERHEAD, Allocations
 from billing.costs import CostReport, cost_report
-from billing.invoicing import minimum_site_fee
-from billing.lines import client_lines
+from billing.invoicing import client_month_lines
 from billing.models import Invoice
 from billing.models.prices import billing_currency
 from billing.money import ZERO, to_cents, with_markup
@@ -119,13 +118,7 @@ def client_margins(
         if invoice is not None:
             amount, status = invoice.total, invoice.status
         else:
-            lines = client_lines(
-                report=report,
-                client_id=client.pk,
-                month=month,
-                markup_percent=client.markup_percent,
-                minimum_site_fee=minimum_site_fee(client),
-            )
+            lines = client_month_lines(report, client, month)
             amount, status = sum((line.amount for line in lines), ZERO), "estimate"
         rows.append(
             {
@@ -263,20 +256,15 @@ def client_cost_trend(
     }
     pending = [m for m in months if m not in invoices]
     report = cost_report(months=pending, client_ids=[client.pk])
-    fee = minimum_site_fee(client)
+    # Its billing profile (minimum fee) read once for every month.
+    client = Client.objects.select_related("billing_profile").get(pk=client.pk)
     rows = []
     for month in months:
         invoice = invoices.get(month)
         if invoice is not None:
             amount, status, number = invoice.total, invoice.status, invoice.number
         else:
-            lines = client_lines(
-                report=report,
-                client_id=client.pk,
-                month=month,
-                markup_percent=client.markup_percent,
-                minimum_site_fee=fee,
-            )
+            lines = client_month_lines(report, client, month)
             amount, status, number = sum((x.amount for x in lines), ZERO), "estimate", ""
         rows.append(
             {
@@ -317,13 +305,7 @@ def client_environment_costs(
             for line in sorted(invoice.lines.all(), key=lambda line: line.position)
         ]
     report = cost_report(months=[month], client_ids=[client.pk])
-    lines = client_lines(
-        report=report,
-        client_id=client.pk,
-        month=month,
-        markup_percent=client.markup_percent,
-        minimum_site_fee=minimum_site_fee(client),
-    )
+    lines = client_month_lines(report, client, month)
     return [
         {
             "kind": line.kind,

@@ -41,6 +41,17 @@ def minimum_site_fee(client: Client) -> Decimal:
     return Decimal(settings.HANGAR_BILLING_MINIMUM_SITE_FEE)
 
 
+def client_month_lines(report: CostReport, client: Client, month: datetime.date) -> list[LineDraft]:
+    """The client's lines of `month` on its terms (markup, minimum fee per site)."""
+    return client_lines(
+        report=report,
+        client_id=client.pk,
+        month=month,
+        markup_percent=client.markup_percent,
+        minimum_site_fee=minimum_site_fee(client),
+    )
+
+
 def invoice_email_address(client: Client) -> str:
     profile = getattr(client, "billing_profile", None)
     return (profile.invoice_email if profile is not None else "") or client.billing_email
@@ -149,13 +160,7 @@ def invoice_generate(
     report = cost_report(months=[month], client_ids=[client.pk], until=now)
     _check_prices(report, month, {client.pk})
     client = Client.objects.select_related("billing_profile").get(pk=client.pk)
-    drafts = client_lines(
-        report=report,
-        client_id=client.pk,
-        month=month,
-        markup_percent=client.markup_percent,
-        minimum_site_fee=minimum_site_fee(client),
-    )
+    drafts = client_month_lines(report, client, month)
     invoice = existing or Invoice()
     _fill_draft(invoice, client, month, drafts, now)
     invoice.save()
@@ -205,13 +210,7 @@ def invoices_generate(
             continue
         if invoice is not None and stale_only and invoice.computed_at >= period_end:
             continue
-        drafts = client_lines(
-            report=report,
-            client_id=client.pk,
-            month=month,
-            markup_percent=client.markup_percent,
-            minimum_site_fee=minimum_site_fee(client),
-        )
+        drafts = client_month_lines(report, client, month)
         target = invoice or Invoice()
         _fill_draft(target, client, month, drafts, now)
         (to_update if invoice else to_create).append(target)

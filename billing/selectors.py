@@ -14,8 +14,7 @@ from django.utils import timezone
 
 from billing.costs import cost_report
 from billing.forecast import MonthCosts, month_costs
-from billing.invoicing import minimum_site_fee
-from billing.lines import client_lines
+from billing.invoicing import client_month_lines, minimum_site_fee
 from billing.models import (
     ClusterCostItem,
     EnvironmentSample,
@@ -156,13 +155,7 @@ def clients_month_costs(
     result = {}
     for client in Client.objects.filter(pk__in=ids).select_related("billing_profile"):
         fee = minimum_site_fee(client)
-        lines = client_lines(
-            report=report,
-            client_id=client.pk,
-            month=month,
-            markup_percent=client.markup_percent,
-            minimum_site_fee=fee,
-        )
+        lines = client_month_lines(report, client, month)
         result[client.pk] = month_costs(
             client_id=client.pk,
             month=month,
