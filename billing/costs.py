@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import bisect
 import datetime
+import operator
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -245,15 +246,27 @@ def cost_report(
     return CostReport(months, pools, clusters, environments)
 
 
+_POOL_DAY_FIELDS = (
+    "day", "pool_id", "cluster_id", "size_id", "dedicated_client_id", "label", "hours",
+    "node_hours", "allocated_node_hours", "slot_seconds", "cpu_allocatable_hours",
+    "cpu_requested_hours", "memory_allocatable_mib_hours", "memory_requested_mib_hours",
+)  # fmt: skip
+
+
 def _pool_months(
     prices: PriceBook, months: list[datetime.date], first: datetime.date, end: datetime.date
 ) -> dict[tuple[int, datetime.date], PoolMonth]:
     wanted = set(months)
     pools: dict[tuple[int, datetime.date], PoolMonth] = {}
-    # Per pool-month and node slot: seconds present, and seconds x price.
-    slot_seconds: dict[tuple[int, datetime.date], list[int]] = defaultdict(list)
-    slot_priced: dict[tuple[int, datetime.date], list[Decimal]] = defaultdict(list)
-    days = PoolUsageDay.objects.filter(day__gte=first, day__lt=end).order_by("pool_id", "day")
+    # Per pool-month, per price, per node slot: seconds present. Prices change rarely, so
+    # the per-slot sums stay integer additions (done in C by map), priced once at the end.
+    slot_seconds: dict[tuple[int, datetime.date], dict[Decimal, list[int]]] = defaultdict(dict)
+    # Named tuples, not model instances: a year of 100 pools is 36,500 rows.
+    days = (
+        PoolUsageDay.objects.filter(day__gte=first, day__lt=end)
+        .order_by("pool_id", "day")
+        .values_list(*_POOL_DAY_FIELDS, named=True)
+    )
     for day in days.iterator(chunk_size=2000):
         month = month_start(day.day)
         if month not in wanted or day.pool_id is None:
@@ -284,19 +297,23 @@ def _pool_months(
         pool.memory_requested_mib_hours += day.memory_requested_mib_hours
         pool.uncapped += day.node_hours * price / CAP_HOURS
         pool.allocated_uncapped += day.allocated_node_hours * price / CAP_HOURS
-        seconds, priced = slot_seconds[key], slot_priced[key]
-        missing = len(day.slot_seconds) - len(seconds)
-        if missing > 0:
-            seconds.extend([0] * missing)
-            priced.extend([ZERO] * missing)
-        for index, present in enumerate(day.slot_seconds):
-            seconds[index] += present
-            priced[index] += present * price
+        seconds = slot_seconds[key].setdefault(price, [])
+        slots = day.slot_seconds
+        if len(slots) > len(seconds):
+            seconds.extend([0] * (len(slots) - len(seconds)))
+        seconds[: len(slots)] = map(operator.add, seconds, slots)
     for key, pool in pools.items():
+        by_price = slot_seconds[key]
+        width = max((len(slots) for slots in by_price.values()), default=0)
         cost = ZERO
-        for present, priced in zip(slot_seconds[key], slot_priced[key], strict=True):
+        for index in range(width):
+            present = sum(slots[index] for slots in by_price.values() if index < len(slots))
             if not present:
                 continue
+            priced = sum(
+                (price * slots[index] for price, slots in by_price.items() if index < len(slots)),
+                ZERO,
+            )
             # priced / 3600 / 672 is the uncapped charge of this node; the cap scales it.
             capped = min(ONE, Decimal(_CAP_SECONDS) / Decimal(present))
             cost += priced / 3600 / CAP_HOURS * capped
