@@ -357,7 +357,8 @@ def main() -> int:
             )
         for measured in results["endpoints"].values():
             raw = results["endpoints"].get(measured.get("raw") or "")
-            if raw:
+            # A baseline that answered nothing (the machine too busy) has no ratio to give.
+            if raw and raw["p95_ms"] and raw["requests_per_second"]:
                 measured["p95_vs_raw"] = measured["p95_ms"] / raw["p95_ms"]
                 measured["throughput_vs_raw"] = (
                     measured["requests_per_second"] / raw["requests_per_second"]
