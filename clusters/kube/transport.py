@@ -71,6 +71,9 @@ class Transport:
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
+        # Called before every attempt of a write; raises to stop it (an operation that
+        # lost its claim must not touch the cluster again).
+        self.before_write: Callable[[], None] | None = None
 
     def request(
         self,
@@ -90,6 +93,8 @@ class Transport:
         attempt = 0
         while True:
             attempt += 1
+            if self.before_write is not None and method not in ("GET", "HEAD"):
+                self.before_write()
             try:
                 return self._once(method, path, query, body, content_type, accept, timeout, what)
             except KubeError as exc:
