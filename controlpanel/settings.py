@@ -207,9 +207,14 @@ CELERY_BEAT_SCHEDULE = {
     },
     "reconcile-environments": {
         "task": "sites.reconcile_environments",
-        "schedule": env.float("HANGAR_RECONCILE_SECONDS", default=900.0),
+        "schedule": env.float("HANGAR_RECONCILE_SECONDS", default=60.0),
     },
 }
+# The drift pass checks a batch per run, the longest unchecked first, and starts no check
+# after its budget: every environment is checked once per ceil(environments / batch) runs
+# (15,000 environments: 60 runs, an hour at the defaults), whatever the API servers' speed.
+HANGAR_DRIFT_BATCH = env.int("HANGAR_DRIFT_BATCH", default=250)
+HANGAR_DRIFT_BUDGET_SECONDS = env.float("HANGAR_DRIFT_BUDGET_SECONDS", default=45.0)
 
 # How operations reach a worker: "celery" (a broker), "thread" (embedded default), or
 # "none" (nothing runs them; tests drive the engine themselves).
