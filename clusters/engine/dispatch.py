@@ -10,13 +10,14 @@ import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import Case, Exists, OuterRef, Q, QuerySet, When
 from django.utils import timezone
 
 from clusters.models import Cluster, Operation
 
 S = Operation.Status
+DISPATCH_LOCK = 0x4841  # the first key of the (key, cluster id) advisory locks of dispatch
 
 logger = logging.getLogger(__name__)
 
@@ -25,23 +26,30 @@ _paused_until = 0.0  # monotonic; see HANGAR_ENQUEUE_PAUSE_SECONDS
 
 
 def enqueue(
-    operation_id: int, *, countdown: float | None = None, retry: bool = False, force: bool = False
+    operation_id: int,
+    *,
+    countdown: float | None = None,
+    retry: bool = False,
+    force: bool = False,
+    mark: bool = True,
 ) -> bool:
     """Hand the operation to a worker. False when it could not be handed over now: the row
     stays pending and the sweeper delivers it. `retry` sends it to the queue workers poll
     first (a retry due now goes before work that has not started); `force` tries even
-    while publishing is paused after a failure (the sweeper probing the broker)."""
+    while publishing is paused after a failure (the sweeper probing the broker). The row
+    is marked as on its way before the message leaves (`mark`; `dispatch` marks itself),
+    so no other dispatcher sends it a second time."""
     mode = settings.HANGAR_OPERATION_DISPATCH
+    if mode == "none":
+        return True  # tests run operations explicitly
+    on_its_way = Operation.objects.filter(pk=operation_id, status=S.PENDING)
+    if mark:
+        on_its_way.update(enqueued_at=timezone.now() + timedelta(seconds=countdown or 0))
     if mode == "thread":
         embedded_worker().submit(operation_id, countdown or 0)
-    elif mode == "celery":
-        if not _publish(operation_id, countdown, retry, force):
-            return False
-    else:
-        return True  # "none": tests run operations explicitly
-    Operation.objects.filter(pk=operation_id, status=S.PENDING).update(
-        enqueued_at=timezone.now() + timedelta(seconds=countdown or 0)
-    )
+    elif not _publish(operation_id, countdown, retry, force):
+        on_its_way.update(enqueued_at=None)
+        return False
     return True
 
 
@@ -122,15 +130,32 @@ def dispatch(cluster_id: int, *, force: bool = False) -> list[int]:
     first. Never more: a message that cannot win a slot is only a refusal later, and a
     backlog in the broker is what a retry would wait behind. Stops at the first message
     the broker does not take (the sweeper tries again)."""
-    free = free_slots(cluster_id)
-    if free <= 0:
-        return []
+    picked = _pick(cluster_id)
     sent: list[int] = []
-    for pk, attempts in runnable_heads(cluster_id).values_list("pk", "attempts")[:free]:
-        if not enqueue(pk, retry=attempts > 0, force=force and not sent):
+    for index, (pk, attempts) in enumerate(picked):
+        if not enqueue(pk, retry=attempts > 0, force=force and not sent, mark=False):
+            rest = [pk for pk, _ in picked[index:]]
+            Operation.objects.filter(pk__in=rest, status=S.PENDING).update(enqueued_at=None)
             break
         sent.append(pk)
     return sent
+
+
+def _pick(cluster_id: int) -> list[tuple[int, int]]:
+    """Choose and mark what to send, one dispatcher per cluster at a time (two finishing
+    operations would otherwise both count the same free slot and send two messages)."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [DISPATCH_LOCK, cluster_id])
+        free = free_slots(cluster_id)
+        if free <= 0:
+            return []
+        picked = list(runnable_heads(cluster_id).values_list("pk", "attempts")[:free])
+        Operation.objects.filter(pk__in=[pk for pk, _ in picked], status=S.PENDING).update(
+            enqueued_at=timezone.now()
+        )
+    return picked
 
 
 def enqueue_on_commit(operation: Operation) -> None:
