@@ -8,7 +8,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from clusters.engine import register
@@ -80,27 +80,26 @@ def test_a_run_that_lost_its_claim_stops_and_never_writes_again(
     assert not op.events.filter(level="error").exists()
 
 
-def test_a_claim_that_cannot_win_is_refused_without_waiting_for_locks(cluster, settings):
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_that_cannot_win_is_refused_without_waiting_for_locks():
     """The cluster is full and another transaction holds its row (a claim in progress):
-    the refusal reads, it does not queue up for the lock."""
-    cluster.max_concurrent_operations = 1
-    cluster.save()
+    the refusal reads, it does not queue up for the lock (here: it would time out)."""
+    cluster = f.ClusterFactory(max_concurrent_operations=1)
     running = create(cluster, lock="environment:1")
     waiting = create(cluster, lock="environment:2")
     Operation.objects.filter(pk=running.pk).update(status=S.RUNNING, worker="elsewhere")
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL lock_timeout = '1s'")
-    # The test's own transaction holds the row lock; claim() runs in it (one connection),
-    # so take the lock from a second connection instead.
-    other = connections.create_connection("default")
+    other = connection.copy()  # a claim in progress elsewhere, holding the cluster's row
     try:
         other.set_autocommit(False)
         with other.cursor() as cursor:
             cursor.execute("SELECT 1 FROM clusters_cluster WHERE id = %s FOR UPDATE", [cluster.pk])
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '1s'")
         assert claim(waiting.pk) is None
     finally:
         other.rollback()
         other.close()
+        connection.close()  # drops the session's lock_timeout
 
 
 def test_a_claim_recorded_for_a_gone_process_of_this_host_is_taken_back_at_once(cluster):
