@@ -10,7 +10,14 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
 from django.utils import timezone
 
 from clusters.engine.context import ClaimLost, OperationContext, OperationFailed, log_event
@@ -240,6 +247,17 @@ def run_operation(operation_id: int) -> str:
                 outcome = S.PENDING if _reschedule(op, exc.message) else S.FAILED
             else:
                 _finish(op, S.FAILED, error=exc.message)
+        except (InterfaceError, OperationalError) as exc:
+            # The database went away under the handler (a restart, a failover): as
+            # transient as a 503. Reconnect and retry later; while it is still down this
+            # raises, and the sweeper takes the run back once its heartbeats stop.
+            logger.warning("operation %s: database connection lost (%s)", op.pk, exc)
+            connection.close()
+            if op.attempts < op.max_attempts:
+                message = "The connection to Hangar's database was lost."
+                outcome = S.PENDING if _reschedule(op, message) else S.FAILED
+            else:
+                _finish(op, S.FAILED, error="The connection to Hangar's database was lost.")
         except Exception as exc:
             logger.exception("operation %s (%s) crashed", op.pk, op.kind)
             _finish(op, S.FAILED, error=f"Internal error ({exc.__class__.__name__}); see logs.")
