@@ -14,6 +14,10 @@ Parts, each a process of its own with a database of its own (created and dropped
                               only), for the workers' peak RSS against the fleet part's
 - api      bench/api.py       gunicorn + wrk on list/detail endpoints and the dashboard over
                               agency volumes (bench_seed), against raw values() baselines
+- soak     bench/soak.py      fleet deploys on 100 environments under faults (5xx, 429,
+                              timeouts, lost answers, a worker killed, the broker down,
+                              PostgreSQL restarted, the API server's state lost): false
+                              successes, stalls, time to converge (docs/reliability.md)
 
 Sizes come from the environment (BENCH_FLEET_ENVS=200, BENCH_MEMORY_ENVS=2000,
 BENCH_LATENCY=0.005, BENCH_ANSIBLE_ENVS=8, BENCH_CLIENTS=1000, BENCH_API_SECONDS=10, ...;
@@ -38,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common, report
 
 RESULTS = common.BENCH / "results"
-PARTS = ("billing", "fleet", "memory", "api")
+PARTS = ("billing", "fleet", "memory", "api", "soak")
 QUICK = {
     "BENCH_CLIENTS": "50",
     "BENCH_OPERATIONS": "5000",
@@ -47,6 +51,8 @@ QUICK = {
     "BENCH_FLEET_ENVS": "20",
     "BENCH_MEMORY_ENVS": "60",
     "BENCH_ANSIBLE_ENVS": "8",
+    "BENCH_SOAK_ENVS": "20",
+    "BENCH_SOAK_PACE": "0.4",
 }
 
 
@@ -153,6 +159,8 @@ def main() -> int:
                 k: big.get(k) for k in ("latency_seconds", "concurrency", "workers")}}  # fmt: skip
     if "api" in only:
         results["api"] = run_part("api", [python, "bench/api.py"], env, 1800)
+    if "soak" in only:
+        results["soak"] = run_part("soak", [python, "bench/soak.py"], env, 1500)
     results["load"]["after"] = load()
     results["seconds"] = time.perf_counter() - started
     results["goals"] = report.goals(results)

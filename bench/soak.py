@@ -250,15 +250,22 @@ def live_deployments(emulator: common.Sandbox) -> dict[str, tuple[str, int]]:
     return found
 
 
-def verdict(emulator: common.Sandbox) -> dict[str, Any]:
-    """Every environment: what the database says against what the cluster runs."""
+def verdict(emulator: common.Sandbox, *, settled_only: bool = False) -> dict[str, Any]:
+    """Every environment: what the database says against what the cluster runs.
+    `settled_only`: only environments with no operation under way (a mid-soak look)."""
     from clusters.models import Operation
     from sites.models import Environment
 
     live = live_deployments(emulator)
     missing = image = replicas = after_success = 0
     examples = []
-    for environment in Environment.objects.filter(status=Environment.Status.ACTIVE):
+    environments = Environment.objects.filter(status=Environment.Status.ACTIVE)
+    if settled_only:
+        busy = Operation.objects.exclude(status__in=Operation.FINISHED).filter(
+            target_type="environment"
+        )
+        environments = environments.exclude(pk__in=busy.values("target_id"))
+    for environment in environments:
         found = live.get(environment.namespace)
         wrong = (
             "missing" if found is None
@@ -444,6 +451,12 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 event("PostgreSQL restarted", seconds=round(time.perf_counter() - began, 1))
 
             def lose_state() -> None:
+                # What the faults so far left behind, before the state loss hides it.
+                close_old_connections()
+                try:
+                    result["before_state_loss"] = verdict(emulator, settled_only=True)
+                except Exception as exc:
+                    result["before_state_loss"] = {"error": str(exc)[:200]}
                 event("API server state lost", **emulator.lose_state())
 
             timeline = [
@@ -518,7 +531,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                     "progress": op.progress_message,
                     "worker": op.worker,
                     "last_event": getattr(op.events.order_by("-pk").first(), "message", ""),
-                }  # fmt: skip
+                }
                 for op in soak_ops.exclude(status__in=Operation.FINISHED).order_by("pk")[:5]
             ]
             result.update(
