@@ -324,7 +324,7 @@ def soak_section(soak: dict[str, Any]) -> str:
                                                      or {"missing": "-", "image": "-",
                                                          "replicas": "-"}))],
         ["false successes before the state loss (settled environments)",
-         before.get("false_successes")],
+         f"{before.get('false_successes')} of {before.get('environments_compared')}"],
         ["longest stall (s)", soak.get("longest_stall_seconds")],
         ["time to converge after the faults (s)", soak.get("converge_seconds")],
         ["deliveries refused by a claim", logs.get("runs_refused")],
@@ -333,10 +333,17 @@ def soak_section(soak: dict[str, Any]) -> str:
         ["fleet deploy call (s), each", ", ".join(str(e.get("seconds", "refused"))
                                                    for e in outage)],
     ]  # fmt: skip
+    errors = ops.get("errors") or {}
+    causes = [[cause, count] for cause, count in errors.items()] if isinstance(errors, dict) else []
     return (
         f"Fault soak: {soak.get('environments')} environments, "
         f"{soak.get('soak_seconds')} s of faults (bench/soak.py, docs/reliability.md)\n\n"
         + table(["", "measured"], rows)
+        + (
+            "\n\nFailed operations by cause\n\n" + table(["error", "operations"], causes)
+            if causes
+            else ""
+        )
     )
 
 

@@ -174,21 +174,34 @@ def main() -> int:
     print("\n" + rendered)
     print(f"results: {out.relative_to(common.ROOT) if out.is_relative_to(common.ROOT) else out}")
     if args.write_docs:
-        write_docs(rendered)
+        if only != ["soak"]:  # the soak alone leaves docs/performance.md's table be
+            write_docs(rendered)
+        if isinstance(results.get("soak"), dict) and "cluster" in results["soak"]:
+            write_soak_docs(report.soak_section(results["soak"]), out)
     return 0
 
 
 def write_docs(rendered: str) -> None:
     """Replace the table between the markers of docs/performance.md."""
-    path = common.ROOT / "docs" / "performance.md"
-    start, end = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
+    _between_markers("performance.md", "bench:results", f"```text\n{rendered}```")
+
+
+def write_soak_docs(rendered: str, source: Path) -> None:
+    """The soak's table into docs/reliability.md, between its markers."""
+    name = source.relative_to(common.ROOT) if source.is_relative_to(common.ROOT) else source
+    _between_markers("reliability.md", "soak:results", f"```text\n{rendered}\n```\n\n({name})")
+
+
+def _between_markers(doc: str, marker: str, body: str) -> None:
+    path = common.ROOT / "docs" / doc
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     text = path.read_text()
     if start not in text or end not in text:
-        print("docs/performance.md has no results markers; left alone")
+        print(f"docs/{doc} has no {marker} markers; left alone")
         return
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
-    path.write_text(f"{head}{start}\n\n```text\n{rendered}```\n\n{end}{tail}")
+    path.write_text(f"{head}{start}\n\n{body}\n\n{end}{tail}")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -292,6 +293,7 @@ def verdict(emulator: common.Sandbox, *, settled_only: bool = False) -> dict[str
                 "cluster": list(found) if found else None, "last_operation": last,
             })  # fmt: skip
     return {
+        "environments_compared": environments.count(),
         "false_successes": missing + image + replicas,
         "by_difference": {"missing": missing, "image": image, "replicas": replicas},
         "whose_last_operation_succeeded": after_success,
@@ -518,11 +520,14 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
             soak_ops = Operation.objects.filter(pk__gt=accepted_before)
             statuses = dict(soak_ops.values_list("status").annotate(n=Count("pk")))
-            errors = list(
-                soak_ops.filter(status=Operation.Status.FAILED)
-                .values_list("error", flat=True)
-                .distinct()[:5]
-            )
+            failures: dict[str, int] = {}
+            for error in soak_ops.filter(status=Operation.Status.FAILED).values_list(
+                "error", flat=True
+            ):
+                # One line per cause: namespaces and names vary, the message does not.
+                cause = re.sub(r'"[^"]*"', '"…"', error)[:120]
+                failures[cause] = failures.get(cause, 0) + 1
+            errors = dict(sorted(failures.items(), key=lambda kv: -kv[1])[:6])
             unfinished = [
                 {
                     "kind": op.kind,
