@@ -356,9 +356,10 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         from clusters.models import Cluster, Operation
         from controlpanel.core.models import User
         from controlpanel.management.commands.bench_seed import seed
-        from sites import actions
-        from sites.actions import FleetFilter, fleet_deploy
+        from sites import services as actions
         from sites.models import Environment
+        from sites.selectors import FleetFilter
+        from sites.services import fleet_deploy
 
         with common.sandbox(0.0, rollout_delay=1.0, quiet=True) as emulator:
             seed(

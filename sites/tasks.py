@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from clusters.kube.errors import KubeError
 from controlpanel.core.locks import one_at_a_time
-from sites.drift import environment_check_drift
-from sites.drift_batch import environments_due_for_drift_check
 from sites.models import Environment
+from sites.selectors import environments_due_for_drift_check
+from sites.services.drift import environment_check_drift
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 @one_at_a_time
 def reconcile_environments_task() -> dict[str, int]:
     """Compare the next batch of environments with their clusters and record drift (the
-    longest unchecked first; see sites.drift_batch). Stops starting checks once its time
+    longest unchecked first; see sites.selectors). Stops starting checks once its time
     budget is spent, so a slow API server makes the cycle longer, never the run."""
     deadline = time.monotonic() + settings.HANGAR_DRIFT_BUDGET_SECONDS
     checked = drifted = failed = 0

@@ -16,7 +16,7 @@ from django.conf import settings as django_settings
 from clusters.engine.runner import run_operation
 from clusters.models import Operation
 from controlpanel.celery import app
-from sites import actions
+from sites import services
 from sites.models import Environment
 from tests import factories as f
 from tests.integration.conftest import use_broker, wait_for
@@ -40,7 +40,7 @@ def test_a_redelivered_task_of_a_killed_pool_process_takes_the_operation_back_at
     redelivered message can bring the operation back, and it must not be refused."""
     live_sandbox.controllers.rollout_delay = 3.0  # long enough to kill the process mid-wait
     worker = start_worker(pool="prefork", concurrency=1, env={"HANGAR_STALE_AFTER_SECONDS": "3600"})
-    op = actions.environment_provision(actor=owner, environment=live_environment)
+    op = services.environment_provision(actor=owner, environment=live_environment)
 
     def waiting_for_rollout() -> bool:
         op.refresh_from_db()
@@ -68,7 +68,7 @@ def test_refusals_are_rare_in_a_fleet_larger_than_the_cluster_limit(
     worker = start_worker(pool="threads", concurrency=4)
     site = f.SiteFactory(client=client_a, slug="fleet")
     ops = [
-        actions.environment_provision(
+        services.environment_provision(
             actor=owner,
             environment=f.EnvironmentFactory(
                 site=site, cluster=live_cluster, slug=f"e{i}", image="", replicas=1
@@ -93,7 +93,7 @@ def test_a_retry_is_published_on_the_queue_workers_poll_first(
 ):
     settings.HANGAR_OPERATION_DISPATCH = "celery"
     queues = redis.Redis.from_url(broker.url)
-    op = actions.environment_provision(actor=owner, environment=live_environment)
+    op = services.environment_provision(actor=owner, environment=live_environment)
     assert queues.llen("operations") == 1  # sent on commit; no worker takes it here
     rule = live_sandbox.faults.error(503, times=None)  # a moment of trouble
     try:
@@ -164,7 +164,7 @@ def test_actions_with_the_broker_down_try_once_briefly_and_are_delivered_later(
     site = f.SiteFactory(client=client_a, slug="down")
     try:
         ops = [
-            actions.environment_provision(
+            services.environment_provision(
                 actor=owner,
                 environment=f.EnvironmentFactory(
                     site=site, cluster=live_cluster, slug=f"e{i}", image="", replicas=1
@@ -228,7 +228,7 @@ def test_a_slow_api_server_during_the_drift_pass_never_holds_up_operations(
         return live_sandbox.requests.count("GET", "/configmaps/app-config$") > 0
 
     wait_for(drift_reading, timeout=30, what="the drift pass to start reading")
-    op = actions.environment_provision(
+    op = services.environment_provision(
         actor=owner,
         environment=f.EnvironmentFactory(site=site, cluster=live_cluster, slug="new", image=""),
     )
