@@ -101,7 +101,7 @@ def runnable_heads(cluster_id: int) -> QuerySet[Operation]:
     pending = Operation.objects.filter(status=S.PENDING)
     return (
         pending.filter(cluster_id=cluster_id, not_before__lte=now)
-        .exclude(enqueued_at__gte=in_flight_since(), enqueued_at__lte=now)
+        .exclude(enqueued_at__gte=in_flight_since())  # on its way (or due later: a retry)
         .exclude(Exists(pending.filter(lock_key=OuterRef("lock_key"), pk__lt=OuterRef("pk"))))
         .exclude(Exists(Operation.objects.filter(status=S.RUNNING, lock_key=OuterRef("lock_key"))))
         .order_by(Case(When(attempts__gt=0, then=0), default=1), "pk")

@@ -79,9 +79,13 @@ def test_refusals_are_rare_in_a_fleet_larger_than_the_cluster_limit(
     for op in ops:
         wait_for(lambda op=op: finished(op), timeout=90, what="the fleet")
     assert all(op.status == S.SUCCEEDED for op in ops), [op.error for op in ops]
-    results = re.findall(r"succeeded in [0-9.]+s: '([a-z-]+)'", worker.log.read_text())
-    refused = results.count("not-claimed")
-    assert results.count("succeeded") == len(ops)
+
+    def results() -> list[str]:
+        return re.findall(r"succeeded in [0-9.]+s: '([a-z-]+)'", worker.log.read_text())
+
+    # The worker logs a task's result just after the row says it finished.
+    wait_for(lambda: results().count("succeeded") == len(ops), what="the worker's log")
+    refused = results().count("not-claimed")
     assert refused <= len(ops) // 4, f"{refused} refusals for {len(ops)} operations"
 
 
