@@ -503,6 +503,15 @@ def machine() -> dict[str, Any]:
     return info
 
 
+def write_results(results: dict[str, Any], path: Path | None) -> None:
+    """A part's results as JSON: to `path` (bench/run.py reads it), or to stdout."""
+    text = json.dumps(results, indent=2, default=str)
+    if path is not None:
+        path.write_text(text)
+    else:
+        print(text)
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")

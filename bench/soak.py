@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import random
 import re
@@ -580,11 +579,7 @@ def main() -> int:
             print(f"logs: {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
-    text = json.dumps(results, indent=2, default=str)
-    if args.json:
-        args.json.write_text(text)
-    else:
-        print(text)
+    common.write_results(results, args.json)
     return 0
 
 

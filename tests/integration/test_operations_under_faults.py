@@ -25,6 +25,20 @@ S = Operation.Status
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def provision_fleet(cluster, client, owner, count: int, slug: str) -> list[Operation]:
+    """`count` new environments of one site, each provisioned by its owner's action."""
+    site = f.SiteFactory(client=client, slug=slug)
+    return [
+        services.environment_provision(
+            actor=owner,
+            environment=f.EnvironmentFactory(
+                site=site, cluster=cluster, slug=f"e{i}", image="", replicas=1
+            ),
+        )
+        for i in range(count)
+    ]
+
+
 def finished(op: Operation) -> Operation | None:
     op.refresh_from_db()
     return op if op.is_finished else None
@@ -66,16 +80,7 @@ def test_refusals_are_rare_in_a_fleet_larger_than_the_cluster_limit(
     live_cluster.max_concurrent_operations = 2
     live_cluster.save()
     worker = start_worker(pool="threads", concurrency=4)
-    site = f.SiteFactory(client=client_a, slug="fleet")
-    ops = [
-        services.environment_provision(
-            actor=owner,
-            environment=f.EnvironmentFactory(
-                site=site, cluster=live_cluster, slug=f"e{i}", image="", replicas=1
-            ),
-        )
-        for i in range(12)
-    ]
+    ops = provision_fleet(live_cluster, client_a, owner, 12, "fleet")
     for op in ops:
         wait_for(lambda op=op: finished(op), timeout=90, what="the fleet")
     assert all(op.status == S.SUCCEEDED for op in ops), [op.error for op in ops]
@@ -165,17 +170,8 @@ def test_actions_with_the_broker_down_try_once_briefly_and_are_delivered_later(
         port = hole.port
     use_broker(f"redis://127.0.0.1:{port}/0")
     connects = _connects(monkeypatch)
-    site = f.SiteFactory(client=client_a, slug="down")
     try:
-        ops = [
-            services.environment_provision(
-                actor=owner,
-                environment=f.EnvironmentFactory(
-                    site=site, cluster=live_cluster, slug=f"e{i}", image="", replicas=1
-                ),
-            )
-            for i in range(3)
-        ]
+        ops = provision_fleet(live_cluster, client_a, owner, 3, "down")
     finally:
         if hole is not None:
             hole.close()
