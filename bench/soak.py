@@ -452,9 +452,20 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 postgres.restart()
                 event("PostgreSQL restarted", seconds=round(time.perf_counter() - began, 1))
 
-            def lose_state() -> None:
-                # What the faults so far left behind, before the state loss hides it.
+            def settled() -> bool:
+                supervise()
                 close_old_connections()
+                try:
+                    return not Operation.objects.exclude(status__in=Operation.FINISHED).exists()
+                except Exception:
+                    connection.close()
+                    return False
+
+            def lose_state() -> None:
+                # What the faults so far left behind, before the state loss hides it: let
+                # the work under way finish first (bounded), then compare.
+                with contextlib.suppress(TimeoutError):
+                    common.wait_for(settled, 90 * args.pace, interval=1.0, what="a settled fleet")
                 try:
                     result["before_state_loss"] = verdict(emulator, settled_only=True)
                 except Exception as exc:
@@ -498,15 +509,6 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             final_image = IMAGE.format(version[0])
             faults_off = time.monotonic()
 
-            def settled() -> bool:
-                supervise()
-                close_old_connections()
-                try:
-                    return not Operation.objects.exclude(status__in=Operation.FINISHED).exists()
-                except Exception:
-                    connection.close()
-                    return False
-
             try:
                 common.wait_for(settled, args.converge_seconds, interval=1.0, what="convergence")
                 converged = round(time.monotonic() - faults_off, 1)
@@ -525,7 +527,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 "error", flat=True
             ):
                 # One line per cause: namespaces and names vary, the message does not.
-                cause = re.sub(r'"[^"]*"', '"…"', error)[:120]
+                cause = re.sub(r'"[^"]*"|/namespaces/[^/ ]+', "…", error)[:120]
                 failures[cause] = failures.get(cause, 0) + 1
             errors = dict(sorted(failures.items(), key=lambda kv: -kv[1])[:6])
             unfinished = [
