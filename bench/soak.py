@@ -503,6 +503,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                     emulator.fault(**rng.choice(BACKGROUND_FAULTS))
                     next_fault = now + 4.0
                 time.sleep(0.2)
+            for _, step in timeline:  # what a long settle at the state loss pushed out
+                step()
             emulator.clear_faults()
             event("faults off")
             deploy()  # the last word: every environment should end on this image
