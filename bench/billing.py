@@ -196,7 +196,7 @@ def run() -> None:
     first = datetime.datetime.combine(MONTH, datetime.time.min, tzinfo=datetime.UTC)
     measure(
         "sample usage (one hour)",
-        lambda: usage_sample(at=first),
+        lambda: usage_sample(at=first, readings={}),
         lambda r: f"{r.environments} samples",
     )
 

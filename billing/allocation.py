@@ -30,6 +30,18 @@ def _ordered(parts: dict[Party, Decimal]) -> dict[Party, Decimal]:
     return ordered
 
 
+def _unallocated(pool: PoolMonth, rest: Decimal) -> dict[Party, Decimal]:
+    """The pool's cost nobody requested, to the owner of each of its days (a dedicated
+    client, or overhead for shared days), in proportion to each mode's unused capacity."""
+    weights: dict[Party, Decimal] = defaultdict(lambda: ZERO)
+    for owner in pool.modes:
+        weights[owner if owner is not None else OVERHEAD] += pool.unallocated_cost_of(owner)
+    total = sum(weights.values(), ZERO)
+    if not total:
+        return {pool.dedicated_client_id or OVERHEAD: rest}
+    return {party: rest * weight / total for party, weight in weights.items()}
+
+
 class Allocations:
     def __init__(self, report: CostReport) -> None:
         self.report = report
@@ -44,9 +56,9 @@ class Allocations:
         )
         for key, pool in report.pools.items():
             parts = dict(requested.get(key, {}))
-            rest = pool.cost - sum(parts.values(), ZERO)
-            owner: Party = pool.dedicated_client_id or OVERHEAD
-            parts[owner] = parts.get(owner, ZERO) + max(ZERO, rest)
+            rest = max(ZERO, pool.cost - sum(parts.values(), ZERO))
+            for owner, amount in _unallocated(pool, rest).items():
+                parts[owner] = parts.get(owner, ZERO) + amount
             self._pool_parts[key] = parts
             if pool.cluster_id is not None:
                 for party, amount in parts.items():

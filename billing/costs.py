@@ -10,9 +10,10 @@ of the month a client ran.
 A pool's month cost is split in proportion to node-hours weighted by the price of their
 day: each environment's share-weighted node-hours (see billing.shares), and the rest —
 unallocated capacity — which is agency overhead for a shared pool and the dedicated
-client's for a dedicated pool. Fixed cluster items (control plane, load balancer, storage)
-are split in proportion to node cost on the cluster, so the agency carries the part of
-unallocated capacity.
+client's for a dedicated pool. A pool that changed hands mid-month is split by its days in
+each mode (PoolMonth.modes): a dedicated client pays the capacity left unused on its days.
+Fixed cluster items (control plane, load balancer, storage) are split in proportion to node
+cost on the cluster, so the agency carries the part of unallocated capacity.
 
 All amounts here are exact Decimals; rounding happens when lines are made (billing.money).
 Query count is constant: prices, cluster items, pool days, environment days.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import bisect
 import datetime
+import operator
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +31,7 @@ from decimal import Decimal
 
 from django.db.models import Case, DecimalField, F, Max, Q, Sum, Value, When
 from django.db.models.functions import TruncMonth
+from django.utils import timezone
 
 from billing.models import ClusterCostItem, EnvironmentUsageDay, NodePrice, PoolUsageDay
 from billing.periods import hours_between, local_midnight, month_start, next_month
@@ -78,6 +81,17 @@ class PriceBook:
 
 
 @dataclass
+class PoolMode:
+    """A pool's days in one mode (dedicated to a client, or shared) within a month."""
+
+    node_hours: Decimal = ZERO
+    allocated_node_hours: Decimal = ZERO
+    uncapped: Decimal = ZERO
+    allocated_uncapped: Decimal = ZERO
+    hours: Decimal = ZERO
+
+
+@dataclass
 class PoolMonth:
     """One pool in one month."""
 
@@ -99,10 +113,25 @@ class PoolMonth:
     cost: Decimal = ZERO  # with each node's 672-hour cap
     unpriced_days: set[datetime.date] = field(default_factory=set)
     cluster_factor: Decimal = ZERO  # cluster items per unit of node cost
+    # Per owner of the pool's days (a client id, or None for shared days).
+    modes: dict[int | None, PoolMode] = field(default_factory=dict)
 
     @property
     def is_shared(self) -> bool:
+        """Shared at the end of the month (the latest day's mode)."""
         return self.dedicated_client_id is None
+
+    @property
+    def owners(self) -> set[int]:
+        """Clients the pool was dedicated to on some day of the month with nodes running."""
+        return {c for c, mode in self.modes.items() if c is not None and mode.node_hours > 0}
+
+    def unallocated_cost_of(self, owner: int | None) -> Decimal:
+        """Capacity nobody requested on the days `owner` had the pool (None: shared days)."""
+        mode = self.modes.get(owner)
+        if mode is None:
+            return ZERO
+        return max(ZERO, (mode.uncapped - mode.allocated_uncapped) * self.cap_factor)
 
     @property
     def cap_factor(self) -> Decimal:
@@ -194,17 +223,21 @@ class CostReport:
 
 
 def cost_report(
-    *, months: Sequence[datetime.date], client_ids: Collection[int] | None = None
+    *,
+    months: Sequence[datetime.date],
+    client_ids: Collection[int] | None = None,
+    until: datetime.datetime | None = None,
 ) -> CostReport:
     """Costs of the given months (first days), for every pool and cluster, and for the
-    environments of `client_ids` (all when None)."""
+    environments of `client_ids` (all when None), as of `until` (default now): a month
+    not over yet has its cluster items so far, as its nodes have their usage so far."""
     months = sorted({month_start(m) for m in months})
     if not months:
         return CostReport([], {}, {}, [])
     first, end = months[0], next_month(months[-1])
     prices = PriceBook.load()
     pools = _pool_months(prices, months, first, end)
-    clusters = _cluster_months(pools, months, first, end)
+    clusters = _cluster_months(pools, months, first, end, until or timezone.now())
     for pool in pools.values():
         if pool.cluster_id is not None:
             cluster = clusters.get((pool.cluster_id, pool.month))
@@ -213,15 +246,27 @@ def cost_report(
     return CostReport(months, pools, clusters, environments)
 
 
+_POOL_DAY_FIELDS = (
+    "day", "pool_id", "cluster_id", "size_id", "dedicated_client_id", "label", "hours",
+    "node_hours", "allocated_node_hours", "slot_seconds", "cpu_allocatable_hours",
+    "cpu_requested_hours", "memory_allocatable_mib_hours", "memory_requested_mib_hours",
+)  # fmt: skip
+
+
 def _pool_months(
     prices: PriceBook, months: list[datetime.date], first: datetime.date, end: datetime.date
 ) -> dict[tuple[int, datetime.date], PoolMonth]:
     wanted = set(months)
     pools: dict[tuple[int, datetime.date], PoolMonth] = {}
-    # Per pool-month and node slot: seconds present, and seconds x price.
-    slot_seconds: dict[tuple[int, datetime.date], list[int]] = defaultdict(list)
-    slot_priced: dict[tuple[int, datetime.date], list[Decimal]] = defaultdict(list)
-    days = PoolUsageDay.objects.filter(day__gte=first, day__lt=end).order_by("pool_id", "day")
+    # Per pool-month, per price, per node slot: seconds present. Prices change rarely, so
+    # the per-slot sums stay integer additions (done in C by map), priced once at the end.
+    slot_seconds: dict[tuple[int, datetime.date], dict[Decimal, list[int]]] = defaultdict(dict)
+    # Named tuples, not model instances: a year of 100 pools is 36,500 rows.
+    days = (
+        PoolUsageDay.objects.filter(day__gte=first, day__lt=end)
+        .order_by("pool_id", "day")
+        .values_list(*_POOL_DAY_FIELDS, named=True)
+    )
     for day in days.iterator(chunk_size=2000):
         month = month_start(day.day)
         if month not in wanted or day.pool_id is None:
@@ -237,6 +282,12 @@ def _pool_months(
             if day.node_hours:
                 pool.unpriced_days.add(day.day)
             price = ZERO
+        mode = pool.modes.setdefault(day.dedicated_client_id, PoolMode())
+        mode.hours += day.hours
+        mode.node_hours += day.node_hours
+        mode.allocated_node_hours += day.allocated_node_hours
+        mode.uncapped += day.node_hours * price / CAP_HOURS
+        mode.allocated_uncapped += day.allocated_node_hours * price / CAP_HOURS
         pool.hours += day.hours
         pool.node_hours += day.node_hours
         pool.allocated_node_hours += day.allocated_node_hours
@@ -246,19 +297,23 @@ def _pool_months(
         pool.memory_requested_mib_hours += day.memory_requested_mib_hours
         pool.uncapped += day.node_hours * price / CAP_HOURS
         pool.allocated_uncapped += day.allocated_node_hours * price / CAP_HOURS
-        seconds, priced = slot_seconds[key], slot_priced[key]
-        missing = len(day.slot_seconds) - len(seconds)
-        if missing > 0:
-            seconds.extend([0] * missing)
-            priced.extend([ZERO] * missing)
-        for index, present in enumerate(day.slot_seconds):
-            seconds[index] += present
-            priced[index] += present * price
+        seconds = slot_seconds[key].setdefault(price, [])
+        slots = day.slot_seconds
+        if len(slots) > len(seconds):
+            seconds.extend([0] * (len(slots) - len(seconds)))
+        seconds[: len(slots)] = map(operator.add, seconds, slots)
     for key, pool in pools.items():
+        by_price = slot_seconds[key]
+        width = max((len(slots) for slots in by_price.values()), default=0)
         cost = ZERO
-        for present, priced in zip(slot_seconds[key], slot_priced[key], strict=True):
+        for index in range(width):
+            present = sum(slots[index] for slots in by_price.values() if index < len(slots))
             if not present:
                 continue
+            priced = sum(
+                (price * slots[index] for price, slots in by_price.items() if index < len(slots)),
+                ZERO,
+            )
             # priced / 3600 / 672 is the uncapped charge of this node; the cap scales it.
             capped = min(ONE, Decimal(_CAP_SECONDS) / Decimal(present))
             cost += priced / 3600 / CAP_HOURS * capped
@@ -267,11 +322,16 @@ def _pool_months(
 
 
 def cluster_item_costs(
-    items: Iterable[ClusterCostItem], month: datetime.date
+    items: Iterable[ClusterCostItem],
+    month: datetime.date,
+    until: datetime.datetime | None = None,
 ) -> dict[int, list[tuple[str, Decimal]]]:
-    """Each cluster's fixed items in `month`: (name, cost), with the 672-hour cap applied
-    to each item's hours across its rows (a price change is a new row)."""
+    """Each cluster's fixed items in `month` (up to `until`, if given): (name, cost), with
+    the 672-hour cap applied to each item's hours across its rows (a price change is a new
+    row)."""
     month_begin, month_end = local_midnight(month), local_midnight(next_month(month))
+    if until is not None:
+        month_end = max(month_begin, min(month_end, until))
     grouped: dict[tuple[int, str], list[tuple[Decimal, Decimal]]] = defaultdict(list)
     for item in items:
         start = max(month_begin, local_midnight(item.effective_from))
@@ -295,6 +355,7 @@ def _cluster_months(
     months: list[datetime.date],
     first: datetime.date,
     end: datetime.date,
+    until: datetime.datetime,
 ) -> dict[tuple[int, datetime.date], ClusterMonth]:
     clusters: dict[tuple[int, datetime.date], ClusterMonth] = {}
     for pool in pools.values():
@@ -309,7 +370,7 @@ def _cluster_months(
         )
     )
     for month in months:
-        for cluster_id, costs in cluster_item_costs(items, month).items():
+        for cluster_id, costs in cluster_item_costs(items, month, until).items():
             cluster = clusters.setdefault((cluster_id, month), ClusterMonth(cluster_id, month))
             cluster.items = costs
             cluster.items_cost = sum((cost for _, cost in costs), ZERO)

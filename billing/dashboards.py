@@ -17,12 +17,11 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Sum
 
 from billing.allocation import OVERHEAD, Allocations
-from billing.costs import cost_report
-from billing.invoicing import minimum_site_fee
-from billing.lines import client_lines
+from billing.costs import CostReport, cost_report
+from billing.invoicing import client_month_lines
 from billing.models import Invoice
 from billing.models.prices import billing_currency
-from billing.money import ZERO, to_cents
+from billing.money import ZERO, to_cents, with_markup
 from billing.periods import last_months, month_start
 from clusters.models import Cluster
 from controlpanel.core.models import Client, User
@@ -72,11 +71,7 @@ def margin_by_month(
         items = [c for (_, m), c in report.clusters.items() if m == month]
         items_cost = sum((c.items_cost for c in items), ZERO)
         overhead = sum(
-            (
-                p.unallocated_cost * (1 + p.cluster_factor)
-                for p in report.pools_in(month)
-                if p.is_shared
-            ),
+            (p.unallocated_cost_of(None) * (1 + p.cluster_factor) for p in report.pools_in(month)),
             ZERO,
         ) + sum((c.items_cost for c in items if not c.node_cost), ZERO)
         cost = to_cents(node_cost + items_cost)
@@ -98,12 +93,15 @@ def margin_by_month(
     return rows
 
 
-def client_margins(*, actor: User, month: datetime.date) -> list[dict[str, Any]]:
+def client_margins(
+    *, actor: User, month: datetime.date, report: CostReport | None = None
+) -> list[dict[str, Any]]:
     """Per client with costs or invoices in `month`: allocated cost, amount billed (issued
-    or paid invoice) or, before that, the draft's or the estimate's amount, and the margin."""
+    or paid invoice) or, before that, the draft's or the estimate's amount, and the margin.
+    `report`: the month's cost report of every client, when the caller has one."""
     _require_staff(actor)
     month = month_start(month)
-    report = cost_report(months=[month])
+    report = report or cost_report(months=[month])
     costs = Allocations(report).by_party()
     invoices = {
         invoice.client_id: invoice
@@ -120,13 +118,7 @@ def client_margins(*, actor: User, month: datetime.date) -> list[dict[str, Any]]
         if invoice is not None:
             amount, status = invoice.total, invoice.status
         else:
-            lines = client_lines(
-                report=report,
-                client_id=client.pk,
-                month=month,
-                markup_percent=client.markup_percent,
-                minimum_site_fee=minimum_site_fee(client),
-            )
+            lines = client_month_lines(report, client, month)
             amount, status = sum((line.amount for line in lines), ZERO), "estimate"
         rows.append(
             {
@@ -142,29 +134,48 @@ def client_margins(*, actor: User, month: datetime.date) -> list[dict[str, Any]]
     return rows
 
 
-def cluster_costs(*, actor: User, month: datetime.date) -> list[dict[str, Any]]:
-    """Per cluster: node cost, fixed items, what is allocated to clients, overhead."""
+def cluster_costs(
+    *, actor: User, month: datetime.date, report: CostReport | None = None
+) -> list[dict[str, Any]]:
+    """Per cluster: node cost, fixed items, what is allocated to clients, overhead, and what
+    clients pay for it (their allocations with each client's markup, before minimum fees):
+    is the cluster paying for itself?"""
     _require_staff(actor)
     month = month_start(month)
-    report = cost_report(months=[month])
+    report = report or cost_report(months=[month])
     allocations = Allocations(report)
     totals: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    by_client: dict[int, dict[int, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+
+    def add(cluster_id: int, parts: dict) -> None:
+        for party, cents in parts.items():
+            totals[cluster_id]["overhead" if party == OVERHEAD else "allocated"] += cents
+            if party != OVERHEAD:
+                by_client[cluster_id][party] += cents
+
     for pool in report.pools_in(month):
         if pool.cluster_id is None:
             continue
-        for party, cents in allocations.pool(pool).items():
-            totals[pool.cluster_id]["overhead" if party == OVERHEAD else "allocated"] += cents
+        add(pool.cluster_id, allocations.pool(pool))
         totals[pool.cluster_id]["node_cost"] += to_cents(pool.cost)
     for (cluster_id, m), cluster in report.clusters.items():
         if m != month:
             continue
-        for party, cents in allocations.cluster(cluster).items():
-            totals[cluster_id]["overhead" if party == OVERHEAD else "allocated"] += cents
+        add(cluster_id, allocations.cluster(cluster))
         totals[cluster_id]["items_cost"] += to_cents(cluster.items_cost)
     names = dict(Cluster.objects.filter(pk__in=list(totals)).values_list("pk", "name"))
+    client_ids = {client for parts in by_client.values() for client in parts}
+    markups = dict(Client.objects.filter(pk__in=client_ids).values_list("pk", "markup_percent"))
     rows = []
     for cluster_id, values in sorted(totals.items(), key=lambda kv: names.get(kv[0], "")):
         cost = values["node_cost"] + values["items_cost"]
+        billed = sum(
+            (
+                with_markup(cents, markups.get(client, ZERO))
+                for client, cents in by_client[cluster_id].items()
+            ),
+            ZERO,
+        )
         rows.append(
             {
                 "cluster_id": cluster_id,
@@ -175,17 +186,23 @@ def cluster_costs(*, actor: User, month: datetime.date) -> list[dict[str, Any]]:
                 "allocated": values["allocated"],
                 "overhead": values["overhead"],
                 "overhead_percent": _percent(values["overhead"], cost),
+                "billed": billed,
+                "margin": billed - cost,
             }
         )
     return rows
 
 
-def pool_utilisation(*, actor: User, month: datetime.date) -> list[dict[str, Any]]:
+def pool_utilisation(
+    *, actor: User, month: datetime.date, report: CostReport | None = None
+) -> list[dict[str, Any]]:
     """Per pool: average nodes, CPU and memory requested as % of allocatable, % of node
     capacity allocated to clients, cost and the unallocated part of it."""
     _require_staff(actor)
     month = month_start(month)
-    report = cost_report(months=[month], client_ids=())
+    report = report or cost_report(months=[month], client_ids=())
+    owners = {p.dedicated_client_id for p in report.pools_in(month)} - {None}
+    names = dict(Client.objects.filter(pk__in=owners).values_list("pk", "name"))
     rows = []
     for pool in sorted(report.pools_in(month), key=lambda p: p.label):
         rows.append(
@@ -194,6 +211,8 @@ def pool_utilisation(*, actor: User, month: datetime.date) -> list[dict[str, Any
                 "pool": pool.label,
                 "shared": pool.is_shared,
                 "dedicated_client_id": pool.dedicated_client_id,
+                "dedicated_client": names.get(pool.dedicated_client_id, ""),
+                "modes": len(pool.modes),
                 "average_nodes": pool.average_nodes.quantize(Decimal("0.01")),
                 "cpu_requested_percent": _percent(
                     pool.cpu_requested_hours, pool.cpu_allocatable_hours
@@ -207,6 +226,19 @@ def pool_utilisation(*, actor: User, month: datetime.date) -> list[dict[str, Any
             }
         )
     return rows
+
+
+def month_overview(*, actor: User, month: datetime.date) -> dict[str, list[dict[str, Any]]]:
+    """The billing console's tables for `month` (client margins, cluster costs, pool
+    utilisation) from one cost report: one pass over the month's usage, not three."""
+    _require_staff(actor)
+    month = month_start(month)
+    report = cost_report(months=[month])
+    return {
+        "clients": client_margins(actor=actor, month=month, report=report),
+        "clusters": cluster_costs(actor=actor, month=month, report=report),
+        "pools": pool_utilisation(actor=actor, month=month, report=report),
+    }
 
 
 def client_cost_trend(
@@ -224,20 +256,15 @@ def client_cost_trend(
     }
     pending = [m for m in months if m not in invoices]
     report = cost_report(months=pending, client_ids=[client.pk])
-    fee = minimum_site_fee(client)
+    # Its billing profile (minimum fee) read once for every month.
+    client = Client.objects.select_related("billing_profile").get(pk=client.pk)
     rows = []
     for month in months:
         invoice = invoices.get(month)
         if invoice is not None:
             amount, status, number = invoice.total, invoice.status, invoice.number
         else:
-            lines = client_lines(
-                report=report,
-                client_id=client.pk,
-                month=month,
-                markup_percent=client.markup_percent,
-                minimum_site_fee=fee,
-            )
+            lines = client_month_lines(report, client, month)
             amount, status, number = sum((x.amount for x in lines), ZERO), "estimate", ""
         rows.append(
             {
@@ -278,13 +305,7 @@ def client_environment_costs(
             for line in sorted(invoice.lines.all(), key=lambda line: line.position)
         ]
     report = cost_report(months=[month], client_ids=[client.pk])
-    lines = client_lines(
-        report=report,
-        client_id=client.pk,
-        month=month,
-        markup_percent=client.markup_percent,
-        minimum_site_fee=minimum_site_fee(client),
-    )
+    lines = client_month_lines(report, client, month)
     return [
         {
             "kind": line.kind,

@@ -13,6 +13,10 @@ node running all month costs exactly its monthly price. Amounts are what the cli
   pool adds them itself, up to its maximum; a fixed pool must be grown first).
 - Autoscaling: billed at the minimum replicas (what sampling counts); the maximum is shown
   as the most it could cost.
+
+Notes (`assumptions`) are written for whoever asks: agency staff read the node prices and
+markup behind a figure, a client's people only what they pay (never the agency's cost, node
+price or markup), as in every portal page, API response, email and PDF a client gets.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from billing.sampling import billed_pods, default_pools, pool_capacity
 from clusters.models import Cluster, NodePool
 from controlpanel.core.models import Client, User
 from controlpanel.core.permissions import Action, can
+from controlpanel.core.tenancy import is_agency_staff
 from sites.manifests.common import Resources
 from sites.manifests.policy import pod_resources
 from sites.models import Environment, Site
@@ -147,6 +152,7 @@ def _dedicated_price(place: _Placement, nodes: int, markup: Decimal) -> Decimal:
 
 def _environment_change(
     *,
+    actor: User,
     client: Client,
     cluster: Cluster,
     pool: NodePool | None,
@@ -193,6 +199,13 @@ def _environment_change(
                 "the CPU and memory requested, as a share of the pool, times its cost.",
                 "Other clients' requests are assumed unchanged; today's prices; "
                 f"{markup}% markup included.",
+            ]
+            if is_agency_staff(actor)
+            else [
+                f"Priced at the marginal share of shared pool {pool.cluster.slug}/{pool.name}: "
+                "the larger of the CPU and memory requested, as a share of the pool, times "
+                "what the pool costs you per month.",
+                "Other clients' requests are assumed unchanged; today's prices.",
             ],
         )
     # Dedicated: the client already pays the whole pool; only more nodes cost more.
@@ -204,6 +217,9 @@ def _environment_change(
         f"Dedicated pool {pool.cluster.slug}/{pool.name}: the client pays its "
         f"{before_nodes} x {pool.size.slug} nodes ({place.node_price}/month each) whatever "
         f"runs on it; {markup}% markup included."
+        if is_agency_staff(actor)
+        else f"Dedicated pool {pool.cluster.slug}/{pool.name}: you pay for its {before_nodes} "
+        f"x {pool.size.slug} nodes whatever runs on them."
     ]
     after_max_nodes = (
         _fit(pool, before_nodes, resources_before, pods_before, resources_after, pods_after_max)
@@ -284,6 +300,7 @@ def estimate_scale(
     after = _candidate(environment, replicas=replicas, autoscale_enabled=False)
     resources_before, pods_before = _counted_before(environment)
     return _environment_change(
+        actor=actor,
         client=client,
         cluster=environment.cluster,
         pool=environment.node_pool,
@@ -313,6 +330,7 @@ def estimate_autoscale(
     )
     resources_before, pods_before = _counted_before(environment)
     estimate = _environment_change(
+        actor=actor,
         client=client,
         cluster=environment.cluster,
         pool=environment.node_pool,
@@ -352,6 +370,7 @@ def estimate_environment_add(
     resources = pod_resources(candidate)
     autoscale = candidate.autoscale_enabled
     return _environment_change(
+        actor=actor,
         client=client,
         cluster=cluster,
         pool=node_pool,
@@ -380,6 +399,15 @@ def estimate_pool_nodes(
     today = today or local_today()
     place = _Placement(pool, _node_price(pool, today), _cluster_factor(pool.cluster, today))
     if client is not None:
+        note = (
+            f"Dedicated pool {pool.cluster.slug}/{pool.name}: each node is a direct cost of "
+            f"{place.node_price}/month plus its part of the cluster's fixed costs; "
+            f"{client.markup_percent}% markup included."
+            if is_agency_staff(actor)
+            else f"Dedicated pool {pool.cluster.slug}/{pool.name}: each node adds "
+            f"{_dedicated_price(place, 1, client.markup_percent)} {billing_currency()} a month "
+            "to your bill."
+        )
         return Estimate(
             billing_currency(),
             _dedicated_price(place, pool.count, client.markup_percent),
@@ -388,11 +416,7 @@ def estimate_pool_nodes(
             "dedicated_pool",
             client.pk,
             None,
-            [
-                f"Dedicated pool {pool.cluster.slug}/{pool.name}: each node is a direct cost of "
-                f"{place.node_price}/month plus its part of the cluster's fixed costs; "
-                f"{client.markup_percent}% markup included."
-            ],
+            [note],
         )
     cost = place.node_price * (1 + place.cluster_factor)
     return Estimate(

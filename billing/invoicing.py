@@ -41,6 +41,17 @@ def minimum_site_fee(client: Client) -> Decimal:
     return Decimal(settings.HANGAR_BILLING_MINIMUM_SITE_FEE)
 
 
+def client_month_lines(report: CostReport, client: Client, month: datetime.date) -> list[LineDraft]:
+    """The client's lines of `month` on its terms (markup, minimum fee per site)."""
+    return client_lines(
+        report=report,
+        client_id=client.pk,
+        month=month,
+        markup_percent=client.markup_percent,
+        minimum_site_fee=minimum_site_fee(client),
+    )
+
+
 def invoice_email_address(client: Client) -> str:
     profile = getattr(client, "billing_profile", None)
     return (profile.invoice_email if profile is not None else "") or client.billing_email
@@ -60,7 +71,7 @@ def _clean_month(month: datetime.date, now: datetime.datetime) -> datetime.date:
 def _check_prices(report: CostReport, month: datetime.date, client_ids: set[int]) -> None:
     """Refuse to invoice nodes without a price: the pools the clients ran on or own."""
     pool_ids = {e.pool_id for e in report.environments_in(month) if e.client_id in client_ids} | {
-        p.pool_id for p in report.pools_in(month) if p.dedicated_client_id in client_ids
+        p.pool_id for p in report.pools_in(month) if p.owners & client_ids
     }
     missing = report.missing_prices(month, pool_ids=pool_ids)
     if missing:
@@ -146,16 +157,10 @@ def invoice_generate(
         .first()
     )
     _refuse_invoiced(existing, month)
-    report = cost_report(months=[month], client_ids=[client.pk])
+    report = cost_report(months=[month], client_ids=[client.pk], until=now)
     _check_prices(report, month, {client.pk})
     client = Client.objects.select_related("billing_profile").get(pk=client.pk)
-    drafts = client_lines(
-        report=report,
-        client_id=client.pk,
-        month=month,
-        markup_percent=client.markup_percent,
-        minimum_site_fee=minimum_site_fee(client),
-    )
+    drafts = client_month_lines(report, client, month)
     invoice = existing or Invoice()
     _fill_draft(invoice, client, month, drafts, now)
     invoice.save()
@@ -185,13 +190,10 @@ def invoices_generate(
     _require_pricing(actor)
     now = now or timezone.now()
     month = _clean_month(month, now)
-    report = cost_report(months=[month])
+    report = cost_report(months=[month], until=now)
     client_ids = {e.client_id for e in report.environments_in(month) if e.hours > 0}
-    client_ids |= {
-        p.dedicated_client_id
-        for p in report.pools_in(month)
-        if p.dedicated_client_id is not None and p.node_hours > 0
-    }
+    for pool in report.pools_in(month):
+        client_ids |= pool.owners
     _check_prices(report, month, client_ids)
     existing = {
         invoice.client_id: invoice
@@ -208,13 +210,7 @@ def invoices_generate(
             continue
         if invoice is not None and stale_only and invoice.computed_at >= period_end:
             continue
-        drafts = client_lines(
-            report=report,
-            client_id=client.pk,
-            month=month,
-            markup_percent=client.markup_percent,
-            minimum_site_fee=minimum_site_fee(client),
-        )
+        drafts = client_month_lines(report, client, month)
         target = invoice or Invoice()
         _fill_draft(target, client, month, drafts, now)
         (to_update if invoice else to_create).append(target)

@@ -19,6 +19,7 @@ from billing.money import ZERO, to_cents, with_markup
 
 NODE_HOURS = "node-hours"
 _QUANTITY = Decimal("0.001")
+_CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -107,9 +108,12 @@ def client_lines(
                 )
             )
     for pool in sorted(pools.values(), key=lambda p: p.label):
-        if pool.dedicated_client_id != client_id or pool.node_hours <= 0:
+        # Only the days the pool was the client's: a pool re-dedicated mid-month is billed
+        # by its days in each mode.
+        if client_id not in pool.owners:
             continue
-        exact = pool.unallocated_cost * (1 + pool.cluster_factor)
+        mode = pool.modes[client_id]
+        exact = pool.unallocated_cost_of(client_id) * (1 + pool.cluster_factor)
         cost = to_cents(exact)
         lines.append(
             LineDraft(
@@ -118,12 +122,13 @@ def client_lines(
                 cost=cost,
                 markup_percent=markup_percent,
                 amount=with_markup(cost, markup_percent),
-                quantity=(pool.node_hours - pool.allocated_node_hours).quantize(_QUANTITY),
+                quantity=(mode.node_hours - mode.allocated_node_hours).quantize(_QUANTITY),
                 unit=NODE_HOURS,
                 pool_id=pool.pool_id,
                 detail={
-                    "average_nodes": str(pool.average_nodes.quantize(Decimal("0.01"))),
-                    "node_hours": str(pool.node_hours.quantize(_QUANTITY)),
+                    "hours": str(mode.hours.quantize(_QUANTITY)),
+                    "average_nodes": str(_ratio(mode.node_hours, mode.hours).quantize(_CENT)),
+                    "node_hours": str(mode.node_hours.quantize(_QUANTITY)),
                     "pool_cost": str(to_cents(pool.cost * (1 + pool.cluster_factor))),
                 },
             )

@@ -2,10 +2,13 @@
 
 `usage_sample` records, once per slot (HANGAR_BILLING_SAMPLE_SECONDS, hourly by default),
 every running environment's pods and requests with its share of the pool it runs on, and
-every pool's nodes. Pods counted are the ones the environment asks for: `replicas`, or
-`autoscale_min` while autoscaling (the floor the autoscaler keeps; reading live counts from
-every cluster each hour would cost an API call per environment). A pod requests its web
-container plus the Varnish sidecar when enabled, exactly as rendered for the cluster.
+every pool's nodes. Pods counted are the web pods that really run on the cluster, with what
+their containers request (billing.live: one list call per cluster), and their measured CPU
+and memory use where the cluster serves the metrics API. When a cluster cannot be read, its
+environments are counted from the database — `replicas`, or `autoscale_min` while
+autoscaling, each pod requesting its web container plus the Varnish sidecar when enabled,
+as rendered for the cluster — and the sample says so (`source`; the run lists the clusters
+and why).
 
 `usage_rollup` turns a day's samples (agency calendar day) into one row per environment,
 pool and day, so a year of history is 365 rows per environment. Raw samples are deleted
@@ -17,6 +20,7 @@ from __future__ import annotations
 import datetime
 import logging
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -26,6 +30,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import DecimalField, ExpressionWrapper, F, Max, Sum
 from django.utils import timezone
 
+from billing.dedication import DedicationBook
+from billing.live import ClusterReading, NamespacePods, NamespaceUse, read_clusters
 from billing.models import (
     EnvironmentSample,
     EnvironmentUsageDay,
@@ -35,7 +41,7 @@ from billing.models import (
 )
 from billing.periods import day_bounds, local_date
 from billing.shares import Demand, pool_shares
-from clusters.models import NodePool
+from clusters.models import Cluster, NodePool
 from sites.manifests.policy import pod_resources
 from sites.models import Environment
 
@@ -89,11 +95,78 @@ def _slot(at: datetime.datetime, seconds: int) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(epoch - epoch % seconds, tz=datetime.UTC)
 
 
-def usage_sample(*, at: datetime.datetime | None = None) -> SampleRun | None:
+@dataclass(frozen=True)
+class Counted:
+    """One environment at a sample: pods and their requests, where the figures came from,
+    and measured use (None without metrics)."""
+
+    pods: int
+    cpu: int  # millicores requested by all pods
+    memory_mib: int
+    source: str
+    cpu_used: int | None = None
+    memory_used_mib: int | None = None
+
+
+def _counted(environment: Environment, reading: ClusterReading | None) -> Counted | None:
+    namespace = environment.namespace
+    use = None
+    if reading is not None and reading.usage is not None:
+        use = reading.usage.get(namespace, NamespaceUse())
+    used = {
+        "cpu_used": use.cpu_millicores if use else None,
+        "memory_used_mib": use.memory_mib if use else None,
+    }
+    if reading is not None and reading.pods is not None:
+        live = reading.pods.get(namespace, NamespacePods())
+        return Counted(
+            live.pods,
+            live.cpu_millicores,
+            live.memory_mib,
+            EnvironmentSample.Source.CLUSTER,
+            **used,
+        )
+    pods = billed_pods(environment)
+    try:
+        per_pod = pod_resources(environment)
+    except ValidationError:
+        logger.warning("billing: environment %s has invalid requests", environment.pk)
+        return None
+    return Counted(
+        pods,
+        per_pod.cpu_request * pods,
+        per_pod.memory_request * pods // _MI,
+        EnvironmentSample.Source.DATABASE,
+        **used,
+    )
+
+
+def usage_sample(
+    *,
+    at: datetime.datetime | None = None,
+    seconds: int | None = None,
+    readings: Mapping[int, ClusterReading] | None = None,
+) -> SampleRun | None:
     """Record every pool and running environment for the slot containing `at` (default
-    now). Returns None when the slot was sampled already."""
-    seconds = settings.HANGAR_BILLING_SAMPLE_SECONDS
+    now), each sample standing for `seconds` (default HANGAR_BILLING_SAMPLE_SECONDS).
+    `readings` are the clusters' live pods and use by cluster id; None reads every cluster
+    that has running environments (a cluster missing from them is counted from the
+    database). Returns None when the slot was sampled already."""
+    seconds = seconds or settings.HANGAR_BILLING_SAMPLE_SECONDS
     taken_at = _slot(at or timezone.now(), seconds)
+    if SampleRun.objects.filter(taken_at=taken_at).exists():
+        return None  # before reading any cluster: the slot is someone else's
+    environments = list(
+        Environment.objects.exclude(status__in=_NOT_RUNNING)
+        .exclude(image="")
+        .select_related("site__client")
+        .defer("hash_salt", "drift_report", "site__repository_url")
+        .order_by("pk")
+    )
+    if readings is None:
+        # Outside the transaction: no row lock is held while clusters answer.
+        cluster_ids = {e.cluster_id for e in environments}
+        readings = read_clusters(Cluster.objects.filter(pk__in=cluster_ids).order_by("pk"))
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -101,33 +174,16 @@ def usage_sample(*, at: datetime.datetime | None = None) -> SampleRun | None:
         except IntegrityError:
             return None
         pools = list(NodePool.objects.select_related("size", "cluster").order_by("pk"))
-        environments = (
-            Environment.objects.exclude(status__in=_NOT_RUNNING)
-            .exclude(image="")
-            .select_related("site")
-            .defer("hash_salt", "drift_report", "site__repository_url")
-            .order_by("pk")
-        )
         fallback = default_pools(pools)
-        by_pool: dict[int | None, list[tuple[Environment, int, int, int]]] = defaultdict(list)
+        by_pool: dict[int | None, list[tuple[Environment, Counted]]] = defaultdict(list)
         for environment in environments:
-            pods = billed_pods(environment)
-            try:
-                per_pod = pod_resources(environment)
-            except ValidationError:
-                logger.warning("billing: environment %s has invalid requests", environment.pk)
+            counted = _counted(environment, readings.get(environment.cluster_id))
+            if counted is None:
                 continue
             pool_id = environment.node_pool_id
             if pool_id is None and environment.cluster_id in fallback:
                 pool_id = fallback[environment.cluster_id].pk
-            by_pool[pool_id].append(
-                (
-                    environment,
-                    pods,
-                    per_pod.cpu_request * pods,
-                    per_pod.memory_request * pods // _MI,
-                )
-            )
+            by_pool[pool_id].append((environment, counted))
         pool_rows, env_rows = [], []
         for pool in pools:
             placed = by_pool.pop(pool.pk, [])
@@ -135,7 +191,7 @@ def usage_sample(*, at: datetime.datetime | None = None) -> SampleRun | None:
             split = pool_shares(
                 cpu_capacity=capacity.cpu,
                 memory_capacity_mib=capacity.memory_mib,
-                demands=[Demand(e.pk, e.site.client_id, cpu, mem) for e, _, cpu, mem in placed],
+                demands=[Demand(e.pk, e.site.client_id, c.cpu, c.memory_mib) for e, c in placed],
             )
             pool_rows.append(
                 PoolSample(
@@ -149,36 +205,49 @@ def usage_sample(*, at: datetime.datetime | None = None) -> SampleRun | None:
                     node_count=pool.count,
                     cpu_allocatable=capacity.cpu,
                     memory_allocatable_mib=capacity.memory_mib,
-                    cpu_requested=sum(cpu for *_, cpu, _ in placed),
-                    memory_requested_mib=sum(mem for *_, mem in placed),
+                    cpu_requested=sum(c.cpu for _, c in placed),
+                    memory_requested_mib=sum(c.memory_mib for _, c in placed),
                     allocated=split.allocated,
                 )
             )
-            for environment, pods, cpu, mem in placed:
+            for environment, counted in placed:
                 share = split.shares[environment.pk]
                 env_rows.append(
-                    _environment_sample(environment, taken_at, seconds, pods, cpu, mem, pool, share)
+                    _environment_sample(environment, taken_at, seconds, counted, pool, share)
                 )
         # Environments on no pool (a cluster without shared pools): recorded, never priced.
         for placed in by_pool.values():
-            for environment, pods, cpu, mem in placed:
+            for environment, counted in placed:
                 env_rows.append(
-                    _environment_sample(environment, taken_at, seconds, pods, cpu, mem, None, None)
+                    _environment_sample(environment, taken_at, seconds, counted, None, None)
                 )
         PoolSample.objects.bulk_create(pool_rows, batch_size=_BATCH)
         EnvironmentSample.objects.bulk_create(env_rows, batch_size=_BATCH)
         run.environments, run.pools = len(env_rows), len(pool_rows)
-        run.save(update_fields=["environments", "pools"])
+        run.fallbacks = _fallbacks(environments, readings)
+        run.save(update_fields=["environments", "pools", "fallbacks"])
     return run
+
+
+def _fallbacks(
+    environments: list[Environment], readings: Mapping[int, ClusterReading]
+) -> dict[str, str]:
+    """Why clusters were counted from the database, by cluster id (as a string: JSON)."""
+    reasons = {}
+    for cluster_id in sorted({e.cluster_id for e in environments}):
+        reading = readings.get(cluster_id)
+        if reading is None:
+            reasons[str(cluster_id)] = "not read"
+        elif reading.pods is None:
+            reasons[str(cluster_id)] = reading.error or "not read"
+    return reasons
 
 
 def _environment_sample(
     environment: Environment,
     taken_at: datetime.datetime,
     seconds: int,
-    pods: int,
-    cpu: int,
-    memory_mib: int,
+    counted: Counted,
     pool: NodePool | None,
     share: Decimal | None,
 ) -> EnvironmentSample:
@@ -194,11 +263,14 @@ def _environment_sample(
         size_id=pool.size_id if pool else None,
         label=f"{site.name} / {environment.name}"[:200],
         site_label=site.name,
-        pods=pods,
-        cpu_millicores=cpu,
-        memory_mib=memory_mib,
+        pods=counted.pods,
+        cpu_millicores=counted.cpu,
+        memory_mib=counted.memory_mib,
         share=share or 0,
         node_share=(share or 0) * (pool.count if pool else 0),
+        source=counted.source,
+        cpu_used_millicores=counted.cpu_used,
+        memory_used_mib=counted.memory_used_mib,
     )
 
 
@@ -318,8 +390,11 @@ def usage_rollup(*, day: datetime.date) -> Rollup:
             slot.extend([0] * (nodes - len(slot)))
             for index in range(nodes):
                 slot[index] += seconds
+        # The day's mode (dedicated or shared) is the dedication history's, where it has one.
+        dedication = DedicationBook.load(pool_days)
         for pool_id, row in pool_days.items():
             row.slot_seconds = slots[pool_id]
+            row.dedicated_client_id = dedication.owner(pool_id, day, row.dedicated_client_id)
         PoolUsageDay.objects.bulk_create(pool_days.values(), batch_size=_BATCH)
     return Rollup(day=day, environment_rows=len(env_rows), pool_rows=len(pool_days))
 

@@ -1,20 +1,34 @@
-"""Reads for people: invoices, prices and usage, scoped by tenancy and the permission
-matrix. Client users see their own client's issued invoices and usage, and only with
-VIEW_BILLING (owners); agency staff see everything; drafts are staff-only."""
+"""Reads for people: invoices, prices, usage and this month's costs, scoped by tenancy and
+the permission matrix. Client users see their own client's issued invoices and usage, and
+only with VIEW_BILLING (owners); agency staff see everything; drafts are staff-only."""
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from billing.models import ClusterCostItem, EnvironmentUsageDay, Invoice, NodePrice
-from clusters.models import Cluster
+from billing.costs import cost_report
+from billing.forecast import MonthCosts, month_costs
+from billing.invoicing import client_month_lines, minimum_site_fee
+from billing.models import (
+    ClusterCostItem,
+    EnvironmentSample,
+    EnvironmentUsageDay,
+    Invoice,
+    NodePrice,
+)
+from billing.models.prices import billing_currency
+from billing.periods import hours_between, local_date, local_midnight, month_start, next_month
+from clusters.models import Cluster, NodePool
 from controlpanel.core.models import Client, User
 from controlpanel.core.permissions import MATRIX, Action, can, require
 from controlpanel.core.tenancy import is_agency_staff
+from sites.models import Environment, Site
 
 
 def _billing_viewable(queryset: QuerySet, actor: User, client_path: str) -> QuerySet:
@@ -105,4 +119,84 @@ def usage_day_list(
         EnvironmentUsageDay.objects.for_user(actor)
         .filter(client=client, day__gte=start, day__lt=end)
         .order_by("day", "site_label", "label")
+    )
+
+
+def clients_month_costs(
+    *,
+    actor: User,
+    clients: Iterable[Client],
+    month: datetime.date | None = None,
+    now: datetime.datetime | None = None,
+) -> dict[int, MonthCosts]:
+    """The month so far and its forecast (billing.forecast) for each of `clients` whose
+    billing `actor` may see, by client id; the current month by default. One cost report for
+    all of them: the query count does not grow with clients, sites or environments."""
+    now = now or timezone.now()
+    month = month_start(month or local_date(now))
+    ids = [c.pk for c in clients if can(actor, Action.VIEW_BILLING, c)]
+    if not ids:
+        return {}
+    report = cost_report(months=[month], client_ids=ids, until=now)
+    end = local_midnight(next_month(month))
+    remaining = hours_between(max(now, local_midnight(month)), end)
+    running = set(
+        Environment.objects.filter(site__client_id__in=ids)
+        .exclude(status__in=[Environment.Status.NEW, Environment.Status.DESTROYING])
+        .exclude(image="")
+        .values_list("pk", flat=True)
+    )
+    dedicated = set(
+        NodePool.objects.filter(dedicated_client_id__in=ids, count__gt=0).values_list(
+            "pk", flat=True
+        )
+    )
+    names = dict(Site.objects.filter(client_id__in=ids).values_list("pk", "name"))
+    result = {}
+    for client in Client.objects.filter(pk__in=ids).select_related("billing_profile"):
+        fee = minimum_site_fee(client)
+        lines = client_month_lines(report, client, month)
+        result[client.pk] = month_costs(
+            client_id=client.pk,
+            month=month,
+            currency=billing_currency(),
+            lines=lines,
+            remaining_hours=remaining,
+            site_names=names,
+            running_environments=running,
+            dedicated_pools=dedicated,
+            minimum_site_fee=fee,
+        )
+    return result
+
+
+def client_month_costs(
+    *, actor: User, client: Client, month: datetime.date | None = None
+) -> MonthCosts:
+    """One client's month so far and forecast; PermissionDenied without VIEW_BILLING."""
+    require(actor, Action.VIEW_BILLING, client)
+    return clients_month_costs(actor=actor, clients=[client], month=month)[client.pk]
+
+
+def environment_usage(
+    *, actor: User, environment: Environment, days: int = 7
+) -> list[EnvironmentSample]:
+    """The environment's samples of the last `days` days, oldest first: pods, requested
+    and (where the cluster serves metrics) used CPU and memory. Anyone who may see the
+    environment may see them: they hold no money."""
+    require(actor, Action.VIEW, environment.site.client)
+    since = timezone.now() - datetime.timedelta(days=days)
+    return list(
+        EnvironmentSample.objects.filter(environment_id=environment.pk, taken_at__gte=since)
+        .order_by("taken_at")
+        .only(
+            "taken_at",
+            "seconds",
+            "pods",
+            "cpu_millicores",
+            "memory_mib",
+            "cpu_used_millicores",
+            "memory_used_mib",
+            "source",
+        )
     )

@@ -292,6 +292,18 @@ class EnvironmentSampleFactory(DjangoModelFactory):
     memory_mib = 256
 
 
+class PoolDedicationFactory(DjangoModelFactory):
+    class Meta:
+        model = "billing.PoolDedication"
+
+    pool = factory.SubFactory(NodePoolFactory)
+    dedicated_client = factory.LazyAttribute(lambda o: o.pool.dedicated_client)
+    # Before any pool of the tests was made (saving a pool records today's row itself).
+    effective_from = factory.Sequence(
+        lambda n: datetime.date(2020, 1, 1) + datetime.timedelta(days=n)
+    )
+
+
 class PoolUsageDayFactory(DjangoModelFactory):
     class Meta:
         model = "billing.PoolUsageDay"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 
 import pytest
+import yaml
 from django.core.management import call_command
 
 from billing.models import NodePrice
-from clusters.models import Cluster, Operation
+from clusters.models import Cluster, NodePool, Operation
 from controlpanel.core.models import Client, Membership, User
 from sites.models import Environment, Site
 
@@ -60,3 +61,77 @@ def test_seed_demo_is_complete_and_idempotent(client):
     assert client.login(username="owner@acme.test", password="hangar-demo-password")
     page = client.get("/").content.decode()
     assert "acme-www-production" in page and "globex" not in page
+
+
+@pytest.mark.django_db
+def test_the_demo_has_billing_history_to_show(client):
+    from billing.models import Invoice, PoolDedication, SampleRun
+
+    seed()
+    assert set(Invoice.objects.values_list("status", flat=True)) == {"draft", "issued", "paid"}
+    # Every demo client has an invoice it can download, and this month's costs so far.
+    owner = User.objects.get(email="owner@acme.test")
+    client.force_login(owner)
+    acme = Client.objects.get(slug="acme")
+    page = client.get(f"/clients/{acme.pk}/costs/").content.decode()
+    assert Invoice.objects.filter(client=acme, status="issued").get().number in page
+    assert 'id="cost-trend"' in page and '<rect class="chart-bar' in page
+    dashboard = client.get("/").content.decode()
+    assert f'href="/clients/{acme.pk}/costs/"' in dashboard  # a cost, not "—"
+    # The last week hour by hour, with measured use, for the usage charts.
+    assert SampleRun.objects.filter(seconds=3600).count() >= 24 * 7
+    assert PoolDedication.objects.count() == NodePool.objects.count()
+    runs = SampleRun.objects.count()
+    seed()  # idempotent: no second history
+    assert SampleRun.objects.count() == runs
+
+
+@pytest.mark.django_db
+def test_node_sync_on_the_demo_cluster_leaves_every_pool_with_its_nodes():
+    """The sandbox `make run` starts carries the demo's pools; syncing its nodes maps them
+    onto the pools the demo seeds (before, a new `sandbox-pool` took every node and the
+    environments' pools were emptied: every cost preview showed 0.00)."""
+    from clusters.kube.transport import forget_client
+    from clusters.nodes import cluster_sync_nodes
+    from clusters.sandbox import SandboxCluster
+    from clusters.sandbox.demo import demo_nodes
+
+    seed()
+    cluster = Cluster.objects.get(slug="sandbox")
+    with SandboxCluster(token="sandbox-token", nodes=demo_nodes()) as sandbox:
+        cluster.api_url = sandbox.url
+        cluster.kubeconfig = yaml.safe_dump(sandbox.kubeconfig())
+        cluster.save()
+        before = {p.pk: p.name for p in NodePool.objects.filter(cluster=cluster)}
+        sync = cluster_sync_nodes(cluster=cluster)
+        forget_client(cluster.pk)
+    assert sync.warnings == []
+    assert {p.pk: p.name for p in sync.pools} == before  # no new pool, none lost
+    for environment in Environment.objects.select_related("node_pool"):
+        assert environment.node_pool.count > 0, environment
+    shared = NodePool.objects.get(cluster=cluster, name="shared")
+    assert (shared.count, shared.allocatable_cpu_millicores) == (3, 3 * 3900)
+
+
+@pytest.mark.django_db
+def test_nodes_naming_no_pool_in_use_do_not_empty_the_pools_environments_run_on():
+    """What `make run` did before: two nodes labelled `sandbox-pool`. The pools the demo's
+    15 environments run on keep their nodes, and the sync says why."""
+    from clusters.kube.transport import forget_client
+    from clusters.nodes import cluster_sync_nodes
+    from clusters.sandbox import SandboxCluster
+
+    seed()
+    cluster = Cluster.objects.get(slug="sandbox")
+    nodes = [{"name": f"sandbox-pool-{i}", "pool": "sandbox-pool"} for i in (1, 2)]
+    with SandboxCluster(token="sandbox-token", nodes=nodes) as sandbox:
+        cluster.api_url = sandbox.url
+        cluster.kubeconfig = yaml.safe_dump(sandbox.kubeconfig())
+        cluster.save()
+        sync = cluster_sync_nodes(cluster=cluster)
+        forget_client(cluster.pk)
+    assert sorted(sync.kept) == ["initech-dedicated", "shared"]
+    assert any("hangar.dev/node-pool=shared" in w for w in sync.warnings)
+    for environment in Environment.objects.select_related("node_pool"):
+        assert environment.node_pool.count > 0, environment
+    assert NodePool.objects.get(cluster=cluster, name="sandbox-pool").count == 2

@@ -1,5 +1,6 @@
 """Billing models: prices (what the agency pays), usage (what ran where) and invoices."""
 
+from billing.models.dedication import PoolDedication
 from billing.models.invoices import BillingProfile, Invoice, InvoiceLine, InvoiceSequence
 from billing.models.prices import ClusterCostItem, NodePrice, NodePriceQuerySet
 from billing.models.usage import (
@@ -20,6 +21,7 @@ __all__ = [
     "InvoiceSequence",
     "NodePrice",
     "NodePriceQuerySet",
+    "PoolDedication",
     "PoolSample",
     "PoolUsageDay",
     "SampleRun",

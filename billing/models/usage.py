@@ -44,6 +44,9 @@ class SampleRun(models.Model):
     seconds = models.PositiveIntegerField()
     environments = models.PositiveIntegerField(default=0)
     pools = models.PositiveIntegerField(default=0)
+    # Clusters whose pods could not be read, by id, with the reason: their environments
+    # were counted from the database instead (EnvironmentSample.source).
+    fallbacks = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -87,7 +90,13 @@ class PoolSample(models.Model):
 
 class EnvironmentSample(models.Model):
     """An environment at one moment: its pods, what they request, and its share of the pool
-    it runs on, as a number of nodes (share x the pool's node count)."""
+    it runs on, as a number of nodes (share x the pool's node count). Pods are those that
+    really ran on the cluster, or the database's desired count when the cluster could not
+    be read (`source`); CPU and memory use come from the metrics API where it is served."""
+
+    class Source(models.TextChoices):
+        CLUSTER = "cluster", "Counted on the cluster"
+        DATABASE = "database", "Desired count from the database"
 
     taken_at = models.DateTimeField(db_index=True)
     seconds = models.PositiveIntegerField()
@@ -106,6 +115,10 @@ class EnvironmentSample(models.Model):
     memory_mib = models.BigIntegerField(help_text="requested by all pods")
     share = _share_field()
     node_share = models.DecimalField(max_digits=20, decimal_places=12, default=0)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.DATABASE)
+    # Measured use of all pods (metrics.k8s.io); empty where the cluster serves no metrics.
+    cpu_used_millicores = models.BigIntegerField(null=True, blank=True)
+    memory_used_mib = models.BigIntegerField(null=True, blank=True)
 
     objects = TenantManager()
     tenant_path = "client"

@@ -62,6 +62,9 @@ _KINDS = [
         "selfsubjectaccessreviews",
         namespaced=False,
     ),
+    # Read-only, served by metrics-server: what pods and nodes use (billing's usage charts).
+    Kind("metrics.k8s.io/v1beta1", "PodMetrics", "pods"),
+    Kind("metrics.k8s.io/v1beta1", "NodeMetrics", "nodes", namespaced=False),
 ]
 KINDS: dict[tuple[str, str], Kind] = {(k.api_version, k.kind): k for k in _KINDS}
 

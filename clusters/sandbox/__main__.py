@@ -7,6 +7,7 @@ import logging
 
 from .cluster import SandboxCluster
 from .crds import cert_manager_crds
+from .demo import demo_nodes
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -24,7 +25,12 @@ def main(argv: list[str] | None = None) -> None:
         "--job-duration", type=float, default=3.0, help="seconds a Job runs before it completes"
     )
     parser.add_argument("--namespace-deletion-delay", type=float, default=1.0)
-    parser.add_argument("--nodes", type=int, default=2, help="worker Nodes to create")
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        default=None,
+        help="worker Nodes to create in one pool (default: the demo's node pools)",
+    )
     parser.add_argument(
         "--no-cert-manager", action="store_true", help="do not preload the cert-manager CRDs"
     )
@@ -45,9 +51,9 @@ def main(argv: list[str] | None = None) -> None:
         rollout_delay=args.rollout_delay,
         job_duration=args.job_duration,
         namespace_deletion_delay=args.namespace_deletion_delay,
-        nodes=[
-            {"name": f"sandbox-pool-{i + 1}", "pool": "sandbox-pool"} for i in range(args.nodes)
-        ],
+        nodes=demo_nodes()
+        if args.nodes is None
+        else [{"name": f"sandbox-pool-{i + 1}", "pool": "sandbox-pool"} for i in range(args.nodes)],
         objects=[] if args.no_cert_manager else cert_manager_crds(),
         verbose=args.verbose,
         execute_tool_jobs=args.execute_tool_jobs,

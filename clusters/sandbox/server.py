@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import discovery, errors
+from . import discovery, errors, metrics
 from .access import AccessPolicy, Attributes
 from .errors import ApiError
 from .faults import Faults, RequestLog, RequestRecord
@@ -79,8 +79,12 @@ class Router:
         if path == "/api":
             return Result(200, discovery.api_versions(server_address))
         if path == "/apis":
-            return Result(200, discovery.group_list(self.registry))
+            return Result(200, metrics.with_group(discovery.group_list(self.registry)))
         parts = [unquote(p) for p in path.split("/") if p]
+        if parts[:2] == ["apis", metrics.GROUP]:  # served as metrics-server serves it
+            return Result(
+                *metrics.serve(self.api.store, self.access.check, method, parts[2:], query)
+            )
         if len(parts) >= 2 and parts[0] == "api" and parts[1] == "v1":
             group, version, rest = "", "v1", parts[2:]
         elif len(parts) == 2 and parts[0] == "apis":

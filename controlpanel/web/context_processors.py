@@ -1,5 +1,5 @@
 """What the page chrome needs: the person's clients for the navigation, and whether the
-staff console and billing pages are there for them."""
+staff console and its billing pages are there for them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from django.utils.functional import SimpleLazyObject
 
 from controlpanel.core.models import Client
 from controlpanel.core.permissions import Action, can
-from controlpanel.web import integrations
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -24,7 +23,6 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         ),
         "nav_staff": user.is_agency_staff,
         "nav_clusters": can(user, Action.MANAGE_CLUSTERS),
-        "nav_billing_url": SimpleLazyObject(integrations.billing_url)
-        if can(user, Action.MANAGE_PRICING)
-        else None,
+        # Every staff role reads billing (VIEW_BILLING); admins and billing staff change it.
+        "nav_billing": user.is_agency_staff and can(user, Action.VIEW_BILLING),
     }

@@ -53,7 +53,7 @@ def simulate(
     while day < end:
         if changes and day in changes:
             changes[day]()
-        usage_sample(at=at_midnight(day))
+        usage_sample(at=at_midnight(day), readings={})
         usage_rollup(day=day)
         day += DAY
 

@@ -198,7 +198,7 @@ def test_an_issued_invoice_never_changes(data, changes, cluster, staff_billing, 
             elif change == "samples":
                 settings.HANGAR_BILLING_SAMPLE_SECONDS = 3600
                 running_environment(f.SiteFactory(client=client), cluster, None, replicas=3)
-                usage_sample(at=at_midnight(JUNE + datetime.timedelta(days=5)))
+                usage_sample(readings={}, at=at_midnight(JUNE + datetime.timedelta(days=5)))
                 usage_rollup(day=JUNE + datetime.timedelta(days=5))
             elif change == "markup":
                 type(client).objects.filter(pk=client.pk).update(markup_percent=99)

@@ -33,7 +33,9 @@ def shared_pool(cluster):
     return f.NodePoolFactory(cluster=cluster, size=size_2vcpu(), count=2, dedicated_client=None)
 
 
-def test_a_sample_counts_desired_pods_and_their_requests(hourly, site, cluster, shared_pool):
+def test_without_a_cluster_reading_a_sample_counts_desired_pods_and_their_requests(
+    hourly, site, cluster, shared_pool
+):
     fixed = running_environment(site, cluster, shared_pool, replicas=3)
     autoscaled = running_environment(
         site, cluster, shared_pool, replicas=1, autoscale_enabled=True, autoscale_min=2,
@@ -44,7 +46,7 @@ def test_a_sample_counts_desired_pods_and_their_requests(hourly, site, cluster, 
     running_environment(site, cluster, shared_pool, status="new")  # not on the cluster yet
     running_environment(site, cluster, shared_pool, image="")  # nothing deployed
 
-    run = usage_sample(at=at_midnight(DAY) + datetime.timedelta(minutes=17))
+    run = usage_sample(readings={}, at=at_midnight(DAY) + datetime.timedelta(minutes=17))
 
     assert run.taken_at == at_midnight(DAY) and run.environments == 3
     samples = {s.environment_id: s for s in EnvironmentSample.objects.all()}
@@ -68,7 +70,7 @@ def test_synced_allocatable_capacity_is_used(hourly, site, cluster, shared_pool)
     shared_pool.allocatable_memory_bytes = 6 * 2**30
     shared_pool.save()
     running_environment(site, cluster, shared_pool, replicas=2)
-    usage_sample(at=at_midnight(DAY))
+    usage_sample(readings={}, at=at_midnight(DAY))
     sample = EnvironmentSample.objects.get()
     assert sample.share == max(Decimal(500) / 3800, Decimal(512) / 6144).quantize(
         Decimal("1e-12"), rounding="ROUND_DOWN"
@@ -81,7 +83,7 @@ def test_environments_without_a_pool_run_on_the_largest_shared_pool(hourly, site
     f.NodePoolFactory(cluster=cluster, size=size_2vcpu(), count=9, dedicated_client=site.client)
     environment = running_environment(site, cluster, None)
     lonely = running_environment(site, f.ClusterFactory(), None)  # a cluster without pools
-    usage_sample(at=at_midnight(DAY))
+    usage_sample(readings={}, at=at_midnight(DAY))
     assert EnvironmentSample.objects.get(environment=environment).pool_id == big.pk
     orphan = EnvironmentSample.objects.get(environment=lonely)
     assert orphan.pool_id is None and orphan.node_share == 0
@@ -90,8 +92,8 @@ def test_environments_without_a_pool_run_on_the_largest_shared_pool(hourly, site
 
 def test_sampling_a_slot_twice_does_nothing(hourly, site, cluster, shared_pool):
     running_environment(site, cluster, shared_pool)
-    assert usage_sample(at=at_midnight(DAY)) is not None
-    assert usage_sample(at=at_midnight(DAY) + datetime.timedelta(minutes=59)) is None
+    assert usage_sample(readings={}, at=at_midnight(DAY)) is not None
+    assert usage_sample(readings={}, at=at_midnight(DAY) + datetime.timedelta(minutes=59)) is None
     assert EnvironmentSample.objects.count() == 1 and SampleRun.objects.count() == 1
 
 
@@ -100,14 +102,14 @@ def test_sampling_takes_a_constant_number_of_queries(
 ):
     for _ in range(3):
         running_environment(site, cluster, shared_pool)
-    with django_assert_max_num_queries(10) as few:
-        usage_sample(at=at_midnight(DAY))
+    with django_assert_max_num_queries(11) as few:
+        usage_sample(readings={}, at=at_midnight(DAY))
     for _ in range(30):
         running_environment(
             site, cluster, f.NodePoolFactory(cluster=cluster, size=shared_pool.size)
         )
     with django_assert_max_num_queries(len(few.captured_queries)):
-        usage_sample(at=at_midnight(DAY) + datetime.timedelta(hours=1))
+        usage_sample(readings={}, at=at_midnight(DAY) + datetime.timedelta(hours=1))
 
 
 def test_hourly_samples_roll_up_into_one_row_per_day(hourly, site, cluster, shared_pool):
@@ -116,9 +118,9 @@ def test_hourly_samples_roll_up_into_one_row_per_day(hourly, site, cluster, shar
         if hour == 12:
             environment.replicas = 4
             environment.save()
-        usage_sample(at=at_midnight(DAY) + datetime.timedelta(hours=hour))
+        usage_sample(readings={}, at=at_midnight(DAY) + datetime.timedelta(hours=hour))
     # The first sample of the next day belongs to the next day.
-    usage_sample(at=at_midnight(DAY + datetime.timedelta(days=1)))
+    usage_sample(readings={}, at=at_midnight(DAY + datetime.timedelta(days=1)))
 
     rollup = usage_rollup(day=DAY)
 
@@ -138,7 +140,7 @@ def test_hourly_samples_roll_up_into_one_row_per_day(hourly, site, cluster, shar
 
 def test_a_destroyed_environment_keeps_its_history(hourly, site, cluster, shared_pool):
     environment = running_environment(site, cluster, shared_pool)
-    usage_sample(at=at_midnight(DAY))
+    usage_sample(readings={}, at=at_midnight(DAY))
     environment_id = environment.pk
     environment.delete()
     usage_rollup(day=DAY)
@@ -148,8 +150,8 @@ def test_a_destroyed_environment_keeps_its_history(hourly, site, cluster, shared
 
 def test_old_samples_are_purged(hourly, site, cluster, shared_pool):
     running_environment(site, cluster, shared_pool)
-    usage_sample(at=at_midnight(DAY))
-    usage_sample(at=at_midnight(DAY + datetime.timedelta(days=40)))
+    usage_sample(readings={}, at=at_midnight(DAY))
+    usage_sample(readings={}, at=at_midnight(DAY + datetime.timedelta(days=40)))
     assert usage_purge(before=at_midnight(DAY + datetime.timedelta(days=1))) == 2
     assert EnvironmentSample.objects.count() == 1 and SampleRun.objects.count() == 1
 

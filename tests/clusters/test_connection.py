@@ -123,7 +123,7 @@ def test_node_sync_records_pools_counts_and_capacity(cluster, sandbox, other_cli
         sandbox.add_node(
             f"globex-{i}", pool="globex", instance_type="s-2vcpu-4gb", cpu="2", memory="4Gi"
         )
-    pools = {p.name: p for p in cluster_sync_nodes(cluster=cluster)}
+    pools = {p.name: p for p in cluster_sync_nodes(cluster=cluster).pools}
     assert pools["web"].count == 3
     assert pools["web"].size.slug == "s-4vcpu-8gb"
     assert pools["web"].allocatable_cpu_millicores == 3 * 3900

@@ -14,6 +14,7 @@ from billing.models import (
     Invoice,
     InvoiceLine,
     NodePrice,
+    PoolDedication,
     PoolSample,
     PoolUsageDay,
 )
@@ -85,6 +86,7 @@ STAFF_ONLY = {
     ClusterCostItem: lambda: f.ClusterCostItemFactory(),
     PoolSample: lambda: f.PoolSampleFactory(),
     PoolUsageDay: lambda: f.PoolUsageDayFactory(),
+    PoolDedication: lambda: f.PoolDedicationFactory(),
     User: lambda: f.UserFactory(),
     # Tokens are personal (listed by owner in the API); for_user shows them to staff only.
     ApiToken: lambda: token_create(actor=f.UserFactory(), name="t", scopes=["read"])[0],

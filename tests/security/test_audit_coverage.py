@@ -58,6 +58,7 @@ NOT_AUDITED = {
     "sites.backups.services.backups_visible": "a read (tenant-scoped query)",
     "sites.backups.services.can_download": "a permission check",
     "billing.invoicing.minimum_site_fee": "a read",
+    "billing.invoicing.client_month_lines": "a read",
     "billing.invoicing.invoice_email_address": "a read",
     "controlpanel.api.tokens.digest": "pure: SHA-256 of a token",
     "controlpanel.api.tokens.token_lookup": "authentication; writes only last_used_at",

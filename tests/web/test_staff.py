@@ -165,12 +165,12 @@ def test_node_sizes_and_prices(admin):
     page = admin.get("/staff/sizes/").content.decode()
     assert "s-4vcpu-8gb" in page and "no price" in page
     admin.post(
-        "/staff/sizes/prices/add/",
+        "/staff/billing/prices/nodes/add/",
         {"size": size.pk, "monthly_price": "48.00", "effective_from": "2026-01-01"},
     )
     assert size.prices.get().monthly_price == 48
     zero = admin.post(
-        "/staff/sizes/prices/add/",
+        "/staff/billing/prices/nodes/add/",
         {"size": size.pk, "monthly_price": "0", "effective_from": "2026-02-01"},
     )
     assert zero.status_code == 400

@@ -44,7 +44,7 @@ class ClusterViewSet(viewsets.ReadOnlyModelViewSet):
     def sync_nodes(self, request: Request, pk: str) -> Response:
         cluster = self.get_object()
         require(request.user, Action.MANAGE_CLUSTERS)
-        pools = cluster_sync_nodes(cluster=cluster)
+        pools = cluster_sync_nodes(cluster=cluster).pools
         return Response(s.NodePoolSerializer(pools, many=True).data)
 
 

@@ -1,5 +1,6 @@
 """Load demo data: three clients with sites of every kind, a sandbox cluster, node pools and
-DigitalOcean's published prices, and a user for every role. Safe to run repeatedly."""
+DigitalOcean's published prices, a user for every role, and three months of billing history
+(usage, invoices). Safe to run repeatedly."""
 
 from __future__ import annotations
 
@@ -10,12 +11,17 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from billing.models import NodePrice
+from billing.periods import local_today, month_start
 from clusters.kubeconfig import build_kubeconfig
 from clusters.models import Cluster, NodePool, NodeSize, Provider
+from clusters.quantities import parse_cpu, parse_memory
+from clusters.sandbox.demo import demo_pool
 from controlpanel.core.models import Client, Membership, User
 from controlpanel.core.roles import ClientRole, StaffRole
+from controlpanel.management.demo_billing import seed_billing_history, seed_cluster_costs
 from sites import services
 from sites import services as site_services
 from sites.models import Environment, Site, SiteKind, Tier
@@ -80,7 +86,8 @@ class Command(BaseCommand):
         admin = self._staff()
         cluster = self._sandbox_cluster()
         self._catalogue()
-        shared_pool = self._pool(cluster, "shared", "s-4vcpu-8gb", 3, None)
+        seed_cluster_costs(cluster=cluster, since=PRICES_FROM)
+        shared_pool = self._pool(cluster, "shared", None)
         for slug, name, markup, sites, dedicated in CLIENTS:
             client = Client.objects.filter(slug=slug).first() or Client.objects.create(
                 slug=slug,
@@ -89,13 +96,10 @@ class Command(BaseCommand):
                 markup_percent=Decimal(markup),
             )
             self._members(client)
-            pool = (
-                self._pool(cluster, f"{slug}-dedicated", "s-2vcpu-4gb", 2, client)
-                if dedicated
-                else shared_pool
-            )
+            pool = self._pool(cluster, f"{slug}-dedicated", client) if dedicated else shared_pool
             for site_slug, site_name, kind in sites:
                 self._site(admin, client, cluster, pool, site_slug, site_name, kind)
+        self._billing_history()
         self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in with any of:"))
         for user in User.objects.filter(email__endswith=".test").order_by("email"):
             roles = user.get_staff_role_display() or ", ".join(
@@ -155,19 +159,46 @@ class Command(BaseCommand):
                 defaults={"monthly_price": Decimal(price), "currency": "USD"},
             )
 
-    def _pool(
-        self, cluster: Cluster, name: str, size: str, count: int, client: Client | None
-    ) -> NodePool:
+    def _pool(self, cluster: Cluster, name: str, client: Client | None) -> NodePool:
+        """A pool as node sync would record the sandbox's nodes of it (clusters.sandbox.demo:
+        the same names, sizes and capacity), so a sync maps the nodes onto it."""
+        spec = demo_pool(name)
         pool, _ = NodePool.objects.get_or_create(
             cluster=cluster,
             name=name,
             defaults={
-                "size": NodeSize.objects.get(provider=Provider.DIGITALOCEAN, slug=size),
-                "count": count,
+                "size": NodeSize.objects.get(
+                    provider=Provider.DIGITALOCEAN, slug=spec.instance_type
+                ),
+                "count": spec.nodes,
+                "allocatable_cpu_millicores": spec.nodes * parse_cpu(spec.allocatable_cpu),
+                "allocatable_memory_bytes": spec.nodes * parse_memory(spec.allocatable_memory),
                 "dedicated_client": client,
             },
         )
         return pool
+
+    def _billing_history(self) -> None:
+        """Three months of usage and invoices (controlpanel.management.demo_billing). Along
+        the way Globex's shop grew from one production replica to two, on the 15th of last
+        month."""
+        shop = Environment.objects.filter(site__client__slug="globex", site__slug="shop")
+        production = shop.filter(slug="production")
+        last_month = month_start(month_start(local_today()) - datetime.timedelta(days=1))
+        replicas = production.values_list("replicas", flat=True).first()
+
+        def grow() -> None:
+            production.update(replicas=replicas)
+
+        if replicas and replicas > 1:
+            production.update(replicas=replicas - 1)
+        billing = User.objects.get(email="billing@hangar.test")
+        done = seed_billing_history(
+            actor=billing, now=timezone.now(), changes={last_month.replace(day=15): grow}
+        )
+        grow()
+        if done:
+            self.stdout.write("Billing history: three months of usage and invoices.")
 
     def _site(
         self,

@@ -11,8 +11,7 @@ from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from clusters.models import Operation
-from controlpanel.web import integrations
-from sites.models import Environment, Release
+from sites.models import Backup, Environment, Release
 
 CRON_FAILURE_DAYS = 7
 
@@ -39,10 +38,11 @@ def with_glance(queryset: QuerySet[Environment]) -> QuerySet[Environment]:
         .annotate(n=Count("pk"))
         .values("n")
     )
-    backups = integrations.last_backup_subquery()
-    if backups is not None:
-        queryset = queryset.annotate(last_backup_at=backups)
+    newest_backup = Backup.objects.filter(
+        environment=OuterRef("pk"), status=Backup.Status.SUCCEEDED
+    ).order_by("-taken_at")
     return queryset.annotate(
+        last_backup_at=Subquery(newest_backup.values("taken_at")[:1]),
         last_op_id=Subquery(last.values("pk")[:1]),
         last_op_kind=Subquery(last.values("kind")[:1]),
         last_op_status=Subquery(last.values("status")[:1]),

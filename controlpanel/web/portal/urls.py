@@ -5,6 +5,7 @@ from django.urls import path
 
 from controlpanel.web.portal.views import (
     backups,
+    costs,
     cron,
     dashboard,
     domains,
@@ -18,6 +19,7 @@ from controlpanel.web.portal.views import (
     settings,
     tasks,
     tokens,
+    usage,
     variables,
     webhooks,
 )
@@ -78,6 +80,7 @@ urlpatterns = [
     # ... logs, one-off tasks, settings (deploy tokens, destroy).
     path(f"{environment}logs/", logs.logs, name="logs"),
     path(f"{environment}logs/tail/", logs.logs_tail, name="logs_tail"),
+    path(f"{environment}usage/", usage.usage, name="usage"),
     path(f"{environment}tasks/", tasks.tasks, name="tasks"),
     path(f"{environment}tasks/run/", tasks.task_run, name="task_run"),
     path(f"{environment}settings/", settings.environment_settings, name="environment_settings"),
@@ -131,6 +134,19 @@ urlpatterns = [
         "clients/<int:pk>/webhooks/<int:webhook_pk>/ping/",
         webhooks.webhook_test,
         name="webhook_ping",
+    ),
+    # A client's costs and invoices (owners and agency staff).
+    path("clients/<int:pk>/costs/", costs.costs, name="costs"),
+    path("clients/<int:pk>/invoices/<int:invoice_pk>/", costs.invoice, name="invoice"),
+    path(
+        "clients/<int:pk>/invoices/<int:invoice_pk>/pdf/",
+        costs.invoice_pdf_download,
+        name="invoice_pdf",
+    ),
+    path(
+        "clients/<int:pk>/invoices/<int:invoice_pk>/csv/",
+        costs.invoice_csv_download,
+        name="invoice_csv",
     ),
     # The person's own API tokens.
     path("account/tokens/", tokens.tokens, name="tokens"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from billing.models import ClusterCostItem
 from clusters.models import Cluster, NodePool, NodeSize, Provider
 from controlpanel.core.models import Client
 from controlpanel.core.roles import ClientRole, StaffRole
@@ -208,3 +209,33 @@ class OperationFilterForm(Form):
 
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [("", "any status"), *Operation.Status.choices]
+
+
+class ClusterCostItemForm(Form):
+    cluster = forms.ModelChoiceField(queryset=Cluster.objects.order_by("name"))
+    kind = forms.ChoiceField(choices=ClusterCostItem.Kind.choices)
+    name = forms.CharField(max_length=120, help_text="e.g. ingress load balancer")
+    monthly_price = forms.DecimalField(label="Monthly price", max_digits=10, decimal_places=2)
+    effective_from = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(
+        label="Last day",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Empty while it runs.",
+    )
+
+
+class CostItemEndForm(Form):
+    ends_on = forms.DateField(label="Last day", widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class InvoiceVoidForm(Form):
+    reason = forms.CharField(
+        label="Why is it void?", max_length=255, help_text="The client sees this reason."
+    )
+
+
+class InvoiceEmailForm(Form):
+    to = forms.EmailField(
+        label="Send to", required=False, help_text="Empty: the client's invoice address."
+    )

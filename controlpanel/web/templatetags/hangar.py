@@ -28,6 +28,11 @@ _STATUS_CLASSES = {
     "degraded": "danger",
     "changing": "primary",
     "unknown": "secondary",
+    "draft": "secondary",
+    "issued": "primary",
+    "paid": "success",
+    "void": "dark",
+    "estimate": "light",
 }
 
 

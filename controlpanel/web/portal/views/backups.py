@@ -1,6 +1,5 @@
 """Backups of an environment: take one, restore one into this or another environment of
-the site (typing the target's name back), check that one restores, download one. The page
-exists only while the backup services do (see controlpanel.web.integrations)."""
+the site (typing the target's name back), check that one restores, download one."""
 
 from __future__ import annotations
 
@@ -8,15 +7,15 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
-from controlpanel.web import integrations
 from controlpanel.web.forms import Form
 from controlpanel.web.portal.views.base import render_environment
 from controlpanel.web.shortcuts import attempt, environment_or_404
-from sites.models import Environment
+from sites.backups import services as backup_services
+from sites.models import Backup, Environment
 
 BACKUPS_SHOWN = 30
 
@@ -46,32 +45,19 @@ class RestoreForm(Form):
         return data
 
 
-def _services() -> dict:
-    found = integrations.backup_actions()
-    if found is None:
-        raise Http404("Backups are not available.")
-    return found
-
-
-def _backup(environment: Environment, pk: int):
-    model = integrations.backup_model()
-    return get_object_or_404(model, pk=pk, site=environment.site)
+def _backup(environment: Environment, pk: int) -> Backup:
+    return get_object_or_404(Backup, pk=pk, site=environment.site)
 
 
 def _page(request: HttpRequest, environment: Environment, status: int = 200, **extra):
-    services = _services()
-    model = integrations.backup_model()
     backups = list(
-        model.objects.filter(environment=environment)
+        Backup.objects.filter(environment=environment)
         .select_related("created_by", "site__client")
         .order_by("-taken_at", "-pk")[:BACKUPS_SHOWN]
     )
     for backup in backups:
-        backup.downloadable = services["can_download"](request.user, backup)
-    context = {
-        "backups": backups,
-        "may_check": "check" in services,
-    } | extra
+        backup.downloadable = backup_services.can_download(request.user, backup)
+    context = {"backups": backups, "may_check": True} | extra
     return render_environment(
         request, environment, "backups", "portal/environment/backups.html", context, status
     )
@@ -87,7 +73,9 @@ def backups(request: HttpRequest, pk: int) -> HttpResponse:
 def backup_now(request: HttpRequest, pk: int) -> HttpResponse:
     environment = environment_or_404(request, pk)
     form = Form()
-    operation = attempt(form, _services()["create"], actor=request.user, environment=environment)
+    operation = attempt(
+        form, backup_services.backup_create, actor=request.user, environment=environment
+    )
     if operation is None:
         for error in form.non_field_errors():
             messages.error(request, error)
@@ -115,7 +103,7 @@ def backup_restore(request: HttpRequest, pk: int, backup_pk: int) -> HttpRespons
     if request.method == "POST" and form.is_valid():
         target = form.targets[form.cleaned_data["target"]]
         operation = attempt(
-            form, _services()["restore"], actor=request.user, backup=backup, target=target
+            form, backup_services.backup_restore, actor=request.user, backup=backup, target=target
         )
         if operation is not None:
             messages.warning(
@@ -139,7 +127,7 @@ def backup_download(request: HttpRequest, pk: int, backup_pk: int) -> HttpRespon
     environment = environment_or_404(request, pk)
     backup = _backup(environment, backup_pk)
     try:
-        url = _services()["download"](actor=request.user, backup=backup)
+        url = backup_services.backup_download_url(actor=request.user, backup=backup)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("portal:backups", environment.pk)
@@ -151,11 +139,14 @@ def backup_download(request: HttpRequest, pk: int, backup_pk: int) -> HttpRespon
 def backup_check(request: HttpRequest, pk: int, backup_pk: int) -> HttpResponse:
     environment = environment_or_404(request, pk)
     backup = _backup(environment, backup_pk)
-    check = _services().get("check")
-    if check is None:
-        raise Http404
     form = Form()
-    operation = attempt(form, check, actor=request.user, environment=environment, backup=backup)
+    operation = attempt(
+        form,
+        backup_services.backup_check_restore,
+        actor=request.user,
+        environment=environment,
+        backup=backup,
+    )
     if operation is None:
         for error in form.non_field_errors():
             messages.error(request, error)

@@ -8,7 +8,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from controlpanel.core.permissions import Action, can
-from controlpanel.web import integrations
 from controlpanel.web.portal.selectors import health, with_glance
 from sites.models import Environment
 
@@ -20,6 +19,7 @@ TABS = [
     ("cron", "Cron", "portal:cron"),
     ("mail", "Mail", "portal:mail"),
     ("logs", "Logs", "portal:logs"),
+    ("usage", "Usage", "portal:usage"),
     ("tasks", "Tasks", "portal:tasks"),
     ("local", "Run locally", "portal:local"),
     ("backups", "Backups", "portal:backups"),
@@ -65,8 +65,6 @@ def render_environment(
             )
         }
     )
-    backups = integrations.backup_actions() is not None
-    tabs = [t for t in TABS if t[0] != "backups" or backups]
     page = {
         "environment": environment,
         "site": environment.site,
@@ -74,7 +72,7 @@ def render_environment(
         "health": health(environment),
         "may": permissions(request.user, environment),
         "tab": tab,
-        "tabs": tabs,
+        "tabs": TABS,
         "nav_section": "dashboard",
     }
     return render(request, template, page | (context or {}), status=status)

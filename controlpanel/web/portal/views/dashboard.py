@@ -9,9 +9,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from billing.models.prices import billing_currency
+from billing.selectors import clients_month_costs
 from clusters.models import Operation
 from controlpanel.core.models import Client
-from controlpanel.web import integrations
 from controlpanel.web.portal.selectors import health, visible_environments
 
 RECENT_OPERATIONS = 8
@@ -22,20 +23,17 @@ def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     clients = list(Client.objects.for_user(user).order_by("name"))
     environments = list(visible_environments(user))
-    # Costs: billing's figures per client (owners and staff); "—" where there are none.
-    costs: dict[int, object] = {}
-    costs_known = False
-    if not user.is_agency_staff:
-        for client in clients:
-            found = integrations.client_month_costs(user, client)
-            if found is not None:
-                costs_known = True
-                costs.update(found)
-    backups_known = integrations.backup_model() is not None
+    # This month's cost so far, for the clients whose billing the person may see (owners).
+    # Staff have the billing console: computing every client's month here would not scale.
+    months = {} if user.is_agency_staff else clients_month_costs(actor=user, clients=clients)
+    costs = {
+        env: amount for month in months.values() for env, amount in month.by_environment().items()
+    }
     rows = []
     for environment in environments:
         environment.health = health(environment)
-        environment.month_cost = costs.get(environment.pk)
+        known = environment.site.client_id in months
+        environment.month_cost = costs.get(environment.pk, 0) if known else None
         rows.append(environment)
     sites = [
         (site, list(group))
@@ -57,9 +55,10 @@ def home(request: HttpRequest) -> HttpResponse:
         "sites": sites,
         "operations": operations,
         "summary": summary,
-        "costs_known": costs_known,
-        "currency": integrations.currency(),
-        "backups_known": backups_known,
+        "costs_known": bool(months),
+        "cost_clients": [c for c in clients if c.pk in months],
+        "currency": billing_currency(),
+        "backups_known": True,
         "nav_section": "dashboard",
     }
     return render(request, "portal/dashboard.html", context)

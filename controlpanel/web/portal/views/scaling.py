@@ -10,8 +10,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
+from billing.estimates import Estimate, estimate_autoscale, estimate_scale
 from controlpanel.core.permissions import Action, require
-from controlpanel.web import integrations
 from controlpanel.web.portal.forms import AutoscaleForm, ScaleForm
 from controlpanel.web.portal.views.base import render_environment
 from controlpanel.web.shortcuts import apply_errors, attempt, environment_or_404
@@ -45,6 +45,16 @@ def _page(
 @login_required
 def scaling(request: HttpRequest, pk: int) -> HttpResponse:
     return _page(request, environment_or_404(request, pk))
+
+
+def _estimate(function, **kwargs) -> Estimate | None:
+    """What the change does to the monthly bill, in the person's terms (a client's people see
+    what they pay; staff also the agency's cost behind it), or None when it cannot be priced
+    (no node price yet): the page says so and still asks for confirmation."""
+    try:
+        return function(**kwargs)
+    except ValidationError:
+        return None
 
 
 def _check_scale(environment: Environment, replicas: int) -> None:
@@ -91,7 +101,9 @@ def scale(request: HttpRequest, pk: int) -> HttpResponse:
             if environment.autoscale_enabled
             else environment.replicas
         ),
-        "estimate": integrations.scale_preview(request.user, environment, replicas),
+        "estimate": _estimate(
+            estimate_scale, actor=request.user, environment=environment, replicas=replicas
+        ),
     }
     return _page(request, environment, preview=preview, scale_form=form)
 
@@ -140,11 +152,20 @@ def autoscale(request: HttpRequest, pk: int) -> HttpResponse:
         apply_errors(form, exc)
         return _page(request, environment, 400, autoscale_form=form)
     estimate = (
-        integrations.autoscale_preview(
-            request.user, environment, data["autoscale_min"], data["autoscale_max"]
+        _estimate(
+            estimate_autoscale,
+            actor=request.user,
+            environment=environment,
+            min_replicas=data["autoscale_min"],
+            max_replicas=data["autoscale_max"],
         )
         if data["enabled"]
-        else integrations.scale_preview(request.user, environment, environment.replicas)
+        else _estimate(
+            estimate_scale,
+            actor=request.user,
+            environment=environment,
+            replicas=environment.replicas,
+        )
     )
     preview = {"kind": "autoscale", "data": data, "estimate": estimate}
     return _page(request, environment, preview=preview, autoscale_form=form)

@@ -169,10 +169,14 @@ def cluster_sync(request: HttpRequest, pk: int) -> HttpResponse:
     cluster = get_object_or_404(Cluster, pk=pk)
     require(request.user, Action.MANAGE_CLUSTERS)
     try:
-        pools = cluster_sync_nodes(cluster=cluster)
+        sync = cluster_sync_nodes(
+            cluster=cluster, empty_missing=request.POST.get("empty_missing") == "1"
+        )
     except KubeError as exc:
         messages.error(request, f"Could not read the nodes: {exc.message} Test the connection.")
     else:
-        count = len(pools)
+        count = len(sync.pools)
         messages.success(request, f"Synced: {count} node pool{'s' if count != 1 else ''}.")
+        for warning in sync.warnings:
+            messages.warning(request, warning)
     return redirect("staff:cluster", cluster.pk)
