@@ -22,15 +22,19 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# The embedded default: SQLite, operations in a worker thread, and the sandbox cluster
-# (a local Kubernetes API emulator) in a second process that stops with the panel.
+# The embedded default: SQLite, operations and the periodic schedule in threads of the
+# web process, and the sandbox cluster (a local Kubernetes API emulator) in a second
+# process that stops with the panel. Drift checks and usage samples come every minute
+# (production: 15 minutes, an hour) so the demo shows them soon.
 run: export DEBUG ?= 1
 run: export SANDBOX_CLUSTER_URL ?= http://127.0.0.1:$(SANDBOX_PORT)
+run: export HANGAR_RECONCILE_SECONDS ?= 60
+run: export HANGAR_BILLING_SAMPLE_SECONDS ?= 60
 run: $(STAMP)
 	mkdir -p var
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	$(PY) -m clusters.sandbox --host 127.0.0.1 --port $(SANDBOX_PORT) & \
+	$(PY) -m clusters.sandbox --host 127.0.0.1 --port $(SANDBOX_PORT) $(SANDBOX_ARGS) & \
 	  sandbox=$$!; trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; \
 	  echo "Hangar: http://$(HOST):$(PORT)/  (sandbox cluster at $$SANDBOX_CLUSTER_URL)"; \
 	  $(PY) manage.py runserver $(HOST):$(PORT)
