@@ -23,7 +23,7 @@ import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-PASSWORD = "hangar-demo-password"  # noqa: S105 - seed_demo's, printed by `make run`
+PASSWORD = "hangar-demo-password"
 # What the suite's settings put into the environment; the demo must not inherit them.
 SUITE_VARIABLES = ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY")
 
@@ -95,7 +95,7 @@ def demo(tmp_path_factory) -> Iterator[Demo]:
     )
     log = directory / "make-run.log"
     with log.open("wb") as output:
-        process = subprocess.Popen(  # noqa: S603
+        process = subprocess.Popen(
             ["make", "--no-print-directory", "run"],  # noqa: S607
             cwd=ROOT,
             env=env,
