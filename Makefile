@@ -1,5 +1,5 @@
-# Hangar developer commands. `make run` needs nothing but Python 3.11+;
-# `make test` needs PostgreSQL (DATABASE_URL) and Redis, as .ci/run sets up.
+# Hangar developer commands. `make run` and `make test` need nothing but Python 3.11+:
+# `make test` starts the servers the suite needs when they are not there (tests/services.py).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -16,10 +16,12 @@ SANDBOX_PORT ?= 8001
 TOOLS := $(VENV)/tools
 TOOLS_STAMP := $(TOOLS)/.installed
 
-$(STAMP): pyproject.toml
+# The dependencies exactly as locked (versions and file hashes, dev extra included), then
+# Hangar itself on top without resolving anything again.
+$(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --quiet --require-hashes -r requirements-dev.lock
+	$(PIP) install --quiet --no-deps -e .
 	touch $(STAMP)
 
 # The embedded default: SQLite, operations and the periodic schedule in threads of the
@@ -39,9 +41,12 @@ run: $(STAMP)
 	  echo "Hangar: http://$(HOST):$(PORT)/  (sandbox cluster at $$SANDBOX_CLUSTER_URL)"; \
 	  $(PY) manage.py runserver $(HOST):$(PORT)
 
-# The suite runs on PostgreSQL, never SQLite (see controlpanel/settings_test.py).
+# The suite runs on PostgreSQL, never SQLite (see controlpanel/settings_test.py), with Redis
+# and MariaDB beside it: DATABASE_URL, CELERY_BROKER_URL and HANGAR_TEST_MARIADB_URL when set,
+# else the servers on their default ports, else private ones started for the run and stopped
+# after it; missing programs are installed with apt-get as root on Debian (tests/services.py).
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) tests/services.py -- $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
