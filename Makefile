@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 SANDBOX_PORT ?= 8001
+S3_PORT ?= 8002
 
 .PHONY: run test lint check bench sandbox worker beat migrations clean lock audit
 
@@ -25,20 +26,26 @@ $(STAMP): pyproject.toml requirements-dev.lock
 	touch $(STAMP)
 
 # The embedded default: SQLite, operations and the periodic schedule in threads of the
-# web process, and the sandbox cluster (a local Kubernetes API emulator) in a second
-# process that stops with the panel. Drift checks and usage samples come every minute
-# (production: 15 minutes, an hour) so the demo shows them soon.
+# web process, and beside it the sandbox cluster (a local Kubernetes API emulator) and an
+# S3 API server (controlpanel.demo_storage), which stop with the panel. When a MariaDB
+# answers (HANGAR_DEMO_MARIADB_URL, default 127.0.0.1:3306 as root) and rclone and the
+# mariadb client tools are installed, the sandbox provisions databases and takes real
+# backups, running their Jobs as local processes; seed_demo says which. Drift checks and
+# usage samples come every minute (production: 15 minutes, an hour) so the demo shows them.
 run: export DEBUG ?= 1
 run: export SANDBOX_CLUSTER_URL ?= http://127.0.0.1:$(SANDBOX_PORT)
+run: export HANGAR_DEMO_S3_URL ?= http://127.0.0.1:$(S3_PORT)
 run: export HANGAR_RECONCILE_SECONDS ?= 60
 run: export HANGAR_BILLING_SAMPLE_SECONDS ?= 60
 run: $(STAMP)
 	mkdir -p var
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
-	$(PY) -m clusters.sandbox --host 127.0.0.1 --port $(SANDBOX_PORT) $(SANDBOX_ARGS) & \
-	  sandbox=$$!; trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; \
-	  echo "Hangar: http://$(HOST):$(PORT)/  (sandbox cluster at $$SANDBOX_CLUSTER_URL)"; \
+	$(PY) -m clusters.sandbox --host 127.0.0.1 --port $(SANDBOX_PORT) --execute-tool-jobs \
+	  $(SANDBOX_ARGS) & sandbox=$$!; \
+	  $(PY) -m controlpanel.demo_storage --port $(S3_PORT) & storage=$$!; \
+	  trap 'kill $$sandbox $$storage 2>/dev/null' EXIT INT TERM; \
+	  $(PY) manage.py seed_demo && \
+	  echo "Hangar: http://$(HOST):$(PORT)/  (sandbox cluster at $$SANDBOX_CLUSTER_URL)" && \
 	  $(PY) manage.py runserver $(HOST):$(PORT)
 
 # The suite runs on PostgreSQL, never SQLite (see controlpanel/settings_test.py), with Redis

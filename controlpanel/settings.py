@@ -376,6 +376,11 @@ CELERY_BEAT_SCHEDULE["billing-draft-invoices"] = {
 # The local Kubernetes API emulator that `make run` registers as a clearly labelled
 # sandbox cluster. Empty means no sandbox.
 SANDBOX_CLUSTER_URL = env.str("SANDBOX_CLUSTER_URL", default="")
+# The demo's data (manage.py seed_demo): the sandbox cluster provisions databases on this
+# MariaDB server (an admin's URL) and backs up to this S3 API server (`make run` starts one),
+# when both answer and rclone and the mariadb client tools are installed.
+HANGAR_DEMO_MARIADB_URL = env.str("HANGAR_DEMO_MARIADB_URL", default="mysql://root@127.0.0.1:3306")
+HANGAR_DEMO_S3_URL = env.str("HANGAR_DEMO_S3_URL", default="")
 
 LOGGING = {
     "version": 1,

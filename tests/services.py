@@ -135,7 +135,8 @@ def _version_key(path: str) -> list[int]:
 
 
 class Private:
-    """A server of this run's own: a data directory, a port, a process; `stop` removes it."""
+    """A server of this run's own: a data directory under `root` (which the server's user
+    must be able to enter), a port, a process."""
 
     name = ""
     system_user = ""
@@ -151,10 +152,13 @@ class Private:
             self.user = self.system_user if _user_exists(self.system_user) else "nobody"
             shutil.chown(self.dir, self.user)
 
-    def run(self, argv: list[str], **kwargs) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run(  # noqa: S603
-            argv, user=self.user, check=True, capture_output=True, cwd=self.dir, **kwargs
+    def run(self, argv: list[str]) -> None:
+        result = subprocess.run(  # noqa: S603
+            argv, user=self.user, check=False, capture_output=True, cwd=self.dir
         )
+        if result.returncode:
+            output = (result.stdout + result.stderr).decode(errors="replace")[-2000:]
+            raise RuntimeError(f"{' '.join(argv)} failed ({result.returncode}):\n{output}")
 
     def spawn(self, argv: list[str]) -> None:
         log = (self.dir / "server.log").open("wb")

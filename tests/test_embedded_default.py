@@ -1,26 +1,33 @@
 """The embedded default as `make run` starts it: SQLite, the worker thread in the web
-process, the sandbox cluster. The one test module that runs Hangar on SQLite.
+process, the sandbox cluster and the demo's S3 API server. The one test module that runs
+Hangar on SQLite.
 
 `make run` itself runs in a subprocess (its own settings, a temporary SQLite file, free
-ports), with the intervals of the periodic work shortened, and is spoken to over HTTP as a
-person's browser and scripts would. It stays up for the module's tests.
+ports, a MariaDB server of its own for the demo's databases), with the intervals of the
+periodic work shortened, and is spoken to over HTTP as a person's browser and scripts
+would. It stays up for the module's tests.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pymysql
 import pytest
 import requests
+
+from tests.services import PrivateMariaDB
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "hangar-demo-password"
@@ -39,6 +46,22 @@ class Demo:
     url: str
     sandbox_url: str
     log: Path
+    mariadb_port: int
+
+    def sql(self, database: str, *statements: str) -> list[tuple]:
+        """On the demo's MariaDB, as its admin (what a site's own code would do)."""
+        connection = pymysql.connect(
+            host="127.0.0.1", port=self.mariadb_port, user="root", database=database
+        )
+        try:
+            with connection.cursor() as cursor:
+                for statement in statements:
+                    cursor.execute(statement)
+                rows = list(cursor.fetchall())
+            connection.commit()
+        finally:
+            connection.close()
+        return rows
 
     def session(self, email: str) -> requests.Session:
         """Signed in through the sign-in form, as a browser would be."""
@@ -76,15 +99,32 @@ def wait_for(condition, timeout: float, what: str):
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Iterator[Demo]:
+def mariadb() -> Iterator[int]:
+    """A MariaDB of the demo's own: the demo creates databases named after its sites.
+    (Not under pytest's temporary directory, which the server's user may not enter.)"""
+    root = Path(tempfile.mkdtemp(prefix="hangar-demo-mariadb-"))
+    root.chmod(0o755)
+    server = PrivateMariaDB(root)
+    try:
+        server.start()
+        yield server.port
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory, mariadb) -> Iterator[Demo]:
     directory = tmp_path_factory.mktemp("make-run")
-    port, sandbox_port = free_port(), free_port()
+    port, sandbox_port, s3_port = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k not in SUITE_VARIABLES}
     env = {k: v for k, v in env.items() if not k.startswith("HANGAR_")}
     env.update(
         DATABASE_URL=f"sqlite:///{directory / 'hangar.sqlite3'}",
         PORT=str(port),
         SANDBOX_PORT=str(sandbox_port),
+        S3_PORT=str(s3_port),
+        HANGAR_DEMO_MARIADB_URL=f"mysql://root@127.0.0.1:{mariadb}",
         # The periodic work, due every few seconds instead of every few minutes.
         HANGAR_SWEEP_SECONDS="2",
         HANGAR_RECONCILE_SECONDS="3",
@@ -103,7 +143,7 @@ def demo(tmp_path_factory) -> Iterator[Demo]:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    demo = Demo(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sandbox_port}", log)
+    demo = Demo(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sandbox_port}", log, mariadb)
     try:
 
         def serving() -> bool:
@@ -227,3 +267,75 @@ def test_periodic_work_runs_in_the_embedded_default(demo):
         return len(re.findall(r"<td>\d[\d,]*\.\d\d USD</td>", page)) >= 6
 
     wait_for(costs_shown, 60, "this month's costs are sampled and shown")
+
+
+def _operation_of(demo: Demo, session: requests.Session, answer: requests.Response) -> dict:
+    """The operation a portal action redirected to, once it has finished."""
+    match = re.search(r"/operations/(\d+)/", answer.url)
+    assert match, f"{answer.url}: {answer.text[:300]}"
+    url = f"{demo.url}/api/v1/operations/{match[1]}/"
+    return wait_for(
+        lambda: (
+            (op := session.get(url, timeout=30).json())["status"]
+            in ("succeeded", "failed", "cancelled")
+            and op
+        ),
+        120,
+        f"operation {match[1]} finishes",
+    )
+
+
+def test_the_demo_backs_up_and_restores_for_real(demo):
+    """With a MariaDB to use, the sandbox cluster provisions the demo's databases, and a
+    backup taken in the portal restores the data it held."""
+    assert "Backups are on" in demo.log.read_text()
+    owner = demo.session("owner@acme.test")
+    namespace = "acme-www-production"
+    production = wait_for(
+        lambda: (env := demo.environments(owner)[namespace])["status"] == "active" and env,
+        90,
+        f"{namespace} is provisioned",
+    )
+    database = namespace.replace("-", "_")
+    demo.sql(
+        database,
+        "CREATE TABLE node (nid INT PRIMARY KEY, title VARCHAR(255))",
+        "INSERT INTO node VALUES (1, 'Welcome'), (2, 'About us')",
+    )
+    page = owner.get(f"{demo.url}/environments/{production['id']}/backups/", timeout=30)
+    assert "Back up now" in page.text
+
+    taken = _operation_of(
+        demo,
+        owner,
+        owner.post(
+            f"{demo.url}/environments/{production['id']}/backups/now/",
+            data={"csrfmiddlewaretoken": owner.cookies["csrftoken"]},
+            timeout=30,
+        ),
+    )
+    assert taken["status"] == "succeeded", taken
+    backups = owner.get(
+        f"{demo.url}/api/v1/backups/?environment={production['id']}&status=succeeded", timeout=30
+    ).json()["results"]
+    assert len(backups) == 1 and backups[0]["database_size"] > 0, backups
+
+    demo.sql(database, "DELETE FROM node WHERE nid = 2", "UPDATE node SET title = 'Oops'")
+    restored = _operation_of(
+        demo,
+        owner,
+        owner.post(
+            f"{demo.url}/environments/{production['id']}/backups/{backups[0]['id']}/restore/",
+            data={
+                "target": production["id"],
+                "confirm": production["name"],
+                "csrfmiddlewaretoken": owner.cookies["csrftoken"],
+            },
+            timeout=30,
+        ),
+    )
+    assert restored["status"] == "succeeded", restored
+    assert demo.sql(database, "SELECT nid, title FROM node ORDER BY nid") == [
+        (1, "Welcome"),
+        (2, "About us"),
+    ]
