@@ -172,6 +172,14 @@ class Private:
             start_new_session=True,
         )
 
+    def wait_listening(self) -> None:
+        def up() -> bool:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"the private {self.name} stopped:\n{self.log_tail()}")
+            return listening(self.port)
+
+        wait_until(up, f"the private {self.name}")
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
@@ -210,13 +218,8 @@ class PrivatePostgres(Private):
         self.spawn([postgres, "-D", str(data), "-p", str(self.port), "-k", str(self.dir),
                     "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
                     "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])  # fmt: skip
-        wait_until(lambda: self._alive() and listening(self.port), "PostgreSQL")
+        self.wait_listening()
         return f"postgres://postgres@127.0.0.1:{self.port}/controlpanel"
-
-    def _alive(self) -> bool:
-        if self.process is not None and self.process.poll() is not None:
-            raise RuntimeError(f"PostgreSQL stopped:\n{self.log_tail()}")
-        return True
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -234,13 +237,8 @@ class PrivateRedis(Private):
             raise RuntimeError("redis-server is not installed")
         self.spawn([binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                     "--appendonly", "no", "--dir", str(self.dir)])  # fmt: skip
-        wait_until(lambda: self._alive() and listening(self.port), "Redis")
+        self.wait_listening()
         return f"redis://127.0.0.1:{self.port}/0"
-
-    def _alive(self) -> bool:
-        if self.process is not None and self.process.poll() is not None:
-            raise RuntimeError(f"redis-server stopped:\n{self.log_tail()}")
-        return True
 
 
 class PrivateMariaDB(Private):
@@ -261,7 +259,7 @@ class PrivateMariaDB(Private):
                     f"--port={self.port}", "--bind-address=127.0.0.1", "--skip-log-bin",
                     "--innodb-buffer-pool-size=64M", "--innodb-flush-log-at-trx-commit=0",
                     f"--pid-file={self.dir / 'mariadb.pid'}", *user])  # fmt: skip
-        wait_until(lambda: self._alive() and listening(self.port), "MariaDB")
+        self.wait_listening()
         # The suite connects as root over TCP without a password, as CI's server allows.
         subprocess.run(  # noqa: S603
             [client, "--no-defaults", f"--socket={sock}", "-u", "root", "-e",
@@ -270,11 +268,6 @@ class PrivateMariaDB(Private):
             check=True, capture_output=True,
         )  # fmt: skip
         return f"mysql://root@127.0.0.1:{self.port}"
-
-    def _alive(self) -> bool:
-        if self.process is not None and self.process.poll() is not None:
-            raise RuntimeError(f"mariadbd stopped:\n{self.log_tail()}")
-        return True
 
 
 # --- Is the default address good enough? --------------------------------------------------------
