@@ -162,9 +162,10 @@ def run_hangar(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from clusters.models import Cluster, Operation
     from controlpanel.core.models import User
     from controlpanel.management.commands.bench_seed import seed
-    from sites import actions
-    from sites.actions import FleetFilter, fleet_deploy
+    from sites import services
     from sites.models import Environment
+    from sites.selectors import FleetFilter
+    from sites.services import fleet_deploy
 
     result: dict[str, Any] = {"phases": {}}
     with common.sandbox(args.latency) as emulator:
@@ -206,7 +207,7 @@ def run_hangar(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             counters = common.database_counters(args.database)
             started = time.perf_counter()
             for environment in environments:
-                actions.environment_provision(actor=admin, environment=environment)
+                services.environment_provision(actor=admin, environment=environment)
             enqueued = time.perf_counter()
             query = Operation.objects.filter(kind="environment.provision")
             ended = wait_finished(query, len(environments), 1800, "the provisioning")
@@ -273,12 +274,12 @@ def run_hangar(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
 def desired_objects(image: str) -> list[list[dict]]:
     """Every environment's objects with `image`, as Hangar renders them."""
-    from sites.backups.data import environment_desired_objects
+    from sites.desired import desired_objects
+    from sites.handlers.converge import load_environment, with_overrides
     from sites.models import Environment
-    from sites.operations import load_environment, with_overrides
 
     return [
-        environment_desired_objects(with_overrides(load_environment(pk), {"image": image}))
+        desired_objects(with_overrides(load_environment(pk), {"image": image}))
         for pk in Environment.objects.order_by("pk").values_list("pk", flat=True)
     ]
 

@@ -6,5 +6,8 @@ class SitesConfig(AppConfig):
     verbose_name = "Sites"
 
     def ready(self) -> None:
-        from sites import operations  # noqa: F401  (registers the operation handlers)
-        from sites.backups import handlers, tasks  # noqa: F401  (backups, restores; beat tasks)
+        # Importing registers the operation handlers with the engine and the beat tasks.
+        import sites.backups.handlers
+        import sites.backups.tasks
+        import sites.handlers
+        import sites.mail.handlers  # noqa: F401

@@ -140,7 +140,9 @@ class Environment(models.Model):
         help_text="Pool the pods run on; empty lets the scheduler choose.",
     )
     image = models.CharField(
-        max_length=512, blank=True, help_text="Image reference currently deployed."
+        max_length=v.MAX_IMAGE_REFERENCE_LENGTH,
+        blank=True,
+        help_text="Image reference currently deployed.",
     )
     replicas = models.PositiveSmallIntegerField(default=1)
     autoscale_enabled = models.BooleanField(default=False)
@@ -329,9 +331,13 @@ class CronSchedule(models.Model):
     schedule = models.CharField(
         max_length=120, help_text="Five cron fields; H picks a spread minute or hour."
     )
-    command = models.TextField(max_length=2000, help_text="Run with /bin/sh -c.")
+    command = models.TextField(max_length=v.MAX_COMMAND_LENGTH, help_text="Run with /bin/sh -c.")
     timeout_seconds = models.PositiveIntegerField(
-        default=3600, validators=[MinValueValidator(60), MaxValueValidator(24 * 3600)]
+        default=3600,
+        validators=[
+            MinValueValidator(v.TIMEOUT_MIN_SECONDS),
+            MaxValueValidator(v.TIMEOUT_MAX_SECONDS),
+        ],
     )
     suspended = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -377,12 +383,9 @@ class CronSchedule(models.Model):
             value = _collect(errors, "schedule", v.validate_cron_schedule, self.schedule)
             if value is not None:
                 self.schedule = value
-        command = (self.command or "").strip()
-        if not command:
-            errors["command"] = ValidationError("A command is required.", code="required")
-        elif "\x00" in command:
-            errors["command"] = ValidationError("The command contains a NUL character.")
-        self.command = command
+        command = _collect(errors, "command", v.validate_command, self.command)
+        if command is not None:
+            self.command = command
         if errors:
             raise ValidationError(errors)
 
@@ -396,8 +399,8 @@ class Release(models.Model):
         FAILED = "failed", "Failed"
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="releases")
-    image = models.CharField(max_length=512)
-    digest = models.CharField(max_length=80, blank=True)
+    image = models.CharField(max_length=v.MAX_IMAGE_REFERENCE_LENGTH)
+    digest = models.CharField(max_length=v.MAX_DIGEST_LENGTH, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -424,10 +427,8 @@ class Release(models.Model):
     def clean(self) -> None:
         errors: dict[str, ValidationError] = {}
         _collect(errors, "image", v.validate_image_reference, self.image)
-        if self.digest and not re.fullmatch(r"sha256:[0-9a-f]{64}", self.digest):
-            errors["digest"] = ValidationError(
-                "A digest is 'sha256:' followed by 64 lower-case hex digits.", code="digest"
-            )
+        if self.digest:
+            _collect(errors, "digest", v.validate_digest, self.digest)
         if errors:
             raise ValidationError(errors)
 
@@ -609,3 +610,7 @@ class Backup(models.Model):
     @property
     def database_key(self) -> str:
         return f"{self.key_prefix}db.sql.gz"
+
+
+# Mail settings live with their code (sites.mail); imported here so Django sees the model.
+from sites.mail.models import MailSettings  # noqa: E402, F401

@@ -8,8 +8,8 @@ from celery import shared_task
 
 from clusters.kube.errors import KubeError
 from clusters.models import Operation
-from sites.drift import environment_check_drift
 from sites.models import Environment
+from sites.services.drift import environment_check_drift
 
 logger = logging.getLogger(__name__)
 

@@ -34,9 +34,17 @@ class DigestStore(Protocol):
 
     def forget_namespace(self, namespace: str) -> None: ...
 
+    def keys(self, namespace: str) -> set[str]: ...
+
 
 def path_key(api_version: str, kind: str, name: str, namespace: str | None) -> str:
     return "/".join([api_version, kind, namespace or "", name])
+
+
+def split_key(key: str) -> tuple[str, str, str, str]:
+    """(api_version, kind, namespace, name) of a `path_key`; apiVersion may hold a slash."""
+    api_version, kind, namespace, name = key.rsplit("/", 3)
+    return api_version, kind, namespace, name
 
 
 def object_key(obj: Mapping[str, Any]) -> str:
@@ -151,6 +159,16 @@ class KubeClient:
             else:
                 written += 1
         return written, skipped
+
+    def applied(self, namespace: str) -> list[tuple[str, str, str]]:
+        """(api_version, kind, name) of every object this cluster's record says Hangar
+        applied in `namespace` and has not deleted since; empty without a record."""
+        if self.digests is None:
+            return []
+        return sorted(
+            (api_version, kind, name)
+            for api_version, kind, _, name in map(split_key, self.digests.keys(namespace))
+        )
 
     def create(self, obj: Mapping[str, Any]) -> dict:
         kind = kind_for(dict(obj))

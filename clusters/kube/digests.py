@@ -68,6 +68,5 @@ class DatabaseDigestStore:
         AppliedObject.objects.filter(cluster=self.cluster, namespace=namespace).delete()
         self._namespaces.pop(namespace, None)
 
-    def forget_all(self) -> None:
-        AppliedObject.objects.filter(cluster=self.cluster).delete()
-        self._namespaces.clear()
+    def keys(self, namespace: str) -> set[str]:
+        return set(self._known(namespace) or {})

@@ -8,6 +8,7 @@ from rest_framework import serializers
 from clusters.models import Cluster, NodePool, NodeSize, Operation, OperationEvent
 from controlpanel.api.models import ApiToken, Scope
 from controlpanel.core.models import AuditEvent, Client, Membership
+from sites import validators as v
 from sites.models import CronSchedule, Domain, Environment, EnvVar, Release, Site
 
 
@@ -302,7 +303,7 @@ class OperationDetailSerializer(OperationSerializer):
 
 
 class DeploySerializer(StrictSerializer):
-    image = serializers.CharField(max_length=600)
+    image = serializers.CharField(max_length=v.MAX_IMAGE_REFERENCE_LENGTH)
     note = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
     rollback_on_failure = serializers.BooleanField(required=False, default=True)
 
@@ -327,7 +328,7 @@ class AutoscaleSerializer(StrictSerializer):
 
 
 class CommandSerializer(StrictSerializer):
-    command = serializers.CharField(max_length=4000, trim_whitespace=False)
+    command = serializers.CharField(max_length=v.MAX_COMMAND_LENGTH, trim_whitespace=False)
     timeout = serializers.IntegerField(required=False, default=3600)
 
 
@@ -536,7 +537,7 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
 
 
 class FleetDeploySerializer(StrictSerializer):
-    image = serializers.CharField(max_length=600)
+    image = serializers.CharField(max_length=v.MAX_IMAGE_REFERENCE_LENGTH)
     site_kind = serializers.CharField(max_length=16, required=False, default="", allow_blank=True)
     client = serializers.IntegerField(required=False)
     cluster = serializers.IntegerField(required=False)

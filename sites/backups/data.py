@@ -12,7 +12,6 @@ from django.utils import timezone
 from clusters.dbserver import DatabaseServer, new_password
 from clusters.storage import ObjectStorage
 from sites.backups import naming
-from sites.manifests import render_environment, render_foundation
 from sites.manifests.backups import render_backup_cronjob, render_tools_configmap
 from sites.manifests.common import Manifest
 from sites.models import BackupSchedule, Environment, EnvironmentDatabase
@@ -129,15 +128,3 @@ def tool_objects(environment: Environment) -> list[Manifest]:
         schedule.environment = environment
         objects.append(render_backup_cronjob(environment, schedule))
     return objects
-
-
-def environment_desired_objects(environment: Environment) -> list[Manifest]:
-    """Everything Hangar applies for an environment: what ``sites.manifests`` renders, with
-    the provisioned variables in its Secret, and the tool objects. Deploys, configuration
-    changes and drift checks all use this, so they agree."""
-    secret_env = environment_secret_env(environment)
-    if environment.image:
-        objects = render_environment(environment, secret_env=secret_env)
-    else:
-        objects = render_foundation(environment, secret_env=secret_env)
-    return objects + tool_objects(environment)

@@ -19,9 +19,9 @@ from sites.backups.data import (
 from sites.backups.hooks import DataServiceUnavailable
 from sites.backups.jobs import log_output, run_tool_job, take_backup
 from sites.backups.verify import VerificationFailed, verify_backup
+from sites.handlers.converge import converge, load_environment
 from sites.manifests.backups import render_restore_job
 from sites.models import Backup, Environment
-from sites.operations import converge, load_environment
 
 
 def _require_data(environment: Environment) -> None:

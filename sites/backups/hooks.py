@@ -1,5 +1,5 @@
 """What provisioning, deploys and destroying do about an environment's data. Called from
-the handlers in sites.operations; each does nothing on clusters without provision_data."""
+the handlers in sites.handlers; each does nothing on clusters without provision_data."""
 
 from __future__ import annotations
 

@@ -12,18 +12,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 
-from clusters.engine import operation_create
 from clusters.models import Operation
 from clusters.storage import ObjectStorage, StorageError
-from controlpanel.core.audit import audit_record, save_changes_audited, save_new_audited
+from controlpanel.core.audit import audit_record
 from controlpanel.core.models import User
 from controlpanel.core.permissions import Action, client_role, require
 from controlpanel.core.roles import ClientRole, StaffRole
 from controlpanel.core.tenancy import is_agency_staff
-from sites.actions import PROVISIONED, config_changed
 from sites.backups.data import data_enabled, environment_database
 from sites.backups.jobs import backup_start
 from sites.models import Backup, BackupSchedule, Environment
+from sites.services.config import Verb, configuration_change
+from sites.services.operations import environment_operation, require_provisioned
 
 SCHEDULE_FIELDS = (
     "schedule",
@@ -37,47 +37,8 @@ SCHEDULE_FIELDS = (
 DOWNLOADS = {"database": "db.sql.gz", "manifest": "manifest.json"}
 
 
-def _operation(
-    *,
-    kind: str,
-    environment: Environment,
-    actor: User | None,
-    params: dict[str, Any],
-    idempotency_key: str = "",
-    steps_total: int = 2,
-    fingerprint_params: dict[str, Any] | None = None,
-) -> tuple[Operation, bool]:
-    operation, created = operation_create(
-        kind=kind,
-        cluster=environment.cluster,
-        target=environment,
-        lock_key=environment.lock_key,
-        client=environment.site.client,
-        params=params,
-        requested_by=actor,
-        idempotency_key=idempotency_key,
-        steps_total=steps_total,
-        fingerprint_params=fingerprint_params,
-    )
-    if created:
-        audit_record(
-            actor=actor,
-            action=kind,
-            target=environment,
-            client=environment.site.client,
-            changes=params,
-        )
-    return operation, created
-
-
 def _require_data(environment: Environment) -> None:
-    if environment.status not in PROVISIONED:
-        raise ValidationError(
-            {
-                "environment": f"{environment} is {environment.get_status_display().lower()}; "
-                "provision it first."
-            }
-        )
+    require_provisioned(environment)
     if not data_enabled(environment):
         raise ValidationError(
             {
@@ -109,7 +70,7 @@ def backup_create(*, actor: User, environment: Environment, idempotency_key: str
     require(actor, Action.BACKUP, environment.site.client)
     _require_data(environment)
     backup = backup_start(environment, kind=Backup.Kind.MANUAL, created_by_id=actor.pk)
-    operation, created = _operation(
+    operation, created = environment_operation(
         kind="backup.create",
         environment=environment,
         actor=actor,
@@ -157,7 +118,7 @@ def backup_restore(
                 f"{here}'s; restoring across storages is not supported."
             }
         )
-    operation, _ = _operation(
+    operation, _ = environment_operation(
         kind="backup.restore",
         environment=target,
         actor=actor,
@@ -191,7 +152,7 @@ def backup_check_restore(
             raise ValidationError({"backup": f"{environment} has no verified backup yet."})
     elif backup.environment_id != environment.pk or backup.status != Backup.Status.SUCCEEDED:
         raise ValidationError({"backup": "Pick a verified backup of this environment."})
-    operation, _ = _operation(
+    operation, _ = environment_operation(
         kind="backup.check_restore",
         environment=environment,
         actor=actor,
@@ -204,49 +165,47 @@ def backup_check_restore(
 @transaction.atomic
 def backup_schedule_set(*, actor: User, environment: Environment, **fields: Any) -> BackupSchedule:
     """Create or change the environment's backup schedule and retention; the CronJob
-    follows with the next configuration apply (started here)."""
+    follows with the configuration apply this queues."""
     require(actor, Action.BACKUP, environment.site.client)
     if not data_enabled(environment):
         raise ValidationError(
             {"environment": f"{environment.cluster} does not provision databases and storage."}
         )
     schedule = BackupSchedule.objects.filter(environment=environment).first()
-    client = environment.site.client
     if schedule is None:
         unknown = set(fields) - set(SCHEDULE_FIELDS)
         if unknown:
             raise ValidationError({name: "This field cannot be set." for name in sorted(unknown)})
         schedule = BackupSchedule(environment=environment, **fields)
-        save_new_audited(schedule, actor=actor, action="backup.schedule.create", client=client)
+        verb, action = Verb.CREATE, "backup.schedule.create"
     else:
-        changes = save_changes_audited(
-            schedule,
-            fields,
-            allowed=SCHEDULE_FIELDS,
-            actor=actor,
-            action="backup.schedule.change",
-            client=client,
-        )
-        if not changes:
-            return schedule
-    config_changed(actor=actor, environment=environment)
+        verb, action = Verb.UPDATE, "backup.schedule.change"
+    configuration_change(
+        actor=actor,
+        environment=environment,
+        permission=Action.BACKUP,
+        action=action,
+        instance=schedule,
+        verb=verb,
+        fields=fields,
+        editable=SCHEDULE_FIELDS,
+    )
     return schedule
 
 
-@transaction.atomic
 def backup_schedule_delete(*, actor: User, environment: Environment) -> None:
-    require(actor, Action.BACKUP, environment.site.client)
     schedule = BackupSchedule.objects.filter(environment=environment).first()
     if schedule is None:
+        require(actor, Action.BACKUP, environment.site.client)
         return
-    audit_record(
+    configuration_change(
         actor=actor,
+        environment=environment,
+        permission=Action.BACKUP,
         action="backup.schedule.delete",
-        target=environment,
-        client=environment.site.client,
+        instance=schedule,
+        verb=Verb.DELETE,
     )
-    schedule.delete()
-    config_changed(actor=actor, environment=environment)
 
 
 def can_download(actor: User, backup: Backup) -> bool:
@@ -293,7 +252,7 @@ def environment_rotate_database_password(
     """A new password for the environment's database user; the pods roll onto it."""
     require(actor, Action.MANAGE_ENV_VARS, environment.site.client)
     _require_data(environment)
-    operation, _ = _operation(
+    operation, _ = environment_operation(
         kind="environment.rotate_database_password",
         environment=environment,
         actor=actor,

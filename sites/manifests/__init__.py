@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MANAGED_BY",
+    "MANAGED_KINDS",
     "VARNISH_PORT",
     "WEB_PORT",
     "config_checksum",
@@ -63,6 +64,26 @@ __all__ = [
     "render_namespace",
     "to_yaml",
 ]
+
+
+# Every namespaced kind rendering (and the backup tools) can produce: what Hangar owns in an
+# environment's namespace, and so what it may prune there.
+MANAGED_KINDS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("v1", "ServiceAccount"),
+        ("v1", "ResourceQuota"),
+        ("v1", "LimitRange"),
+        ("v1", "Secret"),
+        ("v1", "ConfigMap"),
+        ("v1", "Service"),
+        ("networking.k8s.io/v1", "NetworkPolicy"),
+        ("networking.k8s.io/v1", "Ingress"),
+        ("apps/v1", "Deployment"),
+        ("autoscaling/v2", "HorizontalPodAutoscaler"),
+        ("policy/v1", "PodDisruptionBudget"),
+        ("batch/v1", "CronJob"),
+    }
+)
 
 
 def render_environment(

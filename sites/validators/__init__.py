@@ -19,6 +19,13 @@ from controlpanel.core.validators import (
     validate_dns_label,
     validate_namespace_name,
 )
+from sites.validators.commands import (
+    MAX_COMMAND_LENGTH,
+    TIMEOUT_MAX_SECONDS,
+    TIMEOUT_MIN_SECONDS,
+    validate_command,
+    validate_timeout,
+)
 from sites.validators.cron import (
     describe_cron_schedule,
     next_cron_runs,
@@ -33,15 +40,35 @@ from sites.validators.envvars import (
     validate_env_value,
 )
 from sites.validators.hostnames import normalise_hostname, validate_hostname
-from sites.validators.images import ImageReference, parse_image_reference, validate_image_reference
-from sites.validators.replicas import MAX_REPLICAS, validate_autoscale, validate_replicas
+from sites.validators.images import (
+    MAX_DIGEST_LENGTH,
+    MAX_IMAGE_REFERENCE_LENGTH,
+    ImageReference,
+    parse_image_reference,
+    validate_digest,
+    validate_image_reference,
+)
+from sites.validators.replicas import (
+    CPU_TARGET_MAX,
+    CPU_TARGET_MIN,
+    MAX_REPLICAS,
+    validate_autoscale,
+    validate_replicas,
+)
 
 __all__ = [
+    "CPU_TARGET_MAX",
+    "CPU_TARGET_MIN",
     "DNS_LABEL_MAX",
     "ENV_VALUE_MAX_BYTES",
+    "MAX_COMMAND_LENGTH",
+    "MAX_DIGEST_LENGTH",
+    "MAX_IMAGE_REFERENCE_LENGTH",
     "MAX_REPLICAS",
     "RESERVED_ENV_KEYS",
     "RESERVED_ENV_PREFIXES",
+    "TIMEOUT_MAX_SECONDS",
+    "TIMEOUT_MIN_SECONDS",
     "ImageReference",
     "describe_cron_schedule",
     "namespace_name",
@@ -52,8 +79,10 @@ __all__ = [
     "parse_memory",
     "resolve_cron_schedule",
     "validate_autoscale",
+    "validate_command",
     "validate_cpu",
     "validate_cron_schedule",
+    "validate_digest",
     "validate_dns_label",
     "validate_env_key",
     "validate_env_value",
@@ -63,4 +92,5 @@ __all__ = [
     "validate_namespace_name",
     "validate_replicas",
     "validate_request_within_limit",
+    "validate_timeout",
 ]

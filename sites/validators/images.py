@@ -27,6 +27,10 @@ _DIGEST_RE = re.compile(
 # go-digest only accepts these algorithms, each with a fixed-length lowercase hex encoding.
 _DIGEST_HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 _NAME_TOTAL_LENGTH_MAX = 255
+# A whole reference (name, tag and digest); forms, serializers and model fields use this.
+MAX_IMAGE_REFERENCE_LENGTH = 512
+# The longest digest: "sha512:" and 128 hex characters.
+MAX_DIGEST_LENGTH = len("sha512:") + _DIGEST_HEX_LENGTHS["sha512"]
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,8 @@ def _image_error(message: str, code: str = "image_reference") -> ValidationError
     return ValidationError(message, code=code)
 
 
-def _check_digest(digest: str) -> None:
+def validate_digest(digest: str) -> str:
+    """A content digest such as ``sha256:<64 hex>`` (sha384 and sha512 too); returns it."""
     if not digest:
         raise _image_error(
             "The digest after '@' is empty; give it as sha256:<64 hex characters>.",
@@ -82,6 +87,7 @@ def _check_digest(digest: str) -> None:
             f"exactly {expected} lowercase hexadecimal characters (got {len(encoded)}).",
             code="image_digest",
         )
+    return digest
 
 
 def _check_tag(tag: str) -> None:
@@ -143,12 +149,17 @@ def parse_image_reference(value: str) -> ImageReference:
         raise _image_error("The image reference is empty.")
     if any(c.isspace() for c in value):
         raise _image_error(f'"{value}" contains whitespace; an image reference cannot.')
+    if len(value) > MAX_IMAGE_REFERENCE_LENGTH:
+        raise _image_error(
+            f"The image reference is {len(value)} characters long; the limit is "
+            f"{MAX_IMAGE_REFERENCE_LENGTH}."
+        )
 
     remainder, at, digest = value.partition("@")
     if at:
         if "@" in digest:
             raise _image_error(f'"{value}" contains more than one "@".')
-        _check_digest(digest)
+        validate_digest(digest)
 
     # The tag is a ':' after the last '/', so a registry port ("host:5000/x") is not one.
     slash = remainder.rfind("/")

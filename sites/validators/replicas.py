@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 
 MAX_REPLICAS = 50
-_CPU_TARGET_MIN = 10
-_CPU_TARGET_MAX = 95
+CPU_TARGET_MIN = 10
+CPU_TARGET_MAX = 95
 
 
 def _is_int(value: object) -> bool:
@@ -68,10 +68,10 @@ def validate_autoscale(*, min_replicas: int, max_replicas: int, cpu_target: int)
             f"The CPU target must be a whole number of percent, not {cpu_target!r}.",
             code="autoscale",
         )
-    elif not _CPU_TARGET_MIN <= cpu_target <= _CPU_TARGET_MAX:
+    elif not CPU_TARGET_MIN <= cpu_target <= CPU_TARGET_MAX:
         errors["autoscale_cpu_target"] = ValidationError(
-            f"A CPU target of {cpu_target}% is out of range; use {_CPU_TARGET_MIN} to "
-            f"{_CPU_TARGET_MAX} percent.",
+            f"A CPU target of {cpu_target}% is out of range; use {CPU_TARGET_MIN} to "
+            f"{CPU_TARGET_MAX} percent.",
             code="autoscale",
         )
     if errors:

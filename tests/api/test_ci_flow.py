@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 
 from clusters.models import Operation
-from sites import actions
+from sites import services
 from tests.engine import drain
 
 
@@ -18,7 +18,7 @@ from tests.engine import drain
 def test_ci_deploys_with_a_deploy_token_and_waits_for_success(
     api, as_deploy_token, owner, live_environment, live_kube
 ):
-    actions.environment_provision(actor=owner, environment=live_environment)
+    services.environment_provision(actor=owner, environment=live_environment)
     drain()
     as_deploy_token(owner, live_environment)
     url = f"/api/v1/environments/{live_environment.pk}/deploy/"
@@ -72,7 +72,7 @@ def test_wait_is_bounded_and_validated(api, owner, environment, cluster, client_
 
 
 def test_fleet_deploy_through_the_api(api, owner, staff_operator, live_environment):
-    actions.environment_provision(actor=owner, environment=live_environment)
+    services.environment_provision(actor=owner, environment=live_environment)
     drain()
     api.force_authenticate(owner)
     body = {"image": "registry.example.com/acme/web:1.0.1", "site_kind": "drupal"}

@@ -9,11 +9,11 @@ import pymysql
 import pytest
 
 from clusters.models import Operation
-from sites import actions
+from sites import services as site_services
 from sites.backups import services
 from sites.backups.data import environment_secret_env
-from sites.drift import environment_drift
 from sites.models import Backup, Environment, EnvironmentDatabase
+from sites.services.drift import environment_drift
 from tests.backups.helpers import MARIADB, seed, sql
 from tests.backups.test_round_trip import provisioned
 from tests.engine import drain
@@ -96,7 +96,9 @@ def test_destroying_takes_a_final_backup_then_drops_the_data(
     record = provisioned(data_env, owner)
     seed(record)
     s3.put_object(Bucket=bucket, Key=record.files_prefix + "upload.jpg", Body=b"jpeg")
-    op = actions.environment_destroy(actor=owner, environment=data_env, confirm=data_env.namespace)
+    op = site_services.environment_destroy(
+        actor=owner, environment=data_env, confirm=data_env.namespace
+    )
     drain()
     op.refresh_from_db()
     assert op.status == S.SUCCEEDED, op.error
@@ -114,7 +116,9 @@ def test_destroying_takes_a_final_backup_then_drops_the_data(
 def test_a_failing_final_backup_destroys_nothing(data_env, owner, mariadb, tool_sandbox):
     record = provisioned(data_env, owner)
     mariadb.password_rotate(user=record.user)  # the dump will be refused
-    op = actions.environment_destroy(actor=owner, environment=data_env, confirm=data_env.namespace)
+    op = site_services.environment_destroy(
+        actor=owner, environment=data_env, confirm=data_env.namespace
+    )
     drain()
     op.refresh_from_db()
     assert op.status == S.FAILED

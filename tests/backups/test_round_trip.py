@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from clusters.models import Operation
-from sites import actions
+from sites import services as site_services
 from sites.backups import services
 from sites.models import Backup, Environment, EnvironmentDatabase
 from tests.backups.helpers import seed, sql
@@ -16,7 +16,7 @@ S = Operation.Status
 
 
 def provisioned(environment, actor):
-    op = actions.environment_provision(actor=actor, environment=environment)
+    op = site_services.environment_provision(actor=actor, environment=environment)
     drain()
     op.refresh_from_db()
     assert op.status == S.SUCCEEDED, op.error

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from clusters.kube.client import KubeClient
 from clusters.models import Operation
-from sites import actions
+from sites import services as site_services
 from sites.backups import services
 from sites.backups.imports import import_scheduled_backups
 from sites.backups.naming import backups_base
@@ -109,7 +109,7 @@ def test_a_failed_or_missing_scheduled_backup_alerts_owners_and_staff(
 
 def test_production_is_backed_up_before_a_deploy(data_env, owner):
     seed(provisioned(data_env, owner))
-    op = actions.environment_deploy(
+    op = site_services.environment_deploy(
         actor=owner, environment=data_env, image="registry.example.com/acme/web:1.1.0"
     )
     drain()
@@ -120,7 +120,7 @@ def test_production_is_backed_up_before_a_deploy(data_env, owner):
 
     services.backup_schedule_set(actor=owner, environment=data_env, pre_deploy=False)
     drain()
-    actions.environment_deploy(
+    site_services.environment_deploy(
         actor=owner, environment=data_env, image="registry.example.com/acme/web:1.2.0"
     )
     drain()
@@ -130,7 +130,7 @@ def test_production_is_backed_up_before_a_deploy(data_env, owner):
 def test_a_deploy_whose_backup_fails_does_not_start(data_env, owner, mariadb):
     record = provisioned(data_env, owner)
     mariadb.password_rotate(user=record.user)
-    op = actions.environment_deploy(
+    op = site_services.environment_deploy(
         actor=owner, environment=data_env, image="registry.example.com/acme/web:2.0.0"
     )
     drain()
@@ -143,7 +143,7 @@ def test_a_deploy_whose_backup_fails_does_not_start(data_env, owner, mariadb):
 
 def test_staging_is_not_backed_up_before_deploys(staging_env, owner):
     provisioned(staging_env, owner)
-    actions.environment_deploy(
+    site_services.environment_deploy(
         actor=owner, environment=staging_env, image="registry.example.com/acme/web:1.1.0"
     )
     drain()

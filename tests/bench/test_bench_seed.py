@@ -10,8 +10,8 @@ from django.core.management import CommandError, call_command
 from billing.models import EnvironmentUsageDay, PoolUsageDay
 from clusters.models import Cluster, Operation, OperationEvent
 from controlpanel.core.models import Client, Membership, User
+from sites.handlers.converge import load_environment
 from sites.models import Domain, Environment, EnvVar, Release, Site
-from sites.operations import load_environment
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -77,10 +77,10 @@ def test_seed_builds_consistent_volumes():
 def test_seeded_environments_render():
     seed(operations=0, usage_days=0, status="new", clients=1, sites_per_client=5)
     assert set(Environment.objects.values_list("status", flat=True)) == {"new"}
-    from sites.backups.data import environment_desired_objects
+    from sites.desired import desired_objects
 
     for environment in Environment.objects.all():
-        objects = environment_desired_objects(load_environment(environment.pk))
+        objects = desired_objects(load_environment(environment.pk))
         kinds = [obj["kind"] for obj in objects]
         assert kinds[0] == "Namespace" and "Deployment" in kinds and "Ingress" in kinds
 

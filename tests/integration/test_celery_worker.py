@@ -6,7 +6,7 @@ import pytest
 
 from clusters.engine.sweeper import sweep
 from clusters.models import Operation
-from sites import actions
+from sites import services
 from sites.models import Environment
 from tests.integration.conftest import wait_for
 
@@ -21,8 +21,8 @@ def finished(op: Operation) -> Operation | None:
 
 def test_a_real_worker_provisions_and_deploys(live_environment, owner, live_kube, start_worker):
     start_worker()
-    provision = actions.environment_provision(actor=owner, environment=live_environment)
-    deploy = actions.environment_deploy(
+    provision = services.environment_provision(actor=owner, environment=live_environment)
+    deploy = services.environment_deploy(
         actor=owner, environment=live_environment, image="registry.example.com/acme/web:3.0.0"
     )
     wait_for(lambda: finished(deploy), timeout=60, what="the deploy")
@@ -40,7 +40,7 @@ def test_a_killed_worker_is_recovered_and_the_environment_converges(
     settings.HANGAR_STALE_AFTER_SECONDS = 1.0
     live_sandbox.controllers.rollout_delay = 3.0  # long enough to kill the worker mid-wait
     first = start_worker()
-    op = actions.environment_provision(actor=owner, environment=live_environment)
+    op = services.environment_provision(actor=owner, environment=live_environment)
 
     def waiting_for_rollout() -> bool:
         op.refresh_from_db()
@@ -69,7 +69,7 @@ def test_an_action_submitted_while_the_broker_is_down_runs_once_it_is_back(
     live_environment, owner, broker, start_worker
 ):
     broker.stop()
-    op = actions.environment_provision(actor=owner, environment=live_environment)
+    op = services.environment_provision(actor=owner, environment=live_environment)
     op.refresh_from_db()
     assert op.status == S.PENDING  # recorded, not lost
     broker.start()

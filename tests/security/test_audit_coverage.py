@@ -29,8 +29,13 @@ from tests import factories as f
 
 MODULES = (
     "controlpanel.core.services",
-    "sites.services",
-    "sites.actions",
+    "sites.services.sites",
+    "sites.services.config",
+    "sites.services.environments",
+    "sites.services.fleet",
+    "sites.services.operations",
+    "sites.services.drift",
+    "sites.mail.services",
     "sites.backups.services",
     "billing.services",
     "billing.invoicing",
@@ -40,9 +45,16 @@ MODULES = (
 
 # Public functions that change nothing an auditor asks about.
 NOT_AUDITED = {
-    "sites.actions.pinned": "pure: an image reference with its digest",
-    "sites.actions.fleet_environments": "a read (the fleet deploy preview)",
-    "sites.actions.fleet_progress": "a read",
+    "sites.services.environments.pinned": "pure: an image reference with its digest",
+    "sites.services.environments.environment_scale_check": "validation only",
+    "sites.services.operations.require_provisioned": "a check",
+    "sites.services.operations.environment_operation": "the constructor every audited "
+    "action calls; it audits each operation it creates (driven through them)",
+    "sites.services.drift.environment_drift": "a read (compares live objects)",
+    "sites.services.config.configurations_changed": "queues applies of a shared change "
+    "its caller audited (a client's mail relay)",
+    "sites.services.drift.environment_check_drift": "stores the periodic drift report on "
+    "the environment; changes nothing on the cluster",
     "sites.backups.services.backups_visible": "a read (tenant-scoped query)",
     "sites.backups.services.can_download": "a permission check",
     "billing.invoicing.minimum_site_fee": "a read",
@@ -207,28 +219,28 @@ IMAGE = "registry.example.com/acme/web:2.0.0"
 
 
 def drive_environment_provision(w):
-    from sites.actions import environment_provision
+    from sites.services import environment_provision
 
     environment_provision(actor=w.owner, environment=w.environment)
     return "environment.provision", w.client, w.owner
 
 
 def drive_environment_deploy(w):
-    from sites.actions import environment_deploy
+    from sites.services import environment_deploy
 
     environment_deploy(actor=w.owner, environment=w.environment, image=IMAGE)
     return "environment.deploy", w.client, w.owner
 
 
 def drive_environment_promote(w):
-    from sites.actions import environment_promote
+    from sites.services import environment_promote
 
     environment_promote(actor=w.owner, source=w.staging, target=w.environment)
     return "environment.deploy", w.client, w.owner
 
 
 def drive_environment_rollback(w):
-    from sites.actions import environment_rollback
+    from sites.services import environment_rollback
 
     release = f.ReleaseFactory(environment=w.environment, status=Release.Status.SUCCEEDED)
     environment_rollback(actor=w.owner, environment=w.environment, release=release)
@@ -236,21 +248,21 @@ def drive_environment_rollback(w):
 
 
 def drive_environment_restart(w):
-    from sites.actions import environment_restart
+    from sites.services import environment_restart
 
     environment_restart(actor=w.owner, environment=w.environment)
     return "environment.restart", w.client, w.owner
 
 
 def drive_environment_scale(w):
-    from sites.actions import environment_scale
+    from sites.services import environment_scale
 
     environment_scale(actor=w.owner, environment=w.environment, replicas=3)
     return "environment.scale", w.client, w.owner
 
 
 def drive_environment_autoscale(w):
-    from sites.actions import environment_autoscale
+    from sites.services import environment_autoscale
 
     environment_autoscale(
         actor=w.owner, environment=w.environment, enabled=True, min_replicas=2, max_replicas=4
@@ -258,43 +270,107 @@ def drive_environment_autoscale(w):
     return "environment.scale", w.client, w.owner
 
 
-def drive_config_changed(w):
-    from sites.actions import config_changed
+def drive_configuration_change(w):
+    from controlpanel.core.permissions import Action
+    from sites.models import Domain
+    from sites.services import Verb, configuration_change
 
-    config_changed(actor=w.owner, environment=w.environment)
+    configuration_change(
+        actor=w.owner,
+        environment=w.environment,
+        permission=Action.MANAGE_DOMAINS,
+        action="domain.add",
+        instance=Domain(environment=w.environment, hostname="audited.example.com"),
+        verb=Verb.CREATE,
+    )
     return "environment.apply_config", w.client, w.owner
 
 
+def _relay(w):
+    from sites.mail.services import mail_relay_set
+
+    return mail_relay_set(
+        actor=w.owner, client=w.client, host="smtp.example.com", username="u", password="p"
+    )
+
+
+def drive_mail_relay_set(w):
+    _relay(w)
+    return "mail.relay.create", w.client, w.owner
+
+
+def drive_mail_relay_delete(w):
+    from sites.mail.services import mail_relay_delete
+
+    _relay(w)
+    mail_relay_delete(actor=w.owner, client=w.client)
+    return "mail.relay.delete", w.client, w.owner
+
+
+def drive_mail_override_set(w):
+    from sites.mail.services import mail_override_set
+
+    mail_override_set(actor=w.owner, environment=w.staging, mode="deliver")
+    return "mail.override.create", w.client, w.owner
+
+
+def drive_mail_override_delete(w):
+    from sites.mail.services import mail_override_delete, mail_override_set
+
+    mail_override_set(actor=w.owner, environment=w.staging, mode="deliver")
+    mail_override_delete(actor=w.owner, environment=w.staging)
+    return "mail.override.delete", w.client, w.owner
+
+
+def drive_environment_send_test_mail(w):
+    from sites.mail.services import environment_send_test_mail
+
+    w.environment.tier = "production"
+    w.environment.save()
+    _relay(w)
+    environment_send_test_mail(actor=w.owner, environment=w.environment, recipient="a@b.test")
+    return "environment.test_mail", w.client, w.owner
+
+
+def drive_domain_update(w):
+    from sites.services import domain_add, domain_update
+
+    domain = domain_add(actor=w.owner, environment=w.environment, hostname="www.acme.test")
+    domain_update(actor=w.owner, domain=domain, is_primary=True)
+    return "domain.update", w.client, w.owner
+
+
 def drive_environment_repair(w):
-    from sites.actions import environment_repair
+    from sites.services import environment_repair
 
     environment_repair(actor=w.owner, environment=w.environment)
     return "environment.apply_config", w.client, w.owner
 
 
 def drive_cron_run_now(w):
-    from sites.actions import cron_run_now
+    from sites.services import cron_run_now
 
     cron_run_now(actor=w.owner, cron=f.CronScheduleFactory(environment=w.environment))
     return "cron.run", w.client, w.owner
 
 
 def drive_environment_run_command(w):
-    from sites.actions import environment_run_command
+    from sites.services import environment_run_command
 
     environment_run_command(actor=w.owner, environment=w.environment, command="drush cr")
     return "environment.command", w.client, w.owner
 
 
 def drive_environment_destroy(w):
-    from sites.actions import environment_destroy
+    from sites.services import environment_destroy
 
     environment_destroy(actor=w.owner, environment=w.environment, confirm=w.environment.namespace)
     return "environment.destroy", w.client, w.owner
 
 
 def drive_fleet_deploy(w):
-    from sites.actions import FleetFilter, fleet_deploy
+    from sites.selectors import FleetFilter
+    from sites.services import fleet_deploy
 
     fleet_deploy(actor=w.staff_admin, image=IMAGE, where=FleetFilter(client=w.client))
     return "environment.deploy", w.client, w.staff_admin
@@ -514,10 +590,11 @@ DRIVERS: dict[str, Driver] = {
             "membership_remove",
             "user_invite",
         ],
-        "sites.services": [
-            "site_create",
-            "environment_create",
+        "sites.services.sites": ["site_create", "environment_create"],
+        "sites.services.config": [
+            "configuration_change",
             "domain_add",
+            "domain_update",
             "domain_remove",
             "env_var_set",
             "env_var_delete",
@@ -525,7 +602,15 @@ DRIVERS: dict[str, Driver] = {
             "cron_schedule_update",
             "cron_schedule_delete",
         ],
-        "sites.actions": [
+        "sites.services.fleet": ["fleet_deploy"],
+        "sites.mail.services": [
+            "mail_relay_set",
+            "mail_relay_delete",
+            "mail_override_set",
+            "mail_override_delete",
+            "environment_send_test_mail",
+        ],
+        "sites.services.environments": [
             "environment_provision",
             "environment_deploy",
             "environment_promote",
@@ -533,12 +618,10 @@ DRIVERS: dict[str, Driver] = {
             "environment_restart",
             "environment_scale",
             "environment_autoscale",
-            "config_changed",
             "environment_repair",
             "cron_run_now",
             "environment_run_command",
             "environment_destroy",
-            "fleet_deploy",
         ],
         "sites.backups.services": [
             "backup_create",

@@ -15,7 +15,7 @@ from clusters.connection import REQUIRED_ACCESS, cluster_test_connection
 from clusters.models import Operation
 from clusters.sandbox import cert_manager_crds
 from clusters.sandbox.access import AllowRule, Attributes
-from sites import actions, reads, services
+from sites import selectors, services
 from sites.backups import services as backups
 from sites.models import Backup, Environment
 from tests.engine import drain
@@ -97,18 +97,18 @@ def test_a_whole_environment_life_with_only_the_granted_rules(
     report = cluster_test_connection(cluster=cluster)
     assert {c.name: c.ok for c in report.checks}["permissions"], report
 
-    succeeded(actions.environment_provision(actor=owner, environment=data_env))
+    succeeded(services.environment_provision(actor=owner, environment=data_env))
     data_env.refresh_from_db()
     assert data_env.status == Environment.Status.ACTIVE
     services.domain_add(actor=owner, environment=data_env, hostname="rbac.acme.example")
     succeeded(
-        actions.environment_deploy(
+        services.environment_deploy(
             actor=owner, environment=data_env, image="registry.example.com/acme/web:1.1.0"
         )
     )
-    succeeded(actions.environment_scale(actor=owner, environment=data_env, replicas=2))
+    succeeded(services.environment_scale(actor=owner, environment=data_env, replicas=2))
     succeeded(
-        actions.environment_autoscale(
+        services.environment_autoscale(
             actor=owner, environment=data_env, enabled=True, min_replicas=2, max_replicas=3
         )
     )
@@ -116,14 +116,14 @@ def test_a_whole_environment_life_with_only_the_granted_rules(
         actor=owner, environment=data_env, name="drupal", schedule="H * * * *", command="drush cron"
     )
     drain()
-    succeeded(actions.cron_run_now(actor=owner, cron=cron))
-    assert reads.cron_last_runs(actor=owner, cron=cron) is not None
+    succeeded(services.cron_run_now(actor=owner, cron=cron))
+    assert selectors.cron_last_runs(actor=owner, cron=cron) is not None
     command = succeeded(
-        actions.environment_run_command(actor=owner, environment=data_env, command="drush cr")
+        services.environment_run_command(actor=owner, environment=data_env, command="drush cr")
     )
     assert command.result["job"].startswith("task-")
-    assert reads.environment_logs(actor=owner, environment=data_env)
-    succeeded(actions.environment_restart(actor=owner, environment=data_env))
+    assert selectors.environment_logs(actor=owner, environment=data_env)
+    succeeded(services.environment_restart(actor=owner, environment=data_env))
 
     backup_op = succeeded(backups.backup_create(actor=owner, environment=data_env))
     backup = Backup.objects.get(pk=backup_op.params["backup_id"])
@@ -133,7 +133,7 @@ def test_a_whole_environment_life_with_only_the_granted_rules(
     drain()
 
     namespace = data_env.namespace
-    succeeded(actions.environment_destroy(actor=owner, environment=data_env, confirm=namespace))
+    succeeded(services.environment_destroy(actor=owner, environment=data_env, confirm=namespace))
     assert tool_sandbox.get_object("v1", "Namespace", namespace) is None
     assert Backup.objects.filter(kind=Backup.Kind.PRE_DESTROY, status="succeeded").exists()
 
@@ -156,8 +156,8 @@ def test_the_sandbox_really_refuses_what_the_role_does_not_grant(
     """The control: without `create jobs`, a one-off command fails at once with the API
     server's message, and nothing else was needed to get that far."""
     live_sandbox.allow_only(without(cluster_role_rules, "jobs", "create"))
-    succeeded(actions.environment_provision(actor=owner, environment=live_environment))
-    op = actions.environment_run_command(actor=owner, environment=live_environment, command="ls")
+    succeeded(services.environment_provision(actor=owner, environment=live_environment))
+    op = services.environment_run_command(actor=owner, environment=live_environment, command="ls")
     drain()
     op.refresh_from_db()
     assert op.status == S.FAILED
@@ -169,7 +169,7 @@ def test_an_apply_that_creates_needs_create_as_upstream(
     live_sandbox, live_environment, owner, cluster_role_rules
 ):
     live_sandbox.allow_only(without(cluster_role_rules, "secrets", "create"))
-    op = actions.environment_provision(actor=owner, environment=live_environment)
+    op = services.environment_provision(actor=owner, environment=live_environment)
     drain()
     op.refresh_from_db()
     assert op.status == S.FAILED

@@ -36,7 +36,7 @@ from clusters.models import Operation, OperationEvent
 from controlpanel.api.tokens import token_create
 from controlpanel.api.webhooks import webhook_create, webhook_ping
 from controlpanel.core.models import AuditEvent
-from sites import actions, services
+from sites import selectors, services
 from sites.backups import services as backups
 from sites.models import Backup, EnvironmentDatabase
 from tests import factories as f
@@ -139,7 +139,7 @@ def test_no_secret_in_logs_responses_pages_or_the_audit_log(
     known["webhook secret"] = webhook_secret
 
     cluster_test_connection(cluster=cluster)
-    ops = [actions.environment_provision(actor=owner, environment=data_env)]
+    ops = [services.environment_provision(actor=owner, environment=data_env)]
     drain()
     known["environment database password"] = EnvironmentDatabase.objects.get(
         environment=data_env
@@ -153,11 +153,11 @@ def test_no_secret_in_logs_responses_pages_or_the_audit_log(
         actor=owner, environment=data_env, name="drupal", schedule="H * * * *", command="drush cron"
     )
     ops += [
-        actions.environment_deploy(
+        services.environment_deploy(
             actor=owner, environment=data_env, image="registry.example.com/acme/web:1.1.0"
         ),
-        actions.cron_run_now(actor=owner, cron=cron),
-        actions.environment_run_command(actor=owner, environment=data_env, command="env | wc -l"),
+        services.cron_run_now(actor=owner, cron=cron),
+        services.environment_run_command(actor=owner, environment=data_env, command="env | wc -l"),
         backups.backup_create(actor=owner, environment=data_env),
     ]
     drain()
@@ -166,10 +166,10 @@ def test_no_secret_in_logs_responses_pages_or_the_audit_log(
     backups.backup_download_url(actor=owner, backup=backup)
     ops.append(backups.backup_restore(actor=owner, backup=backup, target=data_env))
     ops.append(backups.environment_rotate_database_password(actor=owner, environment=data_env))
-    _, fleet = actions.fleet_deploy(
+    _, fleet = services.fleet_deploy(
         actor=staff_admin,
         image="registry.example.com/acme/web:1.2.0",
-        where=actions.FleetFilter(client=client_a),
+        where=selectors.FleetFilter(client=client_a),
     )
     ops += fleet
     drain()
@@ -183,7 +183,7 @@ def test_no_secret_in_logs_responses_pages_or_the_audit_log(
         environment=data_env
     ).password
     # Drift check reads the live objects (the Secret included) back.
-    from sites.drift import environment_check_drift
+    from sites.services.drift import environment_check_drift
 
     environment_check_drift(environment=data_env)
 

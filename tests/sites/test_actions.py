@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from clusters.models import Operation
-from sites import actions, services
+from sites import selectors, services
 from sites.models import Environment, Release
 from tests import factories as f
 from tests.engine import drain
@@ -17,7 +17,7 @@ S = Operation.Status
 
 
 def provisioned(environment, owner):
-    actions.environment_provision(actor=owner, environment=environment)
+    services.environment_provision(actor=owner, environment=environment)
     drain()
     environment.refresh_from_db()
     assert environment.status == Environment.Status.ACTIVE
@@ -27,7 +27,7 @@ def provisioned(environment, owner):
 def test_provision_creates_every_object_and_waits_for_the_rollout(
     live_environment, owner, live_kube
 ):
-    op = actions.environment_provision(actor=owner, environment=live_environment)
+    op = services.environment_provision(actor=owner, environment=live_environment)
     assert op.status == S.PENDING
     drain()
     op.refresh_from_db()
@@ -61,7 +61,7 @@ def test_provision_creates_every_object_and_waits_for_the_rollout(
 
 def test_deploy_records_a_release_and_updates_the_pods(live_environment, owner, live_kube):
     provisioned(live_environment, owner)
-    op = actions.environment_deploy(
+    op = services.environment_deploy(
         actor=owner, environment=live_environment, image="registry.example.com/acme/web:1.1.0"
     )
     release = Release.objects.get(operation=op)
@@ -83,7 +83,7 @@ def test_failed_rollout_fails_with_the_reason_and_keeps_the_last_good_release(
     provisioned(live_environment, owner)
     settings.HANGAR_ROLLOUT_TIMEOUT = 1.0
     live_sandbox.controllers.rollout_delay = 30  # the new pods never become ready in time
-    op = actions.environment_deploy(
+    op = services.environment_deploy(
         actor=owner, environment=live_environment, image="registry.example.com/acme/web:2.0.0"
     )
     drain()
@@ -100,14 +100,14 @@ def test_failed_rollout_fails_with_the_reason_and_keeps_the_last_good_release(
 
 def test_scale_and_autoscale(live_environment, owner, live_kube):
     provisioned(live_environment, owner)
-    actions.environment_scale(actor=owner, environment=live_environment, replicas=4)
+    services.environment_scale(actor=owner, environment=live_environment, replicas=4)
     drain()
     namespace = live_environment.namespace
     assert live_kube.get("apps/v1", "Deployment", "web", namespace)["spec"]["replicas"] == 4
     live_environment.refresh_from_db()
     assert live_environment.replicas == 4
 
-    actions.environment_autoscale(
+    services.environment_autoscale(
         actor=owner,
         environment=live_environment,
         enabled=True,
@@ -119,7 +119,7 @@ def test_scale_and_autoscale(live_environment, owner, live_kube):
     hpa = live_kube.get("autoscaling/v2", "HorizontalPodAutoscaler", "web", namespace)
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 6)
 
-    actions.environment_autoscale(actor=owner, environment=live_environment, enabled=False)
+    services.environment_autoscale(actor=owner, environment=live_environment, enabled=False)
     drain()
     assert (
         live_kube.get_or_none("autoscaling/v2", "HorizontalPodAutoscaler", "web", namespace) is None
@@ -174,7 +174,7 @@ def test_cron_create_suspend_run_now_and_delete(live_environment, owner, live_ku
     drain()
     assert live_kube.get("batch/v1", "CronJob", "cron-drupal", namespace)["spec"]["suspend"]
 
-    op = actions.cron_run_now(actor=owner, cron=cron)
+    op = services.cron_run_now(actor=owner, cron=cron)
     drain()
     op.refresh_from_db()
     assert op.status == S.SUCCEEDED, op.error
@@ -189,7 +189,7 @@ def test_cron_create_suspend_run_now_and_delete(live_environment, owner, live_ku
 
 def test_one_off_command_captures_its_output(live_environment, owner, live_sandbox):
     provisioned(live_environment, owner)
-    op = actions.environment_run_command(
+    op = services.environment_run_command(
         actor=owner, environment=live_environment, command="drush cr"
     )
     drain()
@@ -201,7 +201,7 @@ def test_one_off_command_captures_its_output(live_environment, owner, live_sandb
 
 def test_restart_rolls_new_pods(live_environment, owner, live_kube):
     provisioned(live_environment, owner)
-    op = actions.environment_restart(actor=owner, environment=live_environment)
+    op = services.environment_restart(actor=owner, environment=live_environment)
     drain()
     op.refresh_from_db()
     assert op.status == S.SUCCEEDED, op.error
@@ -209,7 +209,7 @@ def test_restart_rolls_new_pods(live_environment, owner, live_kube):
     annotations = deployment["spec"]["template"]["metadata"]["annotations"]
     assert "kubectl.kubernetes.io/restartedAt" in annotations
     # A later apply by Hangar keeps the restart stamp (a different field manager owns it).
-    actions.environment_scale(actor=owner, environment=live_environment, replicas=3)
+    services.environment_scale(actor=owner, environment=live_environment, replicas=3)
     drain()
     deployment = live_kube.get("apps/v1", "Deployment", "web", live_environment.namespace)
     assert (
@@ -222,10 +222,10 @@ def test_destroy_needs_the_name_then_deletes_everything(live_environment, owner,
     provisioned(live_environment, owner)
     namespace = live_environment.namespace
     with pytest.raises(ValidationError) as excinfo:
-        actions.environment_destroy(actor=owner, environment=live_environment, confirm="yes")
+        services.environment_destroy(actor=owner, environment=live_environment, confirm="yes")
     assert namespace in excinfo.value.message_dict["confirm"][0]
     assert not Operation.objects.filter(kind="environment.destroy").exists()
-    op = actions.environment_destroy(actor=owner, environment=live_environment, confirm=namespace)
+    op = services.environment_destroy(actor=owner, environment=live_environment, confirm=namespace)
     drain()
     op.refresh_from_db()
     assert op.status == S.SUCCEEDED, op.error
@@ -245,11 +245,11 @@ def test_promote_and_rollback(live_environment, owner, site, live_cluster, live_
         owner,
     )
     digest = "sha256:" + "ab" * 32
-    actions.environment_deploy(
+    services.environment_deploy(
         actor=owner, environment=staging, image=f"registry.example.com/acme/web:1.2.0@{digest}"
     )
     drain()
-    actions.environment_promote(actor=owner, source=staging, target=live_environment)
+    services.environment_promote(actor=owner, source=staging, target=live_environment)
     drain()
     live_environment.refresh_from_db()
     assert live_environment.image == f"registry.example.com/acme/web:1.2.0@{digest}"
@@ -262,25 +262,25 @@ def test_bad_input_creates_no_operation(live_environment, owner, other_owner, ot
     before = Operation.objects.count()
     cases = [
         (
-            lambda: actions.environment_deploy(
+            lambda: services.environment_deploy(
                 actor=owner, environment=live_environment, image="Not A Reference"
             ),
             "image",
         ),
         (
-            lambda: actions.environment_deploy(
+            lambda: services.environment_deploy(
                 actor=owner, environment=live_environment, image="nginx"
             ),
             "image",
         ),
         (
-            lambda: actions.environment_scale(
+            lambda: services.environment_scale(
                 actor=owner, environment=live_environment, replicas=500
             ),
             "replicas",
         ),
         (
-            lambda: actions.environment_autoscale(
+            lambda: services.environment_autoscale(
                 actor=owner,
                 environment=live_environment,
                 enabled=True,
@@ -300,7 +300,7 @@ def test_bad_input_creates_no_operation(live_environment, owner, other_owner, ot
             "schedule",
         ),
         (
-            lambda: actions.environment_run_command(
+            lambda: services.environment_run_command(
                 actor=owner, environment=live_environment, command="  "
             ),
             "command",
@@ -326,13 +326,13 @@ def test_viewers_and_other_clients_cannot_act(live_environment, owner, viewer, o
     provisioned(live_environment, owner)
     for actor in (viewer, other_owner):
         with pytest.raises(PermissionDenied):
-            actions.environment_deploy(
+            services.environment_deploy(
                 actor=actor, environment=live_environment, image="registry.example.com/acme/web:9"
             )
         with pytest.raises(PermissionDenied):
-            actions.environment_scale(actor=actor, environment=live_environment, replicas=3)
+            services.environment_scale(actor=actor, environment=live_environment, replicas=3)
         with pytest.raises(PermissionDenied):
-            actions.environment_destroy(
+            services.environment_destroy(
                 actor=actor, environment=live_environment, confirm=live_environment.namespace
             )
     assert not Operation.objects.filter(requested_by__in=[viewer, other_owner]).exists()
@@ -354,7 +354,7 @@ def test_ten_concurrent_scale_requests_run_one_at_a_time_and_the_last_wins(
 
     def request(replicas):
         try:
-            actions.environment_scale(actor=owner, environment=live_environment, replicas=replicas)
+            services.environment_scale(actor=owner, environment=live_environment, replicas=replicas)
         finally:
             connection.close()
 
@@ -409,7 +409,7 @@ def test_injected_transient_faults_are_retried_and_converge(
 ):
     provisioned(live_environment, owner)
     live_sandbox.faults.add(method="PATCH", path_regex="/deployments/web", **fault)
-    op = actions.environment_deploy(
+    op = services.environment_deploy(
         actor=owner, environment=live_environment, image="registry.example.com/acme/web:4.0.0"
     )
     drain()
@@ -429,7 +429,7 @@ def test_injected_422_fails_at_once_with_the_servers_message(live_environment, o
         "Required value",
     )
     live_sandbox.requests.clear()
-    op = actions.environment_deploy(
+    op = services.environment_deploy(
         actor=owner, environment=live_environment, image="registry.example.com/acme/web:5.0.0"
     )
     drain()
@@ -444,17 +444,17 @@ def test_injected_422_fails_at_once_with_the_servers_message(live_environment, o
 def test_same_idempotency_key_gives_one_operation(live_environment, owner):
     provisioned(live_environment, owner)
     image = "registry.example.com/acme/web:6.0.0"
-    first = actions.environment_deploy(
+    first = services.environment_deploy(
         actor=owner, environment=live_environment, image=image, idempotency_key="ci-run-77"
     )
-    again = actions.environment_deploy(
+    again = services.environment_deploy(
         actor=owner, environment=live_environment, image=image, idempotency_key="ci-run-77"
     )
     assert first.pk == again.pk
     assert Operation.objects.filter(kind="environment.deploy").count() == 1
     assert Release.objects.filter(image=image).count() == 1
     with pytest.raises(ValidationError):
-        actions.environment_deploy(
+        services.environment_deploy(
             actor=owner,
             environment=live_environment,
             image=image + "1",
@@ -465,7 +465,7 @@ def test_same_idempotency_key_gives_one_operation(live_environment, owner):
 def test_a_no_op_redeploy_writes_nothing(live_environment, owner, live_sandbox):
     provisioned(live_environment, owner)
     live_sandbox.requests.clear()
-    op = actions.environment_deploy(
+    op = services.environment_deploy(
         actor=owner, environment=live_environment, image=live_environment.image
     )
     drain()
@@ -489,26 +489,46 @@ def test_fleet_deploy_reaches_every_matching_environment(
         owner,
     )
     with pytest.raises(PermissionDenied):
-        actions.fleet_deploy(
-            actor=owner, image="registry.example.com/base:2", where=actions.FleetFilter()
+        services.fleet_deploy(
+            actor=owner, image="registry.example.com/base:2", where=selectors.FleetFilter()
         )
-    batch, operations = actions.fleet_deploy(
+    batch, operations = services.fleet_deploy(
         actor=staff_operator,
         image="registry.example.com/acme/web:1.0.1",
-        where=actions.FleetFilter(site_kind="drupal"),
+        where=selectors.FleetFilter(site_kind="drupal"),
     )
     assert len(operations) == 2
-    assert actions.fleet_progress(batch)["counts"]["pending"] == 2
+    assert selectors.fleet_progress(batch)["counts"]["pending"] == 2
     drain()
-    progress = actions.fleet_progress(batch)
+    progress = selectors.fleet_progress(batch)
     assert progress["counts"]["succeeded"] == 2 and progress["progress"] == 1.0
     for environment in (live_environment, staging):
         deployment = live_kube.get("apps/v1", "Deployment", "web", environment.namespace)
         assert deployment["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":1.0.1")
     with pytest.raises(ValidationError) as excinfo:
-        actions.fleet_deploy(
+        services.fleet_deploy(
             actor=staff_operator,
             image="registry.example.com/acme/web:1.0.2",
-            where=actions.FleetFilter(site_kind="wordpress"),
+            where=selectors.FleetFilter(site_kind="wordpress"),
         )
     assert "filter" in excinfo.value.message_dict
+
+
+def test_one_image_rule_a_sha512_reference_deploys(environment, owner):
+    """The parser, the model and the forms share one rule: a sha512 digest is as valid as
+    a sha256 one, and a reference's length limit is the parser's."""
+    from sites import validators as v
+    from sites.models import Release
+
+    environment.status = Environment.Status.ACTIVE
+    environment.save()
+    digest = "sha512:" + "ab" * 64
+    operation = services.environment_deploy(
+        actor=owner, environment=environment, image=f"registry.example.com/acme/web:2@{digest}"
+    )
+    release = Release.objects.get(operation=operation)
+    assert release.digest == digest
+    too_long = "registry.example.com/" + "a" * 300 + ":" + "t" * 128 + "@" + digest
+    with pytest.raises(ValidationError) as caught:
+        services.environment_deploy(actor=owner, environment=environment, image=too_long)
+    assert f"the limit is {v.MAX_IMAGE_REFERENCE_LENGTH}" in str(caught.value.message_dict["image"])

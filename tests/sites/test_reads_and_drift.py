@@ -5,17 +5,17 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from sites import actions, services
-from sites.drift import environment_check_drift
+from sites import services
 from sites.models import Environment
-from sites.reads import cron_last_runs, environment_logs
+from sites.selectors import cron_last_runs, environment_logs
+from sites.services.drift import environment_check_drift
 from sites.tasks import reconcile_environments_task
 from tests.engine import drain
 
 
 @pytest.fixture
 def active(live_environment, owner):
-    actions.environment_provision(actor=owner, environment=live_environment)
+    services.environment_provision(actor=owner, environment=live_environment)
     drain()
     live_environment.refresh_from_db()
     return live_environment
@@ -55,7 +55,7 @@ def test_cron_last_runs_show_status_and_duration(active, owner, live_sandbox):
         actor=owner, environment=active, name="drupal", schedule="*/5 * * * *", command="drush cron"
     )
     drain()
-    actions.cron_run_now(actor=owner, cron=cron)
+    services.cron_run_now(actor=owner, cron=cron)
     drain()
     runs = cron_last_runs(actor=owner, cron=cron)
     assert len(runs) == 1
@@ -98,7 +98,7 @@ def test_drift_is_reported_without_secret_values_and_repaired_on_demand(
     assert secret == {"field": "data.HASH_SALT", "desired": "(secret)", "live": "(secret)"}
     assert active.hash_salt not in str(active.drift_report)
 
-    actions.environment_repair(actor=owner, environment=active)
+    services.environment_repair(actor=owner, environment=active)
     drain()
     assert live_kube.get("v1", "Service", "web", namespace)
     assert environment_check_drift(environment=active) == []

@@ -20,7 +20,7 @@ import pytest
 from django_otp.oath import totp
 
 from clusters.models import NodePool, NodeSize, Operation
-from sites import actions
+from sites import services
 from sites.models import Environment, Release, Tier
 from tests import factories as f
 from tests.engine import drain
@@ -105,7 +105,7 @@ def code_from_secret(secret: str) -> str:
 
 
 def provisioned(environment, actor) -> Environment:
-    actions.environment_provision(actor=actor, environment=environment)
+    services.environment_provision(actor=actor, environment=environment)
     drain()
     environment.refresh_from_db()
     assert environment.status == Environment.Status.ACTIVE

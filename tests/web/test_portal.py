@@ -199,7 +199,7 @@ def test_cron_runs_survive_a_cluster_that_does_not_answer(as_developer, env, mon
 
 
 def test_logs_follow_and_survive_cluster_errors(as_developer, env, monkeypatch):
-    from sites.reads import PodLog
+    from sites.selectors import PodLog
 
     monkeypatch.setattr(
         "controlpanel.web.portal.views.logs.environment_logs",

@@ -23,9 +23,9 @@ from controlpanel.api.views.base import (
     with_etag,
 )
 from controlpanel.core.permissions import Action, require
-from sites import actions, services
+from sites import services
 from sites.models import Environment, EnvVar, Release, Site
-from sites.reads import environment_logs
+from sites.selectors import environment_logs
 
 
 def parse(serializer_class: Any, request: Request) -> dict[str, Any]:
@@ -94,7 +94,7 @@ class EnvironmentViewSet(TokenAwareMixin, mixins.CreateModelMixin, viewsets.Read
         parse(s.EmptySerializer, request)
         return accepted(
             request,
-            actions.environment_provision(
+            services.environment_provision(
                 actor=request.user,
                 environment=self._environment(),
                 idempotency_key=idempotency_key(request),
@@ -107,7 +107,7 @@ class EnvironmentViewSet(TokenAwareMixin, mixins.CreateModelMixin, viewsets.Read
         data = parse(s.DeploySerializer, request)
         return accepted(
             request,
-            actions.environment_deploy(
+            services.environment_deploy(
                 actor=request.user,
                 environment=self._environment(),
                 image=data["image"],
@@ -124,7 +124,7 @@ class EnvironmentViewSet(TokenAwareMixin, mixins.CreateModelMixin, viewsets.Read
         source = get_object_or_404(Environment.objects.for_user(request.user), pk=data["source"])
         return accepted(
             request,
-            actions.environment_promote(
+            services.environment_promote(
                 actor=request.user,
                 source=source,
                 target=self._environment(),
@@ -140,7 +140,7 @@ class EnvironmentViewSet(TokenAwareMixin, mixins.CreateModelMixin, viewsets.Read
         release = get_object_or_404(Release.objects.for_user(request.user), pk=data["release"])
         return accepted(
             request,
-            actions.environment_rollback(
+            services.environment_rollback(
                 actor=request.user,
                 environment=environment,
                 release=release,
@@ -154,7 +154,7 @@ class EnvironmentViewSet(TokenAwareMixin, mixins.CreateModelMixin, viewsets.Read
         parse(s.EmptySerializer, request)
         return accepted(
             request,
-            actions.environment_restart(
+            services.environment_restart(
                 actor=request.user,
                 environment=self._environment(),
                 idempotency_key=idempotency_key(request),
@@ -167,7 +167,7 @@ class EnvironmentViewSet(TokenAwareMixin, mixins.CreateModelMixin, viewsets.Read
         data = parse(s.ScaleSerializer, request)
         return accepted(
             request,
-            actions.environment_scale(
+            services.environment_scale(
                 actor=request.user,
                 environment=self._environment(),
                 replicas=data["replicas"],
@@ -181,7 +181,7 @@ class EnvironmentViewSet(TokenAwareMixin, mixins.CreateModelMixin, viewsets.Read
         data = parse(s.AutoscaleSerializer, request)
         return accepted(
             request,
-            actions.environment_autoscale(
+            services.environment_autoscale(
                 actor=request.user,
                 environment=self._environment(),
                 idempotency_key=idempotency_key(request),
@@ -195,7 +195,7 @@ class EnvironmentViewSet(TokenAwareMixin, mixins.CreateModelMixin, viewsets.Read
         data = parse(s.CommandSerializer, request)
         return accepted(
             request,
-            actions.environment_run_command(
+            services.environment_run_command(
                 actor=request.user,
                 environment=self._environment(),
                 command=data["command"],
@@ -210,7 +210,7 @@ class EnvironmentViewSet(TokenAwareMixin, mixins.CreateModelMixin, viewsets.Read
         parse(s.EmptySerializer, request)
         return accepted(
             request,
-            actions.environment_repair(
+            services.environment_repair(
                 actor=request.user,
                 environment=self._environment(),
                 idempotency_key=idempotency_key(request),
@@ -223,7 +223,7 @@ class EnvironmentViewSet(TokenAwareMixin, mixins.CreateModelMixin, viewsets.Read
         data = parse(s.DestroySerializer, request)
         return accepted(
             request,
-            actions.environment_destroy(
+            services.environment_destroy(
                 actor=request.user,
                 environment=self._environment(),
                 confirm=data["confirm"],

@@ -15,7 +15,8 @@ from controlpanel.api import serializers as s
 from controlpanel.api.views.environments import parse
 from controlpanel.core.models import Client
 from controlpanel.core.permissions import Action, require
-from sites.actions import FleetFilter, fleet_deploy, fleet_progress
+from sites.selectors import FleetFilter, fleet_progress
+from sites.services import fleet_deploy
 
 
 class FleetDeployViewSet(viewsets.ViewSet):

@@ -23,9 +23,9 @@ from controlpanel.api.views.base import (
 from controlpanel.api.views.environments import parse
 from controlpanel.core import services as core_services
 from controlpanel.core.models import Client, Membership, User
-from sites import actions, services
+from sites import services
 from sites.models import CronSchedule, Domain, EnvVar, Site
-from sites.reads import cron_last_runs
+from sites.selectors import cron_last_runs
 
 
 class ClientViewSet(
@@ -193,7 +193,7 @@ class CronViewSet(
         parse(s.EmptySerializer, request)
         return accepted(
             request,
-            actions.cron_run_now(
+            services.cron_run_now(
                 actor=request.user, cron=self.get_object(), idempotency_key=idempotency_key(request)
             ),
         )

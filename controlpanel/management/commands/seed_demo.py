@@ -26,7 +26,7 @@ from clusters.storage import ObjectStorage, StorageError
 from controlpanel.core.models import Client, Membership, User
 from controlpanel.core.roles import ClientRole, StaffRole
 from controlpanel.demo_storage import DEMO_BUCKET, DEMO_KEYS
-from sites import actions
+from sites import services
 from sites import services as site_services
 from sites.models import Environment, Site, SiteKind, Tier
 
@@ -288,7 +288,7 @@ class Command(BaseCommand):
             existing = Environment.objects.filter(site=site, slug=env_slug).first()
             if existing is not None:
                 if existing.status == Environment.Status.NEW:
-                    actions.environment_provision(actor=admin, environment=existing)
+                    services.environment_provision(actor=admin, environment=existing)
                 continue
             env = site_services.environment_create(
                 actor=admin,
@@ -325,4 +325,4 @@ class Command(BaseCommand):
                     command=command,
                 )
             # Runs on the sandbox cluster once the panel's worker is up.
-            actions.environment_provision(actor=admin, environment=env)
+            services.environment_provision(actor=admin, environment=env)

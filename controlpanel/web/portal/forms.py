@@ -9,13 +9,14 @@ from controlpanel.api.models import Scope
 from controlpanel.core.events import EVENTS
 from controlpanel.core.roles import ClientRole
 from controlpanel.web.forms import Form
-from sites.reads import CONTAINERS, MAX_TAIL_LINES
+from sites import validators as v
+from sites.selectors import CONTAINERS, MAX_TAIL_LINES
 
 
 class DeployForm(Form):
     image = forms.CharField(
         label="Image",
-        max_length=512,
+        max_length=v.MAX_IMAGE_REFERENCE_LENGTH,
         help_text="A reference with a tag or digest, e.g. registry.example.com/acme/web:1.4.2",
         widget=forms.TextInput(attrs={"spellcheck": "false", "autocomplete": "off"}),
     )
@@ -32,15 +33,19 @@ class PromoteForm(Form):
 
 
 class ScaleForm(Form):
-    replicas = forms.IntegerField(label="Replicas", min_value=0, max_value=50)
+    replicas = forms.IntegerField(label="Replicas", min_value=0, max_value=v.MAX_REPLICAS)
 
 
 class AutoscaleForm(Form):
     enabled = forms.BooleanField(label="Scale automatically with load", required=False)
-    autoscale_min = forms.IntegerField(label="Minimum replicas", min_value=1, max_value=50)
-    autoscale_max = forms.IntegerField(label="Maximum replicas", min_value=1, max_value=50)
+    autoscale_min = forms.IntegerField(
+        label="Minimum replicas", min_value=1, max_value=v.MAX_REPLICAS
+    )
+    autoscale_max = forms.IntegerField(
+        label="Maximum replicas", min_value=1, max_value=v.MAX_REPLICAS
+    )
     autoscale_cpu_target = forms.IntegerField(
-        label="Target CPU use (%)", min_value=10, max_value=95
+        label="Target CPU use (%)", min_value=v.CPU_TARGET_MIN, max_value=v.CPU_TARGET_MAX
     )
 
 
@@ -92,12 +97,15 @@ class CronForm(Form):
     )
     command = forms.CharField(
         label="Command",
-        max_length=2000,
+        max_length=v.MAX_COMMAND_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
         help_text="Runs with /bin/sh -c in the environment's own image.",
     )
     timeout_seconds = forms.IntegerField(
-        label="Timeout (seconds)", min_value=60, max_value=24 * 3600, initial=3600
+        label="Timeout (seconds)",
+        min_value=v.TIMEOUT_MIN_SECONDS,
+        max_value=v.TIMEOUT_MAX_SECONDS,
+        initial=3600,
     )
     suspended = forms.BooleanField(label="Suspended", required=False)
 
@@ -122,11 +130,14 @@ class LogsForm(Form):
 class CommandForm(Form):
     command = forms.CharField(
         label="Command",
-        max_length=2000,
+        max_length=v.MAX_COMMAND_LENGTH,
         widget=forms.TextInput(attrs={"spellcheck": "false", "autocomplete": "off"}),
     )
     timeout = forms.IntegerField(
-        label="Timeout (seconds)", min_value=60, max_value=24 * 3600, initial=3600
+        label="Timeout (seconds)",
+        min_value=v.TIMEOUT_MIN_SECONDS,
+        max_value=v.TIMEOUT_MAX_SECONDS,
+        initial=3600,
     )
 
 

@@ -47,8 +47,11 @@ class MemoryDigests:
         self.data.pop(key, None)
 
     def forget_namespace(self, namespace: str) -> None:
-        for key in [k for k in self.data if k.split("/")[-2] == namespace]:
+        for key in self.keys(namespace):
             del self.data[key]
+
+    def keys(self, namespace: str) -> set[str]:
+        return {k for k in self.data if k.split("/")[-2] == namespace}
 
 
 @dataclass

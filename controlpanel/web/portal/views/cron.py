@@ -14,9 +14,9 @@ from controlpanel.core.permissions import Action, require
 from controlpanel.web.portal.forms import CronEditForm, CronForm
 from controlpanel.web.portal.views.base import render_environment
 from controlpanel.web.shortcuts import attempt, environment_or_404
-from sites import actions, services
+from sites import services
 from sites.models import CronSchedule, Environment
-from sites.reads import cron_last_runs
+from sites.selectors import cron_last_runs
 
 NEXT_RUNS = 3
 
@@ -118,7 +118,7 @@ def cron_run(request: HttpRequest, pk: int, cron_pk: int) -> HttpResponse:
     environment = environment_or_404(request, pk)
     schedule = get_object_or_404(CronSchedule, pk=cron_pk, environment=environment)
     form = CronForm()
-    operation = attempt(form, actions.cron_run_now, actor=request.user, cron=schedule)
+    operation = attempt(form, services.cron_run_now, actor=request.user, cron=schedule)
     if operation is None:
         for error in form.non_field_errors():
             messages.error(request, error)

@@ -12,7 +12,7 @@ from controlpanel.web.portal.forms import LogsForm
 from controlpanel.web.portal.views.base import render_environment
 from controlpanel.web.shortcuts import environment_or_404
 from sites.models import Environment
-from sites.reads import environment_logs
+from sites.selectors import environment_logs
 
 
 @login_required

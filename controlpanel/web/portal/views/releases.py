@@ -13,7 +13,7 @@ from clusters.models import Operation
 from controlpanel.web.portal.forms import DeployForm, PromoteForm
 from controlpanel.web.portal.views.base import render_environment
 from controlpanel.web.shortcuts import attempt, environment_or_404
-from sites import actions
+from sites import services
 from sites.models import Environment, Release
 
 RELEASES_SHOWN = 20
@@ -71,7 +71,7 @@ def deploy(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         operation = attempt(
             form,
-            actions.environment_deploy,
+            services.environment_deploy,
             actor=request.user,
             environment=environment,
             image=form.cleaned_data["image"],
@@ -91,7 +91,7 @@ def promote(request: HttpRequest, pk: int) -> HttpResponse:
         source = next(s for s in siblings if s.pk == form.cleaned_data["source"])
         operation = attempt(
             form,
-            actions.environment_promote,
+            services.environment_promote,
             actor=request.user,
             source=source,
             target=environment,
@@ -111,7 +111,7 @@ def rollback(request: HttpRequest, pk: int, release_pk: int) -> HttpResponse:
     form = DeployForm()
     operation = attempt(
         form,
-        actions.environment_rollback,
+        services.environment_rollback,
         actor=request.user,
         environment=environment,
         release=release,
@@ -135,7 +135,7 @@ def _simple_action(request: HttpRequest, pk: int, action, what: str) -> HttpResp
 @require_POST
 @login_required
 def restart(request: HttpRequest, pk: int) -> HttpResponse:
-    return _simple_action(request, pk, actions.environment_restart, "Restarting the pods.")
+    return _simple_action(request, pk, services.environment_restart, "Restarting the pods.")
 
 
 @require_POST
@@ -144,7 +144,7 @@ def provision(request: HttpRequest, pk: int) -> HttpResponse:
     return _simple_action(
         request,
         pk,
-        actions.environment_provision,
+        services.environment_provision,
         "Provisioning: creating the namespace and everything in it.",
     )
 
@@ -153,5 +153,5 @@ def provision(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def repair(request: HttpRequest, pk: int) -> HttpResponse:
     return _simple_action(
-        request, pk, actions.environment_repair, "Repairing: re-applying every object."
+        request, pk, services.environment_repair, "Repairing: re-applying every object."
     )

@@ -15,7 +15,7 @@ from controlpanel.web import integrations
 from controlpanel.web.portal.forms import AutoscaleForm, ScaleForm
 from controlpanel.web.portal.views.base import render_environment
 from controlpanel.web.shortcuts import apply_errors, attempt, environment_or_404
-from sites import actions
+from sites import services
 from sites.models import Environment
 
 
@@ -49,7 +49,9 @@ def scaling(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _check_scale(environment: Environment, replicas: int) -> None:
     """The action's own validation, without creating anything."""
-    actions._validated_scale(environment, {"replicas": replicas, "autoscale_enabled": False})
+    services.environment_scale_check(
+        environment, {"replicas": replicas, "autoscale_enabled": False}
+    )
 
 
 @require_POST
@@ -65,7 +67,7 @@ def scale(request: HttpRequest, pk: int) -> HttpResponse:
     if request.POST.get("step") == "confirm":
         operation = attempt(
             form,
-            actions.environment_scale,
+            services.environment_scale,
             actor=request.user,
             environment=environment,
             replicas=replicas,
@@ -112,7 +114,7 @@ def autoscale(request: HttpRequest, pk: int) -> HttpResponse:
     if request.POST.get("step") == "confirm":
         operation = attempt(
             form,
-            actions.environment_autoscale,
+            services.environment_autoscale,
             actor=request.user,
             environment=environment,
             **arguments,
@@ -133,7 +135,7 @@ def autoscale(request: HttpRequest, pk: int) -> HttpResponse:
         "autoscale_cpu_target": data["autoscale_cpu_target"],
     }
     try:
-        actions._validated_scale(environment, changes)
+        services.environment_scale_check(environment, changes)
     except ValidationError as exc:
         apply_errors(form, exc)
         return _page(request, environment, 400, autoscale_form=form)

@@ -19,7 +19,7 @@ from controlpanel.web.forms import ConfirmNameForm, ReauthConfirmNameForm
 from controlpanel.web.portal.forms import DeployTokenForm
 from controlpanel.web.portal.views.base import render_environment
 from controlpanel.web.shortcuts import attempt, environment_or_404
-from sites import actions
+from sites import services
 from sites.models import Environment
 
 
@@ -117,7 +117,7 @@ def destroy(request: HttpRequest, pk: int) -> HttpResponse:
     ):
         operation = attempt(
             form,
-            actions.environment_destroy,
+            services.environment_destroy,
             actor=request.user,
             environment=environment,
             confirm=form.cleaned_data["confirm"],

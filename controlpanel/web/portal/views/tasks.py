@@ -12,7 +12,7 @@ from clusters.models import Operation
 from controlpanel.web.portal.forms import CommandForm
 from controlpanel.web.portal.views.base import render_environment
 from controlpanel.web.shortcuts import attempt, environment_or_404
-from sites import actions
+from sites import services
 from sites.models import Environment
 
 
@@ -21,7 +21,7 @@ def _page(request: HttpRequest, environment: Environment, form=None) -> HttpResp
         target_type="environment", target_id=environment.pk, kind="environment.command"
     ).order_by("-created_at", "-id")[:10]
     context = {
-        "common_tasks": actions.COMMON_TASKS.get(environment.site.kind, []),
+        "common_tasks": services.COMMON_TASKS.get(environment.site.kind, []),
         "form": form or CommandForm(initial={"timeout": 3600}),
         "recent": recent,
     }
@@ -48,7 +48,7 @@ def task_run(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         operation = attempt(
             form,
-            actions.environment_run_command,
+            services.environment_run_command,
             actor=request.user,
             environment=environment,
             command=form.cleaned_data["command"],

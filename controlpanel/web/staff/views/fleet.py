@@ -14,13 +14,13 @@ from controlpanel.core.permissions import Action, require
 from controlpanel.web.shortcuts import attempt
 from controlpanel.web.staff.access import staff_required
 from controlpanel.web.staff.forms import FleetForm
-from sites import actions
+from sites import selectors, services
 
 PREVIEW_ROWS = 100
 
 
-def _filter(data: dict) -> actions.FleetFilter:
-    return actions.FleetFilter(
+def _filter(data: dict) -> selectors.FleetFilter:
+    return selectors.FleetFilter(
         site_kind=data.get("site_kind") or "",
         client=data.get("client"),
         cluster=data.get("cluster"),
@@ -59,7 +59,7 @@ def fleet_deploy(request: HttpRequest) -> HttpResponse:
         return _page(request, form, 400)
     where = _filter(form.cleaned_data)
     if request.POST.get("step") != "confirm":
-        matching = actions.fleet_environments(actor=request.user, where=where)
+        matching = selectors.fleet_environments(actor=request.user, where=where)
         count = matching.count()
         if not count:
             form.add_error(None, "No provisioned environment matches. Widen the filter.")
@@ -67,7 +67,7 @@ def fleet_deploy(request: HttpRequest) -> HttpResponse:
         return _page(request, form, matching=list(matching[:PREVIEW_ROWS]), count=count)
     result = attempt(
         form,
-        actions.fleet_deploy,
+        services.fleet_deploy,
         aliases={"filter": "__all__"},
         actor=request.user,
         image=form.cleaned_data["image"],
@@ -83,7 +83,7 @@ def fleet_deploy(request: HttpRequest) -> HttpResponse:
 
 
 def _progress_context(batch: str) -> dict:
-    progress = actions.fleet_progress(batch)
+    progress = selectors.fleet_progress(batch)
     if not progress["total"]:
         raise Http404
     operations = Operation.objects.filter(batch=batch).select_related("client").order_by("pk")

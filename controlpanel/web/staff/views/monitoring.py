@@ -18,7 +18,7 @@ from controlpanel.web.forms import Form
 from controlpanel.web.shortcuts import attempt
 from controlpanel.web.staff.access import staff_required
 from controlpanel.web.staff.forms import AuditFilterForm, OperationFilterForm
-from sites import actions
+from sites import services
 from sites.models import Environment
 
 PAGE_SIZE = 50
@@ -81,7 +81,7 @@ def drift_repair(request: HttpRequest, pk: int) -> HttpResponse:
     environment = get_object_or_404(Environment.objects.select_related("site__client"), pk=pk)
     form = Form()
     operation = attempt(
-        form, actions.environment_repair, actor=request.user, environment=environment
+        form, services.environment_repair, actor=request.user, environment=environment
     )
     if operation is None:
         for error in form.non_field_errors():

@@ -1,20 +1,28 @@
-"""Live reads from an environment's cluster: logs and cron runs. Reads are not operations:
-they change nothing, so they run in the request, with the caller's permission checked."""
+"""Reads about sites and environments.
+
+Live reads from an environment's cluster (logs, cron runs) are not operations: they change
+nothing, so they run in the request, with the caller's permission checked. Fleet selection
+and progress read the database only.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.utils.dateparse import parse_datetime
 
 from clusters.kube.client import KubeClient
 from clusters.kube.status import job_status
 from clusters.kube.transport import RetryPolicy
-from controlpanel.core.models import User
+from clusters.models import Cluster, Operation
+from controlpanel.core.models import Client, User
 from controlpanel.core.permissions import Action, require
 from sites.models import CronSchedule, Environment
+from sites.services.operations import PROVISIONED
 
 # A person is waiting: give up sooner than an operation would.
 INTERACTIVE = RetryPolicy(attempts=2, deadline=10.0, base_delay=0.2, max_delay=1.0)
@@ -113,3 +121,40 @@ def cron_last_runs(*, actor: User, cron: CronSchedule, limit: int = 5) -> list[C
         )
     runs.sort(key=lambda run: run.started_at or datetime.min, reverse=True)
     return runs[:limit]
+
+
+# --- fleets -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FleetFilter:
+    site_kind: str = ""
+    client: Client | None = None
+    cluster: Cluster | None = None
+    environment_slug: str = ""
+
+
+def fleet_environments(*, actor: User, where: FleetFilter) -> QuerySet[Environment]:
+    queryset = Environment.objects.for_user(actor).filter(status__in=PROVISIONED)
+    if where.site_kind:
+        queryset = queryset.filter(site__kind=where.site_kind)
+    if where.client is not None:
+        queryset = queryset.filter(site__client=where.client)
+    if where.cluster is not None:
+        queryset = queryset.filter(cluster=where.cluster)
+    if where.environment_slug:
+        queryset = queryset.filter(slug=where.environment_slug)
+    return queryset.select_related("site__client", "cluster").order_by("pk")
+
+
+def fleet_progress(batch: str) -> dict[str, Any]:
+    """Aggregate progress of a fleet deploy: counts by status and overall fraction done."""
+    operations = list(
+        Operation.objects.filter(batch=batch).only("status", "steps_done", "steps_total")
+    )
+    counts = {status: 0 for status in Operation.Status.values}
+    for operation in operations:
+        counts[operation.status] += 1
+    total = len(operations)
+    done = sum(1.0 if op.is_finished else op.progress for op in operations)
+    return {"total": total, "counts": counts, "progress": done / total if total else 1.0}

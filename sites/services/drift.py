@@ -12,7 +12,7 @@ from typing import Any
 from django.utils import timezone
 
 from clusters.kube.client import KubeClient
-from sites.backups.data import environment_desired_objects
+from sites.desired import desired_objects
 from sites.models import Environment
 
 MAX_DIFFERENCES = 50
@@ -49,7 +49,7 @@ def _redact(kind: str, differences: list[dict[str, Any]]) -> list[dict[str, Any]
 
 def environment_drift(environment: Environment, kube: KubeClient) -> list[dict[str, Any]]:
     """Objects that are missing or differ, each with the differing fields."""
-    objects = environment_desired_objects(environment)
+    objects = desired_objects(environment)
     hpa = environment.autoscale_enabled
     report = []
     for obj in objects:

@@ -1,0 +1,77 @@
+"""Operations that run a Job in an environment's namespace with the site's own image: a
+cron schedule run now, a one-off command."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from clusters.engine import OperationContext, OperationFailed, register
+from clusters.kube.status import JobStatus
+from clusters.models import Operation
+from sites.handlers.converge import load_environment
+from sites.manifests.jobs import render_command_job
+from sites.models import Environment
+
+JOB_LOG_LINES = 500
+
+
+def job_outcome(
+    ctx: OperationContext, environment: Environment, job_name: str, *, timeout: float
+) -> tuple[JobStatus, str]:
+    """Wait for the Job to finish; its status and the last lines of its pod's log."""
+    status = ctx.kube.wait_job(
+        environment.namespace, job_name, timeout=timeout, poll=settings.HANGAR_POLL_SECONDS
+    )
+    pods = ctx.kube.list("v1", "Pod", environment.namespace, label_selector={"job-name": job_name})
+    output = ""
+    if pods:
+        output = ctx.kube.pod_logs(
+            environment.namespace, pods[-1]["metadata"]["name"], tail_lines=JOB_LOG_LINES
+        )
+    return status, output
+
+
+def _run_job(ctx: OperationContext, environment: Environment, job_name: str) -> dict:
+    status, output = job_outcome(
+        ctx, environment, job_name, timeout=ctx.params.get("timeout", 3600) + 60
+    )
+    ctx.step(status.message)
+    result = {"job": job_name, "succeeded": status.ok, "output": output}
+    if not status.ok:
+        ctx.operation.result = result
+        Operation.objects.filter(pk=ctx.operation.pk).update(result=result)
+        raise OperationFailed(f"{status.message}. Output:\n{output[-2000:]}")
+    return result
+
+
+@register("cron.run")
+def cron_run(ctx: OperationContext) -> dict:
+    environment = load_environment(ctx.operation.target_id)
+    ctx.plan(2)
+    name = f"cron-{ctx.params['cron']}"
+    job_name = ctx.params["job_name"]
+    if ctx.kube.get_or_none("batch/v1", "Job", job_name, environment.namespace) is None:
+        ctx.kube.create_job_from_cronjob(environment.namespace, name, job_name)
+    ctx.step(f"Started job {job_name} from {name}.")
+    return _run_job(ctx, environment, job_name)
+
+
+@register("environment.command")
+def run_command(ctx: OperationContext) -> dict:
+    environment = load_environment(ctx.operation.target_id)
+    if not environment.image:
+        raise OperationFailed("Nothing runs in this environment yet: deploy an image first.")
+    ctx.plan(2)
+    job = render_command_job(
+        environment,
+        name=ctx.params["job_name"],
+        command=ctx.params["command"],
+        timeout_seconds=ctx.params.get("timeout", 3600),
+    )
+    if (
+        ctx.kube.get_or_none("batch/v1", "Job", job["metadata"]["name"], environment.namespace)
+        is None
+    ):
+        ctx.kube.create(job)
+    ctx.step(f"Started job {job['metadata']['name']}: {ctx.params['command']}")
+    return _run_job(ctx, environment, job["metadata"]["name"])
