@@ -69,7 +69,7 @@ def test_swagger_ui_set_up_script_is_a_file_of_its_own(client, db):
     assert "/api/schema/" in response.content.decode()
 
 
-pytestmark_browser = pytest.mark.skipif(
+needs_chromium = pytest.mark.skipif(
     not os.path.exists(CHROMIUM), reason="needs Debian's chromium at /usr/bin/chromium"
 )
 
@@ -90,7 +90,7 @@ def _open(browser, live_server, path: str):  # noqa: F811
     return page, requests, violations
 
 
-@pytestmark_browser
+@needs_chromium
 @pytest.mark.django_db(transaction=True)
 def test_swagger_ui_renders_under_the_policy(browser, live_server):  # noqa: F811
     page, requests, violations = _open(browser, live_server, "/api/docs/")
@@ -103,7 +103,7 @@ def test_swagger_ui_renders_under_the_policy(browser, live_server):  # noqa: F81
     assert {urlsplit(url).netloc for url in requests} == {urlsplit(live_server.url).netloc}
 
 
-@pytestmark_browser
+@needs_chromium
 @pytest.mark.django_db(transaction=True)
 def test_redoc_renders_under_the_policy(browser, live_server):  # noqa: F811
     page, requests, violations = _open(browser, live_server, "/api/redoc/")
