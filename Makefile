@@ -30,12 +30,11 @@ $(STAMP): pyproject.toml requirements-dev.lock
 # S3 API server (controlpanel.demo_storage), which stop with the panel. When a MariaDB
 # answers (HANGAR_DEMO_MARIADB_URL, default 127.0.0.1:3306 as root) and rclone and the
 # mariadb client tools are installed, the sandbox provisions databases and takes real
-# backups, running their Jobs as local processes; seed_demo says which. Drift checks and
-# usage samples come every minute (production: 15 minutes, an hour) so the demo shows them.
+# backups, running their Jobs as local processes; seed_demo says which. Usage is sampled
+# every minute (production: hourly) so the demo shows costs soon.
 run: export DEBUG ?= 1
 run: export SANDBOX_CLUSTER_URL ?= http://127.0.0.1:$(SANDBOX_PORT)
 run: export HANGAR_DEMO_S3_URL ?= http://127.0.0.1:$(S3_PORT)
-run: export HANGAR_RECONCILE_SECONDS ?= 60
 run: export HANGAR_BILLING_SAMPLE_SECONDS ?= 60
 run: $(STAMP)
 	mkdir -p var

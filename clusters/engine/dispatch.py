@@ -46,7 +46,9 @@ def enqueue(
     if mark:
         on_its_way.update(enqueued_at=timezone.now() + timedelta(seconds=countdown or 0))
     if mode == "thread":
-        embedded_worker().submit(operation_id, countdown or 0)
+        if not embedded_worker().submit(operation_id, countdown or 0):
+            on_its_way.update(enqueued_at=None)
+            return False
     elif not _publish(operation_id, countdown, retry, force):
         on_its_way.update(enqueued_at=None)
         return False
@@ -177,14 +179,18 @@ class EmbeddedWorker:
         self._schedule: threading.Thread | None = None
         self._stop = threading.Event()
 
-    def submit(self, operation_id: int, delay: float = 0) -> None:
-        """Queue an operation for the worker thread. In a process that does not serve (a
-        management command such as seed_demo) the thread never starts: the operation
-        stays pending, and the serving process's sweeper takes it (a thread here would
-        die with the command, half way through an operation)."""
+    def submit(self, operation_id: int, delay: float = 0) -> bool:
+        """Queue an operation for the worker thread; False if this process runs none. A
+        process that does not serve (a management command such as seed_demo) starts no
+        worker: a thread there would die with the command half way through an operation.
+        Its operations stay pending, not on their way, and the serving process's first
+        sweep sends them."""
+        if not self.running:
+            return False
         with self._cv:
             heapq.heappush(self._heap, (time.monotonic() + delay, operation_id))
             self._cv.notify()
+        return True
 
     @property
     def running(self) -> bool:
