@@ -1,5 +1,5 @@
-# Hangar developer commands. `make run` needs nothing but Python 3.11+;
-# `make test` needs PostgreSQL (DATABASE_URL) and Redis, as .ci/run sets up.
+# Hangar developer commands. `make run` and `make test` need nothing but Python 3.11+:
+# `make test` starts the servers the suite needs when they are not there (tests/services.py).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 SANDBOX_PORT ?= 8001
+S3_PORT ?= 8002
 
 .PHONY: run test lint check bench sandbox worker beat migrations clean lock audit
 
@@ -16,28 +17,42 @@ SANDBOX_PORT ?= 8001
 TOOLS := $(VENV)/tools
 TOOLS_STAMP := $(TOOLS)/.installed
 
-$(STAMP): pyproject.toml
+# The dependencies exactly as locked (versions and file hashes, dev extra included), then
+# Hangar itself on top without resolving anything again.
+$(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --quiet --require-hashes -r requirements-dev.lock
+	$(PIP) install --quiet --no-deps -e .
 	touch $(STAMP)
 
-# The embedded default: SQLite, operations in a worker thread, and the sandbox cluster
-# (a local Kubernetes API emulator) in a second process that stops with the panel.
+# The embedded default: SQLite, operations and the periodic schedule in threads of the
+# web process, and beside it the sandbox cluster (a local Kubernetes API emulator) and an
+# S3 API server (controlpanel.demo_storage), which stop with the panel. When a MariaDB
+# answers (HANGAR_DEMO_MARIADB_URL, default 127.0.0.1:3306 as root) and rclone and the
+# mariadb client tools are installed, the sandbox provisions databases and takes real
+# backups, running their Jobs as local processes; seed_demo says which. Usage is sampled
+# every minute (production: hourly) so the demo shows costs soon.
 run: export DEBUG ?= 1
 run: export SANDBOX_CLUSTER_URL ?= http://127.0.0.1:$(SANDBOX_PORT)
+run: export HANGAR_DEMO_S3_URL ?= http://127.0.0.1:$(S3_PORT)
+run: export HANGAR_BILLING_SAMPLE_SECONDS ?= 60
 run: $(STAMP)
 	mkdir -p var
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
-	$(PY) -m clusters.sandbox --host 127.0.0.1 --port $(SANDBOX_PORT) & \
-	  sandbox=$$!; trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; \
-	  echo "Hangar: http://$(HOST):$(PORT)/  (sandbox cluster at $$SANDBOX_CLUSTER_URL)"; \
+	$(PY) -m clusters.sandbox --host 127.0.0.1 --port $(SANDBOX_PORT) --execute-tool-jobs \
+	  $(SANDBOX_ARGS) & sandbox=$$!; \
+	  $(PY) -m controlpanel.demo_storage --port $(S3_PORT) & storage=$$!; \
+	  trap 'kill $$sandbox $$storage 2>/dev/null' EXIT INT TERM; \
+	  $(PY) manage.py seed_demo && \
+	  echo "Hangar: http://$(HOST):$(PORT)/  (sandbox cluster at $$SANDBOX_CLUSTER_URL)" && \
 	  $(PY) manage.py runserver $(HOST):$(PORT)
 
-# The suite runs on PostgreSQL, never SQLite (see controlpanel/settings_test.py).
+# The suite runs on PostgreSQL, never SQLite (see controlpanel/settings_test.py), with Redis
+# and MariaDB beside it: DATABASE_URL, CELERY_BROKER_URL and HANGAR_TEST_MARIADB_URL when set,
+# else the servers on their default ports, else private ones started for the run and stopped
+# after it; missing programs are installed with apt-get as root on Debian (tests/services.py).
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) tests/services.py -- $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "controlpanel.core",
     "clusters",
     "sites",
@@ -96,6 +97,19 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The embedded default: the development server's request threads and the embedded
+    # worker's threads write at the same time. WAL lets readers go on while one writes;
+    # a transaction takes the write lock when it begins (IMMEDIATE), so two never both
+    # read and then deadlock on upgrading to write (SQLite's "database is locked" that no
+    # timeout helps); and a writer waits up to `timeout` seconds for the lock.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": env.float("SQLITE_TIMEOUT", default=20.0),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
@@ -315,6 +329,11 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and ReDoc come from Hangar's static files (drf-spectacular-sidecar, pinned
+    # in the lock files), never from a CDN: the docs work offline and under the strict CSP.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # The schema describes the API, not anyone's data: readable without signing in.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
@@ -396,6 +415,11 @@ for _entry in CELERY_BEAT_SCHEDULE.values():
 # The local Kubernetes API emulator that `make run` registers as a clearly labelled
 # sandbox cluster. Empty means no sandbox.
 SANDBOX_CLUSTER_URL = env.str("SANDBOX_CLUSTER_URL", default="")
+# The demo's data (manage.py seed_demo): the sandbox cluster provisions databases on this
+# MariaDB server (an admin's URL) and backs up to this S3 API server (`make run` starts one),
+# when both answer and rclone and the mariadb client tools are installed.
+HANGAR_DEMO_MARIADB_URL = env.str("HANGAR_DEMO_MARIADB_URL", default="mysql://root@127.0.0.1:3306")
+HANGAR_DEMO_S3_URL = env.str("HANGAR_DEMO_S3_URL", default="")
 
 LOGGING = {
     "version": 1,
@@ -461,7 +485,5 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 )
-# The API's interactive documentation (Swagger UI, ReDoc) loads its own scripts from a CDN.
-CONTENT_SECURITY_POLICY_EXEMPT_PREFIXES = ["/api/docs/", "/api/redoc/"]
 # How long password-set links in invitation and reset emails stay valid (seconds).
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600)

@@ -46,7 +46,9 @@ def enqueue(
     if mark:
         on_its_way.update(enqueued_at=timezone.now() + timedelta(seconds=countdown or 0))
     if mode == "thread":
-        embedded_worker().submit(operation_id, countdown or 0)
+        if not embedded_worker().submit(operation_id, countdown or 0):
+            on_its_way.update(enqueued_at=None)
+            return False
     elif not _publish(operation_id, countdown, retry, force):
         on_its_way.update(enqueued_at=None)
         return False
@@ -166,55 +168,75 @@ def enqueue_on_commit(operation: Operation) -> None:
 
 
 class EmbeddedWorker:
-    """One daemon thread that runs operations in order of due time, and sweeps."""
+    """The embedded default's worker, started by the serving process (controlpanel.apps):
+    one daemon thread runs operations in order of due time, another runs the periodic
+    schedule (clusters.engine.schedule), as `celery worker` and `celery beat` would."""
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int]] = []
         self._cv = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._schedule: threading.Thread | None = None
+        self._stop = threading.Event()
 
-    def submit(self, operation_id: int, delay: float = 0) -> None:
+    def submit(self, operation_id: int, delay: float = 0) -> bool:
+        """Queue an operation for the worker thread; False if this process runs none. A
+        process that does not serve (a management command such as seed_demo) starts no
+        worker: a thread there would die with the command half way through an operation.
+        Its operations stay pending, not on their way, and the serving process's first
+        sweep sends them."""
+        if not self.running:
+            return False
         with self._cv:
             heapq.heappush(self._heap, (time.monotonic() + delay, operation_id))
             self._cv.notify()
-        self.start()
+        return True
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> None:
+        from clusters.engine.schedule import run_schedule
+
         with self._cv:
-            if self._thread is None or not self._thread.is_alive():
+            if not self.running:
                 self._thread = threading.Thread(
                     target=self._loop, name="hangar-embedded-worker", daemon=True
                 )
                 self._thread.start()
+            if self._schedule is None or not self._schedule.is_alive():
+                self._schedule = threading.Thread(
+                    target=run_schedule,
+                    args=(self._stop,),
+                    name="hangar-embedded-schedule",
+                    daemon=True,
+                )
+                self._schedule.start()
 
-    def _next(self) -> int | None:
+    def _next(self) -> int:
         with self._cv:
-            deadline = time.monotonic() + settings.HANGAR_SWEEP_SECONDS
             while True:
                 now = time.monotonic()
                 if self._heap and self._heap[0][0] <= now:
                     return heapq.heappop(self._heap)[1]
-                until = min(deadline, self._heap[0][0]) if self._heap else deadline
-                if now >= deadline:
-                    return None
-                self._cv.wait(until - now)
+                self._cv.wait(self._heap[0][0] - now if self._heap else None)
 
     def _loop(self) -> None:
         from clusters.engine.runner import run_operation
         from clusters.engine.sweeper import sweep
 
         try:
-            sweep()  # work left pending when the process last stopped
+            sweep()  # work left pending when the process last stopped, or by a command
         except Exception:
             logger.exception("embedded worker: first sweep")
+        finally:
+            close_old_connections()
         while True:
             try:
                 operation_id = self._next()
                 close_old_connections()
-                if operation_id is None:
-                    sweep()
-                else:
-                    run_operation(operation_id)
+                run_operation(operation_id)
             except Exception:  # the thread must outlive any one operation
                 logger.exception("embedded worker")
             finally:

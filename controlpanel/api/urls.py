@@ -1,9 +1,10 @@
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from controlpanel.api.views.backups import BackupViewSet
 from controlpanel.api.views.billing import EstimateViewSet, InvoiceViewSet
+from controlpanel.api.views.docs import RedocView, SwaggerView
 from controlpanel.api.views.environments import EnvironmentViewSet
 from controlpanel.api.views.fleet import FleetDeployViewSet
 from controlpanel.api.views.infrastructure import (
@@ -76,6 +77,7 @@ urlpatterns = [
     ),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    # Interactive docs from Hangar's own static files, under the strict CSP (views/docs.py).
+    path("docs/", SwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", RedocView.as_view(url_name="api:schema"), name="redoc"),
 ]

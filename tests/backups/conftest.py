@@ -1,5 +1,6 @@
 """Real parts for backup tests: an S3 API server (moto, over HTTP, on a free loopback port),
-the MariaDB server on 127.0.0.1:3306, and a sandbox cluster that runs tool Jobs (backup.sh,
+the MariaDB server of settings.TEST_MARIADB (127.0.0.1:3306 unless tests/services.py
+started one), and a sandbox cluster that runs tool Jobs (backup.sh,
 restore.sh) as local processes.
 
 Every test gets its own bucket and its own environment slug, so its databases
@@ -14,12 +15,13 @@ import uuid
 import boto3
 import pytest
 import yaml
+from django.conf import settings
 
 from clusters.dbserver import DatabaseServer, DatabaseServerError
 from clusters.storage import ObjectStorage
 from tests import factories as f
 
-MARIADB = {"host": "127.0.0.1", "port": 3306, "admin_user": "root", "admin_password": ""}
+MARIADB = settings.TEST_MARIADB
 S3_KEYS = {"aws_access_key_id": "hangar-test", "aws_secret_access_key": "hangar-test-secret"}
 
 
@@ -62,7 +64,7 @@ def mariadb():
     try:
         server.version()
     except DatabaseServerError as exc:  # pragma: no cover - the machine's setup
-        pytest.fail(f"MariaDB is needed on 127.0.0.1:3306 as root without a password: {exc}")
+        pytest.fail(f"MariaDB is needed at HANGAR_TEST_MARIADB_URL (an admin): {exc}")
     return server
 
 

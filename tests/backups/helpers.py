@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pymysql
+from django.conf import settings
 
 from sites.models import EnvironmentDatabase
 
-MARIADB = {"host": "127.0.0.1", "port": 3306}
+MARIADB = {"host": settings.TEST_MARIADB["host"], "port": settings.TEST_MARIADB["port"]}
 
 
 def connect(record: EnvironmentDatabase):

@@ -39,7 +39,7 @@ def test_provisioning_creates_a_database_the_environment_alone_can_use(
     assert values["DB_NAME"] == values["MYSQL_DATABASE"] == values["MARIADB_DATABASE"]
     assert values["DB_USER"] == values["MYSQL_USER"] == values["MARIADB_USERNAME"]
     assert values["DB_PASSWORD"] == production.password
-    assert values["DB_HOST"] == "127.0.0.1" and values["DB_PORT"] == "3306"
+    assert values["DB_HOST"] == MARIADB["host"] and values["DB_PORT"] == str(MARIADB["port"])
     assert values["S3_PREFIX"] == production.files_prefix == f"sites/acme/www/{data_env.slug}/"
     assert values["S3_BUCKET"] == data_env.cluster.storage_bucket
     # The password is encrypted at rest.

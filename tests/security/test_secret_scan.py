@@ -40,6 +40,7 @@ from sites import selectors, services
 from sites.backups import services as backups
 from sites.models import Backup, EnvironmentDatabase
 from tests import factories as f
+from tests.backups.helpers import MARIADB
 from tests.engine import drain
 from tests.web.helpers import sign_in
 
@@ -73,7 +74,12 @@ def tool_sandbox():
 def db_admin(mariadb):
     """A database-server admin with a password we know."""
     user, password = f"hgradm{uuid.uuid4().hex[:8]}", marker("dbadmin")
-    root = pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
+    root = pymysql.connect(
+        **MARIADB,
+        user=settings.TEST_MARIADB["admin_user"],
+        password=settings.TEST_MARIADB["admin_password"],
+        autocommit=True,
+    )
     with root.cursor() as cursor:
         cursor.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (user, password))
         cursor.execute(f"GRANT ALL PRIVILEGES ON *.* TO `{user}`@'%' WITH GRANT OPTION")

@@ -1,13 +1,20 @@
 """Load demo data: three clients with sites of every kind, a sandbox cluster, node pools and
 DigitalOcean's published prices, a user for every role, and three months of billing history
-(usage, invoices). Safe to run repeatedly."""
+(usage, invoices). Safe to run repeatedly.
+
+The sandbox cluster provisions databases and takes backups when this machine can do it
+for real (see `data_provisioning`); otherwise it says why and the demo goes without.
+"""
 
 from __future__ import annotations
 
 import datetime
+import shutil
+import time
 from decimal import Decimal
 from typing import Any
 
+import environ
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -15,12 +22,15 @@ from django.utils import timezone
 
 from billing.models import NodePrice
 from billing.periods import local_today, month_start
+from clusters.dbserver import DatabaseServer, DatabaseServerError
 from clusters.kubeconfig import build_kubeconfig
 from clusters.models import Cluster, NodePool, NodeSize, Provider
 from clusters.quantities import parse_cpu, parse_memory
 from clusters.sandbox.demo import demo_pool
+from clusters.storage import ObjectStorage, StorageError
 from controlpanel.core.models import Client, Membership, User
 from controlpanel.core.roles import ClientRole, StaffRole
+from controlpanel.demo_storage import DEMO_BUCKET, DEMO_KEYS
 from controlpanel.management.demo_billing import seed_billing_history, seed_cluster_costs
 from sites import services
 from sites import services as site_services
@@ -71,6 +81,75 @@ ENVIRONMENTS = [
     ("production", "Production", Tier.PRODUCTION, 2),
 ]
 
+# What the backup and restore scripts run (sites/scripts), here on this machine: the sandbox
+# runs their Jobs as local processes. Any one name of each group will do.
+DATA_TOOLS = [
+    ("rclone",),
+    ("mariadb-dump", "mysqldump"),
+    ("mariadb", "mysql"),
+    ("gzip",),
+    ("sha256sum",),
+]
+# How long to wait for `make run`'s S3 API server, started a moment before.
+STORAGE_WAIT_SECONDS = 20.0
+
+
+def data_provisioning() -> tuple[dict[str, Any], str]:
+    """The sandbox cluster's data settings: databases on the MariaDB server of
+    settings.HANGAR_DEMO_MARIADB_URL and backups in the demo's S3 API server, when both
+    answer and the scripts' tools are installed. Otherwise provisioning off, and why."""
+    off: dict[str, Any] = {"provision_data": False}
+    missing = [group[0] for group in DATA_TOOLS if not any(map(shutil.which, group))]
+    if missing:
+        return off, f"{', '.join(missing)} not installed (the backup Jobs run them here)"
+    endpoint = settings.HANGAR_DEMO_S3_URL
+    if not endpoint:
+        return off, "no S3 API server (make run starts one: HANGAR_DEMO_S3_URL)"
+    url = environ.Env.db_url_config(settings.HANGAR_DEMO_MARIADB_URL)
+    fields = {
+        "provision_data": True,
+        "db_host": url["HOST"] or "127.0.0.1",
+        "db_port": int(url["PORT"] or 3306),
+        "db_admin_user": url["USER"] or "root",
+        "db_admin_password": url["PASSWORD"] or "",
+        "storage_endpoint": endpoint,
+        "storage_region": "us-east-1",
+        "storage_bucket": DEMO_BUCKET,
+        "storage_access_key": DEMO_KEYS["aws_access_key_id"],
+        "storage_secret_key": DEMO_KEYS["aws_secret_access_key"],
+        "storage_addressing_style": "path",
+    }
+    server = DatabaseServer(
+        host=fields["db_host"],
+        port=fields["db_port"],
+        admin_user=fields["db_admin_user"],
+        admin_password=fields["db_admin_password"],
+        connect_timeout=3,
+    )
+    try:
+        server.version()
+    except DatabaseServerError as exc:
+        return off, f"no MariaDB at {fields['db_host']}:{fields['db_port']} ({exc.message})"
+    storage = ObjectStorage(
+        endpoint=endpoint,
+        bucket=DEMO_BUCKET,
+        access_key=DEMO_KEYS["aws_access_key_id"],
+        secret_key=DEMO_KEYS["aws_secret_access_key"],
+        addressing_style="path",
+        max_attempts=1,
+        connect_timeout=2,
+    )
+    deadline = time.monotonic() + STORAGE_WAIT_SECONDS
+    while True:
+        try:
+            storage.check()
+            return fields, ""
+        except StorageError as exc:
+            if time.monotonic() > deadline:
+                return off, f"the S3 API server at {endpoint} did not answer ({exc.message})"
+            time.sleep(0.5)
+
+
 CRON = {
     SiteKind.DRUPAL: ("drupal-cron", "H/15 * * * *", "drush cron"),
     SiteKind.WORDPRESS: ("wp-cron", "H/10 * * * *", "wp cron event run --due-now"),
@@ -81,10 +160,26 @@ CRON = {
 class Command(BaseCommand):
     help = "Load demo clients, sites, a sandbox cluster, prices and users (idempotent)."
 
-    @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
+        # Before the transaction: it may wait for the S3 API server to come up.
+        data, why_not = data_provisioning()
+        with transaction.atomic():
+            self._seed(data)
+        if why_not:
+            self.stdout.write(
+                self.style.WARNING(f"Backups are off in this demo: {why_not}.")
+                + " The portal says so where it would offer them."
+            )
+        else:
+            self.stdout.write(
+                f"Backups are on: databases on {data['db_host']}:{data['db_port']}, "
+                f"backups in {data['storage_endpoint']} (bucket {DEMO_BUCKET}); the sandbox "
+                "runs the backup Jobs as processes here."
+            )
+
+    def _seed(self, data: dict[str, Any]) -> None:
         admin = self._staff()
-        cluster = self._sandbox_cluster()
+        cluster = self._sandbox_cluster(data)
         self._catalogue()
         seed_cluster_costs(cluster=cluster, since=PRICES_FROM)
         shared_pool = self._pool(cluster, "shared", None)
@@ -126,7 +221,7 @@ class Command(BaseCommand):
             user = self._user(f"{role.value}@{client.slug}.test", f"{client.name} {role.label}")
             Membership.objects.get_or_create(user=user, client=client, defaults={"role": role})
 
-    def _sandbox_cluster(self) -> Cluster:
+    def _sandbox_cluster(self, data: dict[str, Any]) -> Cluster:
         url = settings.SANDBOX_CLUSTER_URL or DEFAULT_SANDBOX_URL
         cluster, _ = Cluster.objects.update_or_create(
             slug="sandbox",
@@ -137,6 +232,7 @@ class Command(BaseCommand):
                 "api_url": url,
                 "kubeconfig": build_kubeconfig(name="sandbox", server=url, token=SANDBOX_TOKEN),
                 "is_sandbox": True,
+                **data,
             },
         )
         return cluster

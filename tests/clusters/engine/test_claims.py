@@ -158,6 +158,7 @@ def test_the_dispatcher_sends_no_more_than_the_free_slots(
     class Recorder:  # the embedded worker's queue, without its thread
         def submit(self, pk, delay=0):
             submitted.append(pk)
+            return True  # taken, as by a running worker
 
     monkeypatch.setattr("clusters.engine.dispatch.embedded_worker", Recorder)
     with django_capture_on_commit_callbacks(execute=True):
