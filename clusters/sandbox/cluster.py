@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from .access import DEFAULT_USER, AccessPolicy, AllowRule, DenyRule
 from .controllers import Controllers
 from .errors import ApiError
-from .faults import Faults, RequestLog
+from .faults import Faults, RequestLog, lose_state
 from .operations import Api
 from .resources import Registry, ResourceType
 from .server import DEFAULT_MAX_BODY, Router, SandboxHTTPServer
@@ -335,6 +335,10 @@ class SandboxCluster:
     def tool_job_env(self) -> dict[str, str]:
         """Variables added to executed tool jobs' environment; change it between runs."""
         return self.controllers.jobs.tool_env
+
+    def lose_state(self) -> int:
+        """Fault: forget every object, as an API server whose etcd was lost (faults.py)."""
+        return lose_state(self.store, SYSTEM_NAMESPACES)
 
     def reconcile(self) -> None:
         """Run one controller pass now, instead of waiting for the background thread."""

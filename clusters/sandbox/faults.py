@@ -1,12 +1,24 @@
-"""Fault injection and the log of requests received, for tests to steer and inspect."""
+"""Fault injection and the log of requests received, for tests to steer and inspect.
+
+What a test can make the API server do (each rule matches a method and a path regex, for
+the next ``times`` requests or forever):
+
+- answer an error status (5xx, 429 with Retry-After): ``error``, ``throttle``;
+- answer late, after N seconds (a read timeout for a client that waits less): ``delay``;
+- close the connection without answering, before doing anything: ``drop``;
+- do the request, then close the connection without answering (a write applied whose
+  answer was lost): ``lose_answer``;
+- forget everything, as an API server whose etcd was lost and rebuilt: ``lose_state``.
+"""
 
 from __future__ import annotations
 
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -16,7 +28,9 @@ class FaultRule:
     Exactly what happens: sleep ``latency`` seconds, then either drop the
     connection (``drop``), answer ``status`` with a Status body (and a
     ``Retry-After`` header if ``retry_after`` is set), or, with neither, go on
-    to serve the request normally (pure latency).
+    to serve the request normally (pure latency). With ``lose_answer`` the request
+    is served (a write is stored) and the connection is then closed before the
+    answer is sent.
     """
 
     method: str | None = None
@@ -27,6 +41,7 @@ class FaultRule:
     drop: bool = False
     times: int | None = 1
     message: str | None = None
+    lose_answer: bool = False
     hits: int = 0
 
     def matches(self, method: str, path: str) -> bool:
@@ -57,6 +72,7 @@ class Faults:
         drop: bool = False,
         times: int | None = 1,
         message: str | None = None,
+        lose_answer: bool = False,
     ) -> FaultRule:
         if status == 429 and retry_after is None:
             retry_after = 1
@@ -69,6 +85,7 @@ class Faults:
             drop=drop,
             times=times,
             message=message,
+            lose_answer=lose_answer,
         )
         with self._lock:
             self._rules.append(rule)
@@ -106,6 +123,13 @@ class Faults:
     ) -> FaultRule:
         return self.add(method, path_regex, drop=True, times=times)
 
+    def lose_answer(
+        self, method: str | None = None, path_regex: str | None = None, times: int | None = 1
+    ) -> FaultRule:
+        """Serve the request (a write is stored), then close the connection unanswered:
+        the client cannot tell whether its write happened."""
+        return self.add(method, path_regex, lose_answer=True, times=times)
+
     def take(self, method: str, path: str) -> FaultRule | None:
         """Consume one hit of the first live rule matching this request."""
         with self._lock:
@@ -128,6 +152,34 @@ class Faults:
     def rules(self) -> list[FaultRule]:
         with self._lock:
             return list(self._rules)
+
+
+# What an API server holds again right after its etcd was lost and it restarted: its own
+# namespaces, and what the cluster's operator re-installs and the kubelets re-register.
+KEPT_ON_STATE_LOSS = frozenset(
+    {("", "nodes"), ("apiextensions.k8s.io", "customresourcedefinitions")}
+)
+
+
+def lose_state(store: Any, system_namespaces: Iterable[str]) -> int:
+    """Forget every object but the system namespaces, the Nodes and the CRDs, as an API
+    server does whose etcd was lost and restored empty; returns how many were lost.
+
+    Goes through ``store.remove`` (watches see the deletions, indexes stay right), and
+    skips the API's finalizers and garbage collection: nothing terminates, it is gone."""
+    kept = set(system_namespaces)
+    lost = 0
+    for group, plural, obj in store.items():
+        meta = obj.get("metadata") or {}
+        if (group, plural) in KEPT_ON_STATE_LOSS:
+            continue
+        if (group, plural) == ("", "namespaces") and meta.get("name") in kept:
+            continue
+        if meta.get("namespace") in kept:
+            continue
+        if store.remove(group, plural, meta.get("namespace", ""), meta["name"]) is not None:
+            lost += 1
+    return lost
 
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")

@@ -359,6 +359,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
             log.exception("sandbox request failed: %s %s", self.command, self.path)
             error = errors.internal_error(f"{type(exc).__name__}: {exc}")
             result = Result(error.code, error.body())
+        if rule is not None and rule.lose_answer:
+            # Done, but the client never hears of it (faults.Faults.lose_answer).
+            record.status = result.code if isinstance(result, Result) else 200
+            self._drop()
+            return
         if isinstance(result, Result):
             record.status = result.code
             self._send(result)

@@ -133,3 +133,43 @@ def test_body_over_3_mib_is_413(core, namespace):
     }
     # The connection is still usable afterwards.
     assert core.read_namespace(namespace)
+
+
+def test_a_lost_answer_applies_the_write_but_the_client_hears_nothing(sandbox, apps, namespace):
+    apply(apps, deployment(), namespace)
+    changed = deployment()
+    changed["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.27"
+    rule = sandbox.faults.lose_answer(method="PATCH", path_regex="/deployments/web$")
+    with pytest.raises(urllib3.exceptions.HTTPError):
+        apply(apps, changed, namespace)
+    assert rule.hits == 1
+    live = apps.read_namespaced_deployment("web", namespace)
+    assert live.spec.template.spec.containers[0].image == "nginx:1.27"  # it was written
+    [lost] = [r for r in sandbox.requests.filter(method="PATCH") if r.fault]
+    assert lost.status == 200
+
+
+def test_a_read_timeout_on_one_path_leaves_the_others_answering(sandbox, core, namespace):
+    sandbox.faults.delay(1.0, method="GET", path_regex="/configmaps$", times=None)
+    # (urllib3 retries a GET by itself, then gives up: every try timed out)
+    with pytest.raises(urllib3.exceptions.HTTPError, match="Read timed out"):
+        core.list_namespaced_config_map(namespace, _request_timeout=(1, 0.2))
+    assert core.list_namespaced_secret(namespace, _request_timeout=(1, 0.2)) is not None
+    assert core.read_namespace(namespace, _request_timeout=(1, 0.2)).metadata.name == namespace
+
+
+def test_state_loss_forgets_every_object_but_the_clusters_own(sandbox, core, apps, namespace):
+    apply(apps, deployment(), namespace)
+    sandbox.add_node("pool-a-1")
+    assert sandbox.lose_state() > 0
+    names = {ns.metadata.name for ns in core.list_namespace().items}
+    assert namespace not in names
+    assert {"default", "kube-system", "kube-public", "kube-node-lease"} <= names
+    with pytest.raises(client.ApiException) as caught:
+        apps.read_namespaced_deployment("web", namespace)
+    assert caught.value.status == 404
+    assert [n.metadata.name for n in core.list_node().items] == ["pool-a-1"]
+    # The server works on: applying again recreates what was lost.
+    core.create_namespace({"metadata": {"name": namespace}})
+    apply(apps, deployment(), namespace)
+    assert apps.read_namespaced_deployment("web", namespace).metadata.name == "web"
