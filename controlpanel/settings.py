@@ -201,6 +201,12 @@ HANGAR_RETRY_DELAYS = [
 HANGAR_POLL_SECONDS = env.float("HANGAR_POLL_SECONDS", default=2.0)
 # How long a deploy waits for its rollout before failing it.
 HANGAR_ROLLOUT_TIMEOUT = env.float("HANGAR_ROLLOUT_TIMEOUT", default=600.0)
+# What a drift check does when objects of an environment are gone from its cluster (a
+# namespace emptied by hand, an API server that lost its state): "repair" queues an
+# operation that re-creates them, "report" only shows them on the drift page.
+HANGAR_DRIFT_REPAIR = env.str("HANGAR_DRIFT_REPAIR", default="repair")
+if HANGAR_DRIFT_REPAIR not in ("repair", "report"):
+    raise ImproperlyConfigured('HANGAR_DRIFT_REPAIR must be "repair" or "report".')
 
 # --- Email -----------------------------------------------------------------------------
 vars().update(

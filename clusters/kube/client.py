@@ -23,6 +23,7 @@ FIELD_MANAGER = "hangar"
 APPLY = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
 MAX_LOG_BYTES = 2 * 1024 * 1024
+LOG_ACCEPT = "application/json, */*"
 
 
 class DigestStore(Protocol):
@@ -240,6 +241,18 @@ class KubeClient:
             outcome.live[object_key(obj)] = self.apply(obj, force_write=True) or {}
             outcome.written += 1
         return outcome
+
+    def forget(self, keys: list[str]) -> None:
+        """Forget the records of these objects (found changed or gone): the next apply
+        writes them."""
+        if self.digests is not None and keys:
+            self.digests.forget_many(keys)
+
+    def forget_namespace(self, namespace: str) -> None:
+        """Forget every record of a namespace and of the Namespace itself (found gone)."""
+        if self.digests is not None:
+            self.digests.forget_namespace(namespace)
+            self.digests.forget(path_key("v1", "Namespace", namespace, None))
 
     def applied(self, namespace: str) -> list[tuple[str, str, str]]:
         """(api_version, kind, name) of every object this cluster's record says Hangar
@@ -461,8 +474,22 @@ class KubeClient:
         if since_seconds is not None:
             query.append(("sinceSeconds", since_seconds))
         path = kind_of("v1", "Pod").path(namespace=namespace, name=pod) + "/log"
-        body = self.transport.request("GET", path, query=query, accept="text/plain").body
+        # As kubectl asks: the log comes as text, and an error as a JSON Status, which the
+        # API server refuses to send (406) to a client accepting text/plain only.
+        body = self.transport.request("GET", path, query=query, accept=LOG_ACCEPT).body
         return body.decode("utf-8", errors="replace")
+
+    def job_log(self, namespace: str, job: str, *, tail_lines: int) -> str:
+        """The log of a Job's latest pod, or "log unavailable: <reason>". A Job's outcome
+        is its status: a log that cannot be read never fails the operation that ran it."""
+        try:
+            pods = self.list("v1", "Pod", namespace, label_selector={"job-name": job})
+            if not pods:
+                return f"log unavailable: no pod of job {job} is left"
+            latest = max(pods, key=lambda p: p["metadata"].get("creationTimestamp") or "")
+            return self.pod_logs(namespace, latest["metadata"]["name"], tail_lines=tail_lines)
+        except KubeError as exc:
+            return f"log unavailable: {exc.message}"
 
     # --- access --------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from . import discovery, errors
 from .access import AccessPolicy, Attributes
 from .errors import ApiError
 from .faults import Faults, RequestLog, RequestRecord
+from .negotiation import accepts_serialized, not_acceptable
 from .operations import APPLY, Api, Options, Result, parse_json
 from .resources import Registry, ResourceType
 from .watch import watch_stream
@@ -364,6 +365,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
             record.status = result.code if isinstance(result, Result) else 200
             self._drop()
             return
+        if (
+            isinstance(result, Result)
+            and not isinstance(result.body, str)
+            and not accepts_serialized(self.headers.get("Accept"))
+        ):
+            error = not_acceptable()
+            result = Result(error.code, error.body())
         if isinstance(result, Result):
             record.status = result.code
             self._send(result)

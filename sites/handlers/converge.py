@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 
 from clusters.engine import OperationContext, OperationFailed
 from clusters.kube.client import path_key
-from clusters.kube.errors import KubeError, KubeUnreachable
+from clusters.kube.errors import KubeError, KubeNotFound, KubeUnreachable
 from clusters.kube.status import rollout_status
 from sites.desired import DesiredState, desired_state
 from sites.manifests import MANAGED_BY
@@ -133,6 +133,10 @@ def verify_running(ctx: OperationContext, environment: Environment, deployment: 
                 )
 
 
+class NothingApplied(OperationFailed):
+    """The operation failed before its first write: there is nothing to roll back."""
+
+
 def desired_or_fail(environment: Environment) -> DesiredState:
     """The desired state, or a failed operation naming what cannot be rendered (a
     schedule stored before a rule of the server was known, say): checked before anything
@@ -140,7 +144,7 @@ def desired_or_fail(environment: Environment) -> DesiredState:
     try:
         return desired_state(environment)
     except ValidationError as exc:
-        raise OperationFailed(
+        raise NothingApplied(
             "The configuration cannot be applied: " + " ".join(exc.messages)
         ) from exc
 
@@ -157,7 +161,20 @@ def converge(
     environment's image. `force_write` applies even objects unchanged since the last
     apply, and looks for strays in the namespace (drift repair)."""
     desired = desired_or_fail(environment)
-    outcome = ctx.kube.apply_all(desired.objects, force_write=force_write)
+    try:
+        outcome = ctx.kube.apply_all(desired.objects, force_write=force_write)
+    except KubeNotFound as exc:
+        if exc.details.get("kind") != "namespaces":
+            raise
+        # The namespace is gone (deleted by hand, an API server that lost its state):
+        # every record of what was in it is stale. Make it all again.
+        ctx.log(
+            f"Namespace {environment.namespace} is missing on the cluster: creating it and "
+            "everything in it again.",
+            "warning",
+        )
+        ctx.kube.forget_namespace(environment.namespace)
+        outcome = ctx.kube.apply_all(desired.objects, force_write=True)
     removed = prune(ctx, environment, desired, look=force_write) if environment.image else []
     detail = f"{outcome.written} written, {outcome.skipped} unchanged" + (
         f", removed {', '.join(removed)}" if removed else ""

@@ -15,10 +15,11 @@ from django.utils import timezone
 from clusters.engine import OperationContext, OperationFailed, register
 from clusters.models import Operation
 from sites.backups import hooks as data_hooks
-from sites.desired import desired_objects
 from sites.handlers.converge import (
     OVERRIDABLE,
+    NothingApplied,
     converge,
+    desired_or_fail,
     load_environment,
     wait_for_rollout,
     with_overrides,
@@ -64,10 +65,12 @@ def deploy(ctx: OperationContext) -> dict:
     future = with_overrides(environment, {"image": image})
     try:
         converge(ctx, future)
+    except NothingApplied:
+        raise
     except OperationFailed:
         if previous and previous != image and ctx.params.get("rollback_on_failure", True):
             ctx.log(f"Rolling back to {previous}.", "warning")
-            ctx.kube.apply_all(desired_objects(environment))
+            ctx.kube.apply_all(desired_or_fail(environment).objects)
             ctx.log(f"Rolled back: the environment runs {previous} again.", "warning")
         raise
     with transaction.atomic():

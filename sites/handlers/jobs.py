@@ -21,12 +21,8 @@ def _run_job(ctx: OperationContext, environment: Environment, job_name: str) -> 
         timeout=ctx.params.get("timeout", 3600) + 60,
         poll=settings.HANGAR_POLL_SECONDS,
     )
-    pods = ctx.kube.list("v1", "Pod", environment.namespace, label_selector={"job-name": job_name})
-    output = ""
-    if pods:
-        output = ctx.kube.pod_logs(
-            environment.namespace, pods[-1]["metadata"]["name"], tail_lines=JOB_LOG_LINES
-        )
+    # The Job's status is the outcome; its log is only what it printed.
+    output = ctx.kube.job_log(environment.namespace, job_name, tail_lines=JOB_LOG_LINES)
     ctx.step(status.message)
     result = {"job": job_name, "succeeded": status.ok, "output": output}
     if not status.ok:

@@ -18,6 +18,7 @@ from clusters.models import Operation
 from controlpanel.core.models import User
 from controlpanel.core.permissions import Action, require
 from sites import validators as v
+from sites.manifests.cron import cronjob_name
 from sites.models import CronSchedule, Environment, Release, SiteKind
 from sites.services.operations import environment_operation, require_provisioned
 
@@ -258,7 +259,7 @@ def cron_run_now(*, actor: User, cron: CronSchedule, idempotency_key: str = "") 
     environment = cron.environment
     require(actor, Action.MANAGE_CRON, environment.site.client)
     require_provisioned(environment)
-    job_name = f"cron-{cron.name}-manual-{uuid.uuid4().hex[:6]}"[:63]
+    job_name = v.job_name(f"{cronjob_name(cron)}-manual", uuid.uuid4().hex[:6])
     operation, _ = environment_operation(
         kind="cron.run",
         environment=environment,
