@@ -11,7 +11,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from clusters.kube.applied import Applied
-from clusters.kube.errors import KubeError, KubeNotFound, KubeTimeout, KubeUnreachable
+from clusters.kube.errors import (
+    KubeConflict,
+    KubeError,
+    KubeNotFound,
+    KubeTimeout,
+    KubeUnreachable,
+)
 from clusters.kube.kinds import kind_for, kind_of
 from clusters.kube.status import JobStatus, RolloutStatus, job_status, rollout_status
 from clusters.kube.transport import RetryPolicy, Transport, api_client_for
@@ -212,6 +218,29 @@ class KubeClient:
         self.observed[key] = live
         return live
 
+    def apply_fields(self, obj: Mapping[str, Any], *, field_manager: str) -> dict | None:
+        """Server-side apply of a partial object as another field manager, without force
+        and without a record: a claim of shared ownership, as the Kubernetes docs' hand-over
+        of `spec.replicas` to an autoscaler does. None when another manager owns one of the
+        fields with another value (409): that manager has it already."""
+        meta = obj.get("metadata") or {}
+        try:
+            return self.transport.request(
+                "PATCH",
+                kind_for(dict(obj)).path(namespace=meta.get("namespace"), name=meta["name"]),
+                body=copy.deepcopy(dict(obj)),
+                content_type=APPLY,
+                query=[("fieldManager", field_manager)],
+            ).json()
+        except KubeConflict:
+            return None
+
+    def check_all(self, objects: Iterable[Mapping[str, Any]]) -> None:
+        """Apply every object with `dryRun=All`: raises what the server would refuse,
+        writes nothing."""
+        for obj in objects:
+            self.apply(obj, dry_run=True)
+
     def apply_all(
         self, objects: Iterable[Mapping[str, Any]], *, force_write: bool = False
     ) -> ApplyOutcome:
@@ -235,8 +264,7 @@ class KubeClient:
             outcome.live[object_key(obj)] = self.apply(obj, force_write=True) or {}
             outcome.written += 1
         if len(rest) > 1:
-            for obj in rest:
-                self.apply(obj, dry_run=True)
+            self.check_all(rest)
         for obj in rest:
             outcome.live[object_key(obj)] = self.apply(obj, force_write=True) or {}
             outcome.written += 1

@@ -15,6 +15,7 @@ from django.utils import timezone
 from clusters.engine import OperationContext, OperationFailed, register
 from clusters.models import Operation
 from sites.backups import hooks as data_hooks
+from sites.handlers.autoscaling import autoscaled_count, hand_replicas_to_autoscaler
 from sites.handlers.converge import (
     OVERRIDABLE,
     NothingApplied,
@@ -88,7 +89,17 @@ def scale(ctx: OperationContext) -> dict:
     environment = load_environment(ctx.operation.target_id)
     changes = {k: v for k, v in ctx.params.items() if k in OVERRIDABLE}
     ctx.plan(2 if environment.image else 1)
-    converge(ctx, with_overrides(environment, changes))
+    future = with_overrides(environment, changes)
+    if environment.image and future.autoscale_enabled and not environment.autoscale_enabled:
+        hand_replicas_to_autoscaler(ctx, future)
+    elif (
+        environment.autoscale_enabled and not future.autoscale_enabled and "replicas" not in changes
+    ):
+        # Off without a count of its own: keep what the autoscaler runs now.
+        count = autoscaled_count(ctx, environment)
+        if count is not None:
+            changes["replicas"] = future.replicas = count
+    converge(ctx, future)
     Environment.objects.filter(pk=environment.pk).update(**changes)
     return changes
 
