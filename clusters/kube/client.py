@@ -529,6 +529,7 @@ class KubeClient:
         group: str = "",
         namespace: str | None = None,
         subresource: str | None = None,
+        name: str | None = None,
     ) -> tuple[bool, str]:
         """SelfSubjectAccessReview: may Hangar's credentials do this? (allowed, reason)"""
         attributes: dict[str, Any] = {"verb": verb, "resource": resource, "group": group}
@@ -536,6 +537,8 @@ class KubeClient:
             attributes["namespace"] = namespace
         if subresource:
             attributes["subresource"] = subresource
+        if name:
+            attributes["name"] = name
         review = {
             "apiVersion": "authorization.k8s.io/v1",
             "kind": "SelfSubjectAccessReview",

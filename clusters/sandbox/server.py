@@ -21,6 +21,7 @@ from .errors import ApiError
 from .faults import Faults, RequestLog, RequestRecord
 from .negotiation import accepts_serialized, not_acceptable
 from .operations import APPLY, Api, Options, Result, parse_json
+from .rbac import check_bind
 from .resources import Registry, ResourceType
 from .watch import watch_stream
 
@@ -207,6 +208,8 @@ class Router:
                 self.access.check(
                     Attributes("create", rt.group, rt.plural, "", namespace, target.name or "")
                 )
+        if rt.plural == "rolebindings" and verb in ("create", "update", "patch") and body:
+            check_bind(self.access, namespace, parse_json(body))
         opts = self._options(query, headers, body, verb)
         ns = target.namespace or ""
         name = target.name or ""
