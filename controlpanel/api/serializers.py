@@ -690,3 +690,7 @@ class EstimateSerializer(serializers.Serializer):
     payer = serializers.CharField()
     basis = serializers.CharField()
     assumptions = serializers.ListField(child=serializers.CharField())
+    warnings = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="More pods than the nodes hold: those would stay Pending.",
+    )

@@ -47,9 +47,9 @@ def scaling(request: HttpRequest, pk: int) -> HttpResponse:
     return _page(request, environment_or_404(request, pk))
 
 
-def _check_scale(environment: Environment, replicas: int) -> None:
-    """The action's own validation, without creating anything."""
-    services.environment_scale_check(
+def _check_scale(environment: Environment, replicas: int) -> list[str]:
+    """The action's own validation, without creating anything; its capacity warnings."""
+    return services.environment_scale_check(
         environment, {"replicas": replicas, "autoscale_enabled": False}
     )
 
@@ -79,12 +79,13 @@ def scale(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("portal:operation", operation.pk)
         return _page(request, environment, 400, scale_form=form)
     try:
-        _check_scale(environment, replicas)
+        capacity = _check_scale(environment, replicas)
     except ValidationError as exc:
         apply_errors(form, exc)
         return _page(request, environment, 400, scale_form=form)
     preview = {
         "kind": "scale",
+        "capacity": capacity,
         "replicas": replicas,
         "before": (
             f"{environment.autoscale_min} to {environment.autoscale_max} (autoscaling)"
@@ -135,7 +136,7 @@ def autoscale(request: HttpRequest, pk: int) -> HttpResponse:
         "autoscale_cpu_target": data["autoscale_cpu_target"],
     }
     try:
-        services.environment_scale_check(environment, changes)
+        capacity = services.environment_scale_check(environment, changes)
     except ValidationError as exc:
         apply_errors(form, exc)
         return _page(request, environment, 400, autoscale_form=form)
@@ -146,5 +147,5 @@ def autoscale(request: HttpRequest, pk: int) -> HttpResponse:
         if data["enabled"]
         else integrations.scale_preview(request.user, environment, environment.replicas)
     )
-    preview = {"kind": "autoscale", "data": data, "estimate": estimate}
+    preview = {"kind": "autoscale", "data": data, "estimate": estimate, "capacity": capacity}
     return _page(request, environment, preview=preview, autoscale_form=form)
