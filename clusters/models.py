@@ -82,6 +82,26 @@ class Cluster(models.Model):
         ),
     )
 
+    mail_capture_host = models.CharField(
+        "mail catcher host",
+        max_length=253,
+        blank=True,
+        help_text=(
+            "SMTP host of a mail catcher in the cluster (e.g. Mailpit) that keeps the mail of "
+            "environments set to capture; empty: their mail goes nowhere."
+        ),
+    )
+    mail_capture_port = models.PositiveIntegerField(
+        "mail catcher port",
+        default=1025,
+        validators=[MinValueValidator(1), MaxValueValidator(65535)],
+    )
+    mail_capture_url = models.URLField(
+        "mail catcher web address",
+        blank=True,
+        help_text="Where developers read captured mail; shown on the environment's mail page.",
+    )
+
     max_concurrent_operations = models.PositiveSmallIntegerField(
         default=4,
         validators=[MinValueValidator(1), MaxValueValidator(50)],

@@ -9,4 +9,5 @@ class SitesConfig(AppConfig):
         # Importing registers the operation handlers with the engine and the beat tasks.
         import sites.backups.handlers
         import sites.backups.tasks
-        import sites.handlers  # noqa: F401
+        import sites.handlers
+        import sites.mail.handlers  # noqa: F401

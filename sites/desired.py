@@ -1,8 +1,9 @@
 """What an environment's namespace must contain: the one answer deploys, configuration
 applies, repairs and drift checks share.
 
-`desired_state(environment)` is what `sites.manifests` renders, with the variables data
-provisioning adds in its Secret (sites.backups.data) and the backup tool objects. The
+`desired_state(environment)` is what `sites.manifests` renders, with the variables Hangar
+adds to its Secret (the database and storage of sites.backups.data, the SMTP settings of
+sites.mail) and the backup tool objects. The
 kinds it names are the ones Hangar owns in the namespace: an object of those kinds that
 Hangar applied once and no longer wants is pruned.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sites.backups.data import environment_secret_env, tool_objects
+from sites.mail.selectors import mail_env
 from sites.manifests import MANAGED_KINDS, render_environment, render_foundation
 from sites.manifests.common import Manifest
 from sites.models import Environment
@@ -29,7 +31,7 @@ class DesiredState:
 
 
 def desired_state(environment: Environment) -> DesiredState:
-    secret_env = environment_secret_env(environment)
+    secret_env = environment_secret_env(environment) | mail_env(environment)
     if environment.image:
         objects = render_environment(environment, secret_env=secret_env)
     else:

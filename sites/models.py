@@ -620,3 +620,7 @@ class Backup(models.Model):
     @property
     def database_key(self) -> str:
         return f"{self.key_prefix}db.sql.gz"
+
+
+# Mail settings live with their code (sites.mail); imported here so Django sees the model.
+from sites.mail.models import MailSettings  # noqa: E402, F401

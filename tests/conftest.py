@@ -94,8 +94,13 @@ def live_sandbox():
 
     from clusters.sandbox import SandboxCluster
 
+    # Tool Jobs (hangar.dev/tool: backups, test mail) run as local processes, for real.
     with SandboxCluster(
-        token="live-test", rollout_delay=0.05, job_duration=0.05, namespace_deletion_delay=0.1
+        token="live-test",
+        rollout_delay=0.05,
+        job_duration=0.05,
+        namespace_deletion_delay=0.1,
+        execute_tool_jobs=True,
     ) as sandbox:
         yield sandbox
 

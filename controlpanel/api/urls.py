@@ -12,6 +12,12 @@ from controlpanel.api.views.infrastructure import (
     NodePoolViewSet,
     NodeSizeViewSet,
 )
+from controlpanel.api.views.local import EnvironmentLocalView, EnvironmentLocalZipView
+from controlpanel.api.views.mail import (
+    ClientMailRelayView,
+    EnvironmentMailView,
+    EnvironmentTestMailView,
+)
 from controlpanel.api.views.operations import OperationViewSet
 from controlpanel.api.views.resources import (
     ClientViewSet,
@@ -52,6 +58,21 @@ urlpatterns = [
         "v1/audit-events/export.csv",
         AuditEventViewSet.as_view({"get": "export"}),
         name="auditevent-export",
+    ),
+    path("v1/clients/<str:pk>/mail-relay/", ClientMailRelayView.as_view(), name="client-mail"),
+    path("v1/environments/<str:pk>/mail/", EnvironmentMailView.as_view(), name="environment-mail"),
+    path(
+        "v1/environments/<str:pk>/test-mail/",
+        EnvironmentTestMailView.as_view(),
+        name="environment-test-mail",
+    ),
+    path(
+        "v1/environments/<str:pk>/local/", EnvironmentLocalView.as_view(), name="environment-local"
+    ),
+    path(
+        "v1/environments/<str:pk>/local.zip",
+        EnvironmentLocalZipView.as_view(),
+        name="environment-local-zip",
     ),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from clusters.engine import OperationContext, OperationFailed, register
+from clusters.kube.status import JobStatus
 from clusters.models import Operation
 from sites.handlers.converge import load_environment
 from sites.manifests.jobs import render_command_job
@@ -14,15 +15,22 @@ from sites.models import Environment
 JOB_LOG_LINES = 500
 
 
-def _run_job(ctx: OperationContext, environment: Environment, job_name: str) -> dict:
+def job_outcome(
+    ctx: OperationContext, environment: Environment, job_name: str, *, timeout: float
+) -> tuple[JobStatus, str]:
+    """Wait for the Job to finish; its status and the last lines of its pod's log."""
     status = ctx.kube.wait_job(
-        environment.namespace,
-        job_name,
-        timeout=ctx.params.get("timeout", 3600) + 60,
-        poll=settings.HANGAR_POLL_SECONDS,
+        environment.namespace, job_name, timeout=timeout, poll=settings.HANGAR_POLL_SECONDS
     )
     # The Job's status is the outcome; its log is only what it printed.
     output = ctx.kube.job_log(environment.namespace, job_name, tail_lines=JOB_LOG_LINES)
+    return status, output
+
+
+def _run_job(ctx: OperationContext, environment: Environment, job_name: str) -> dict:
+    status, output = job_outcome(
+        ctx, environment, job_name, timeout=ctx.params.get("timeout", 3600) + 60
+    )
     ctx.step(status.message)
     result = {"job": job_name, "succeeded": status.ok, "output": output}
     if not status.ok:

@@ -52,6 +52,15 @@ def _queue_apply(*, actor: User | None, environment: Environment) -> Operation |
 
 
 @transaction.atomic
+def configurations_changed(*, actor: User, environments: Iterable[Environment]) -> None:
+    """Something several environments share changed (a client's mail relay): a new
+    configuration version for each, and an apply for each that exists on its cluster.
+    The caller has saved and audited the change."""
+    for environment in environments:
+        _queue_apply(actor=actor, environment=environment)
+
+
+@transaction.atomic
 def configuration_change(
     *,
     actor: User,

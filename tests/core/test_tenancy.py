@@ -21,6 +21,7 @@ from clusters.models import Cluster, NodePool, NodeSize, Operation, OperationEve
 from controlpanel.api.models import ApiToken, Webhook, WebhookDelivery
 from controlpanel.api.tokens import token_create
 from controlpanel.core.models import AuditEvent, Client, Membership, User
+from sites.mail.models import MailSettings
 from sites.models import (
     Backup,
     BackupSchedule,
@@ -48,6 +49,9 @@ TENANT_OWNED = {
     Release: lambda client, env: f.ReleaseFactory(environment=env),
     EnvironmentDatabase: lambda client, env: f.EnvironmentDatabaseFactory(environment=env),
     BackupSchedule: lambda client, env: f.BackupScheduleFactory(environment=env),
+    MailSettings: lambda client, env: MailSettings.objects.create(
+        client=client, host="smtp.example.com"
+    ),
     Backup: lambda client, env: f.BackupFactory(environment=env),
     Operation: lambda client, env: f.OperationFactory(client=client, cluster=env.cluster),
     OperationEvent: lambda client, env: f.OperationEventFactory(

@@ -35,6 +35,7 @@ MODULES = (
     "sites.services.fleet",
     "sites.services.operations",
     "sites.services.drift",
+    "sites.mail.services",
     "sites.backups.services",
     "billing.services",
     "billing.invoicing",
@@ -50,6 +51,8 @@ NOT_AUDITED = {
     "sites.services.operations.environment_operation": "the constructor every audited "
     "action calls; it audits each operation it creates (driven through them)",
     "sites.services.drift.environment_drift": "a read (compares live objects)",
+    "sites.services.config.configurations_changed": "queues applies of a shared change "
+    "its caller audited (a client's mail relay)",
     "sites.services.drift.environment_check_drift": "stores the periodic drift report on "
     "the environment; a repair it queues is audited by environment_operation",
     "sites.services.config.check_config_size": "validation only",
@@ -282,6 +285,52 @@ def drive_configuration_change(w):
         verb=Verb.CREATE,
     )
     return "environment.apply_config", w.client, w.owner
+
+
+def _relay(w):
+    from sites.mail.services import mail_relay_set
+
+    return mail_relay_set(
+        actor=w.owner, client=w.client, host="smtp.example.com", username="u", password="p"
+    )
+
+
+def drive_mail_relay_set(w):
+    _relay(w)
+    return "mail.relay.create", w.client, w.owner
+
+
+def drive_mail_relay_delete(w):
+    from sites.mail.services import mail_relay_delete
+
+    _relay(w)
+    mail_relay_delete(actor=w.owner, client=w.client)
+    return "mail.relay.delete", w.client, w.owner
+
+
+def drive_mail_override_set(w):
+    from sites.mail.services import mail_override_set
+
+    mail_override_set(actor=w.owner, environment=w.staging, mode="deliver")
+    return "mail.override.create", w.client, w.owner
+
+
+def drive_mail_override_delete(w):
+    from sites.mail.services import mail_override_delete, mail_override_set
+
+    mail_override_set(actor=w.owner, environment=w.staging, mode="deliver")
+    mail_override_delete(actor=w.owner, environment=w.staging)
+    return "mail.override.delete", w.client, w.owner
+
+
+def drive_environment_send_test_mail(w):
+    from sites.mail.services import environment_send_test_mail
+
+    w.environment.tier = "production"
+    w.environment.save()
+    _relay(w)
+    environment_send_test_mail(actor=w.owner, environment=w.environment, recipient="a@b.test")
+    return "environment.test_mail", w.client, w.owner
 
 
 def drive_domain_update(w):
@@ -555,6 +604,13 @@ DRIVERS: dict[str, Driver] = {
             "cron_schedule_delete",
         ],
         "sites.services.fleet": ["fleet_deploy"],
+        "sites.mail.services": [
+            "mail_relay_set",
+            "mail_relay_delete",
+            "mail_override_set",
+            "mail_override_delete",
+            "environment_send_test_mail",
+        ],
         "sites.services.environments": [
             "environment_provision",
             "environment_deploy",

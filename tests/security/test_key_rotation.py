@@ -17,6 +17,7 @@ from django.test import override_settings
 from controlpanel.api.models import Webhook
 from controlpanel.core import crypto
 from controlpanel.core.fields import EncryptedTextField
+from sites.mail.models import MailSettings
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -50,6 +51,9 @@ def a_secret_in_every_model(client_a, owner):
     f.EnvVarFactory(environment=environment, key="TOKEN", value="v" * 24, is_secret=True)
     f.EnvironmentDatabaseFactory(environment=environment)
     Webhook.objects.create(client=client_a, url="https://hooks.example.com/x", secret="whsec_x")
+    MailSettings.objects.create(
+        client=client_a, host="smtp.example.com", username="u", password="smtp-pw"
+    )
     models = encrypted_models()
     empty = [m.__name__ for m in models if not m._default_manager.exists()]
     assert not empty, f"add a row with a secret for {empty} to this fixture"

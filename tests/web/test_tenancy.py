@@ -23,6 +23,7 @@ ENVIRONMENT_PAGES = [
     "cron/",
     "logs/",
     "tasks/",
+    "mail/",
     "settings/",
     "backups/",
     "logs/tail/?container=web&tail_lines=50",
@@ -35,6 +36,8 @@ def pages(environment, operation, cron, variable, release, token):
     client_id = environment.site.client_id
     rows = [(f"/environments/{environment.pk}/{page}", MEMBER) for page in ENVIRONMENT_PAGES]
     rows += [
+        (f"/environments/{environment.pk}/local/", MEMBER),
+        (f"/environments/{environment.pk}/local/project.zip", [302, 403, 200, 200, 404, 200]),
         (f"/environments/{environment.pk}/cron/{cron.pk}/runs/", MEMBER),
         (f"/environments/{environment.pk}/cron/{cron.pk}/edit/", [302, 403, 200, 200, 404, 200]),
         (

@@ -8,7 +8,9 @@ from controlpanel.web.portal.views import (
     cron,
     dashboard,
     domains,
+    local,
     logs,
+    mail,
     members,
     operations,
     releases,
@@ -64,6 +66,15 @@ urlpatterns = [
     path(f"{environment}cron/<int:cron_pk>/delete/", cron.cron_delete, name="cron_delete"),
     path(f"{environment}cron/<int:cron_pk>/run/", cron.cron_run, name="cron_run"),
     path(f"{environment}cron/<int:cron_pk>/runs/", cron.cron_runs, name="cron_runs"),
+    # ... mail (where it goes, the client's relay, a test message) ...
+    path(f"{environment}mail/", mail.mail, name="mail"),
+    path(f"{environment}mail/relay/", mail.relay_set, name="mail_relay"),
+    path(f"{environment}mail/override/", mail.override_set, name="mail_override"),
+    path(f"{environment}mail/override/reset/", mail.override_reset, name="mail_override_reset"),
+    path(f"{environment}mail/test/", mail.test_send, name="mail_test"),
+    # ... running it locally ...
+    path(f"{environment}local/", local.local, name="local"),
+    path(f"{environment}local/project.zip", local.local_zip, name="local_zip"),
     # ... logs, one-off tasks, settings (deploy tokens, destroy).
     path(f"{environment}logs/", logs.logs, name="logs"),
     path(f"{environment}logs/tail/", logs.logs_tail, name="logs_tail"),

@@ -18,8 +18,10 @@ TABS = [
     ("domains", "Domains", "portal:domains"),
     ("variables", "Variables", "portal:variables"),
     ("cron", "Cron", "portal:cron"),
+    ("mail", "Mail", "portal:mail"),
     ("logs", "Logs", "portal:logs"),
     ("tasks", "Tasks", "portal:tasks"),
+    ("local", "Run locally", "portal:local"),
     ("backups", "Backups", "portal:backups"),
     ("settings", "Settings", "portal:environment_settings"),
 ]
