@@ -212,20 +212,12 @@ def validate_request_within_limit(
 
 # Every suffix of the Kubernetes quantity grammar (resource.Quantity), as a multiplier.
 _QUANTITY_SUFFIXES = {
-    "": Decimal(1),
+    **{unit: Decimal(size) for unit, size in _MEMORY_UNITS.items()},
     "n": Decimal("1e-9"),
     "u": Decimal("1e-6"),
     "m": Decimal("1e-3"),
-    "k": Decimal(10**3),
-    "M": Decimal(10**6),
-    "G": Decimal(10**9),
-    "T": Decimal(10**12),
     "P": Decimal(10**15),
     "E": Decimal(10**18),
-    "Ki": Decimal(2**10),
-    "Mi": Decimal(2**20),
-    "Gi": Decimal(2**30),
-    "Ti": Decimal(2**40),
     "Pi": Decimal(2**50),
     "Ei": Decimal(2**60),
 }

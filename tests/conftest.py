@@ -154,8 +154,6 @@ def any_cluster(request, db):
     import uuid
     from pathlib import Path
 
-    import yaml
-
     from clusters.kube.client import KubeClient
     from clusters.kube.transport import forget_client
 
@@ -177,17 +175,9 @@ def any_cluster(request, db):
             kube.delete("v1", "Namespace", environment.namespace)
         forget_client(cluster.pk)
         return
-    sandbox = request.getfixturevalue("live_sandbox")
-    cluster = f.ClusterFactory(
-        slug="live",
-        name="Live sandbox",
-        api_url=sandbox.url,
-        is_sandbox=True,
-        kubeconfig=yaml.safe_dump(sandbox.kubeconfig()),
-    )
-    cluster.sandbox = sandbox
+    cluster = request.getfixturevalue("live_cluster")
+    cluster.sandbox = request.getfixturevalue("live_sandbox")
     yield cluster
-    forget_client(cluster.pk)
 
 
 @pytest.fixture

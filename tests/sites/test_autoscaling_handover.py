@@ -17,18 +17,9 @@ from clusters.kube.ownership import field_managers
 from clusters.kube.transport import api_client_for
 from clusters.models import Operation
 from sites import services
-from sites.models import Environment
-from tests.engine import drain
+from tests.engine import drain, provisioned
 
 S = Operation.Status
-
-
-def provisioned(environment, owner):
-    services.environment_provision(actor=owner, environment=environment)
-    drain()
-    environment.refresh_from_db()
-    assert environment.status == Environment.Status.ACTIVE
-    return environment
 
 
 class ReplicaWatch:

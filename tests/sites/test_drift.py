@@ -10,20 +10,11 @@ from clusters.kube.kinds import kind_of
 from clusters.models import AppliedObject, Operation
 from clusters.quantities import quantity_value
 from sites import services
-from sites.models import Environment
 from sites.services.drift import environment_check_drift
-from tests.engine import drain
+from tests.engine import drain, provisioned
 
 S = Operation.Status
 _BINARY = (("Ei", 2**60), ("Pi", 2**50), ("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10))
-
-
-def provisioned(environment, owner):
-    services.environment_provision(actor=owner, environment=environment)
-    drain()
-    environment.refresh_from_db()
-    assert environment.status == Environment.Status.ACTIVE
-    return environment
 
 
 def canonical(text: str) -> str:

@@ -15,18 +15,9 @@ from clusters.models import Operation
 from controlpanel.api.tokens import token_create
 from sites import selectors, services
 from sites.manifests.jobs import render_command_job
-from sites.models import Environment
-from tests.engine import drain
+from tests.engine import drain, provisioned
 
 S = Operation.Status
-
-
-def provisioned(environment, owner):
-    services.environment_provision(actor=owner, environment=environment)
-    drain()
-    environment.refresh_from_db()
-    assert environment.status == Environment.Status.ACTIVE
-    return environment
 
 
 def test_a_log_error_is_the_servers_status_not_a_406(any_environment, owner, any_kube):

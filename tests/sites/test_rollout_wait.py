@@ -5,19 +5,10 @@ from __future__ import annotations
 
 from clusters.models import Operation
 from sites import services
-from sites.models import Environment
-from tests.engine import drain
+from tests.engine import drain, provisioned
 
 S = Operation.Status
 NEW = "registry.example.com/acme/web:2.0.0"
-
-
-def provisioned(environment, owner):
-    services.environment_provision(actor=owner, environment=environment)
-    drain()
-    environment.refresh_from_db()
-    assert environment.status == Environment.Status.ACTIVE
-    return environment
 
 
 def test_connections_reset_while_waiting_do_not_fail_a_good_deploy(

@@ -15,19 +15,11 @@ from clusters.models import Operation
 from sites import services
 from sites.models import CronSchedule, Environment, Release
 from tests import factories as f
-from tests.engine import drain
+from tests.engine import drain, provisioned
 
 S = Operation.Status
 IMAGE = "registry.example.com/acme/web:{}"
 KIB_32 = "x" * (32 * 1024)
-
-
-def provisioned(environment, owner):
-    services.environment_provision(actor=owner, environment=environment)
-    drain()
-    environment.refresh_from_db()
-    assert environment.status == Environment.Status.ACTIVE
-    return environment
 
 
 def image_on_cluster(kube, environment) -> str:

@@ -10,19 +10,11 @@ from __future__ import annotations
 from clusters.kube.client import KubeClient, path_key
 from clusters.models import AppliedObject, Operation
 from sites import services
-from sites.models import Environment, Release
-from tests.engine import drain
+from sites.models import Release
+from tests.engine import drain, provisioned
 
 S = Operation.Status
 IMAGE = "registry.example.com/acme/web:{}"
-
-
-def provisioned(environment, owner):
-    services.environment_provision(actor=owner, environment=environment)
-    drain()
-    environment.refresh_from_db()
-    assert environment.status == Environment.Status.ACTIVE
-    return environment
 
 
 def deployed(environment, owner, version: str) -> Operation:
