@@ -195,7 +195,6 @@ def test_staff_sign_in_with_totp_then_check_a_cluster(
         memory_limit="2Gi",
     )
     from clusters.sandbox import cert_manager_crds
-
     from tests.security.conftest import hangar_environment_role
 
     issuer = {
