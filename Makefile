@@ -55,10 +55,11 @@ beat: $(STAMP)
 	mkdir -p var
 	$(VENV)/bin/celery -A controlpanel beat --loglevel=INFO --schedule var/celerybeat-schedule
 
-# Benchmarks (not part of `make test`; ~15 min on 2 cores): fleet rollouts against kubectl,
-# Ansible and a raw apply, the API at agency scale, worker memory, billing. Each part makes
-# and drops a PostgreSQL database of its own; needs redis-server and wrk (apt). Results go to
-# bench/results/; see docs/performance.md. BENCH_ARGS="--only fleet" or "--quick".
+# Benchmarks (not part of `make test`; ~22 min on 2 cores): fleet rollouts against kubectl,
+# Ansible and a raw apply, the API at agency scale, worker memory, billing, and the fault
+# soak (a PostgreSQL server of its own, restarted on purpose; see docs/reliability.md). Each
+# part makes and drops a database of its own; needs redis-server and wrk (apt). Results go to
+# bench/results/; see docs/performance.md. BENCH_ARGS="--only soak" or "--quick".
 bench: $(STAMP)
 	$(PY) bench/run.py $(BENCH_ARGS)
 

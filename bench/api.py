@@ -324,11 +324,7 @@ def main() -> int:
         connections.close_all()
         database.drop()
         shutil.rmtree(work, ignore_errors=True)
-    text = json.dumps(results, indent=2, default=str)
-    if args.json:
-        args.json.write_text(text)
-    else:
-        print(text)
+    common.write_results(results, args.json)
     return 0
 
 

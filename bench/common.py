@@ -377,7 +377,9 @@ class Sandbox:
     """bench/sandbox.py in a process of its own, steered over its stdin. It asks for no
     token: kubectl does not send one to a plain-HTTP server (the clients still carry one)."""
 
-    def __init__(self, latency: float, rollout_delay: float = 0.0, plain: bool = False) -> None:
+    def __init__(
+        self, latency: float, rollout_delay: float = 0.0, plain: bool = False, quiet: bool = False
+    ) -> None:
         self.latency = latency
         self.process = subprocess.Popen(  # noqa: S603
             [PYTHON, str(BENCH / "sandbox.py"), "--latency", str(latency),
@@ -386,6 +388,8 @@ class Sandbox:
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            # quiet: the soak's clients give up on purpose; their broken pipes are noise
+            stderr=subprocess.DEVNULL if quiet else None,
             text=True,
         )  # fmt: skip
         line = self.process.stdout.readline().strip()
@@ -406,6 +410,16 @@ class Sandbox:
 
     def objects(self) -> dict:
         return self._ask("objects")
+
+    def fault(self, **rule: Any) -> dict:
+        """Add a fault rule (clusters.sandbox.faults.Faults.add's keyword arguments)."""
+        return self._ask("fault " + json.dumps(rule))
+
+    def clear_faults(self) -> dict:
+        return self._ask("clear-faults")
+
+    def lose_state(self) -> dict:
+        return self._ask("lose-state")
 
     def cpu_seconds(self) -> float:
         """User + system CPU time the emulator used so far."""
@@ -440,8 +454,10 @@ class Sandbox:
 
 
 @contextlib.contextmanager
-def sandbox(latency: float, rollout_delay: float = 0.0, plain: bool = False) -> Iterator[Sandbox]:
-    emulator = Sandbox(latency, rollout_delay, plain)
+def sandbox(
+    latency: float, rollout_delay: float = 0.0, plain: bool = False, quiet: bool = False
+) -> Iterator[Sandbox]:
+    emulator = Sandbox(latency, rollout_delay, plain, quiet)
     try:
         yield emulator
     finally:
@@ -485,6 +501,15 @@ def machine() -> dict[str, Any]:
 
         info["celery"] = celery.__version__
     return info
+
+
+def write_results(results: dict[str, Any], path: Path | None) -> None:
+    """A part's results as JSON: to `path` (bench/run.py reads it), or to stdout."""
+    text = json.dumps(results, indent=2, default=str)
+    if path is not None:
+        path.write_text(text)
+    else:
+        print(text)
 
 
 def percentile(values: list[float], q: float) -> float:

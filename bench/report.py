@@ -282,12 +282,69 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
     goal("list endpoints: p95 vs raw values() baseline (worst)", worst, "<= 2",
          None if worst is None else worst <= 2)  # fmt: skip
 
+    soak = results.get("soak") or {}
+    if "cluster" in soak:
+        wrong = soak["cluster"]["false_successes"]
+        goal("fault soak: false successes (database says, cluster differs)", float(wrong), "0",
+             wrong == 0, "see the soak table")  # fmt: skip
+        stall = soak.get("longest_stall_seconds")
+        goal("fault soak: longest stall", stall, "<= 60 s",
+             None if stall is None else stall <= 60)  # fmt: skip
+        converge = soak.get("converge_seconds")
+        goal("fault soak: converged after the faults", converge, "<= 180 s",
+             converge is not None)  # fmt: skip
+
     rows = memory_rows(results)
     if len(rows) >= 2 and rows[0][2] and rows[-1][2]:
         ratio = rows[-1][2] / rows[0][2]
         goal(f"worker peak RSS, {rows[-1][0]} vs {rows[0][0]} (ratio)", ratio, "<= 1.10",
              ratio <= 1.10, rows[-1][1])  # fmt: skip
     return found
+
+
+def soak_section(soak: dict[str, Any]) -> str:
+    """The fault soak (bench/soak.py): what was accepted and how it ended."""
+    if soak.get("error"):
+        return f"Fault soak: {soak['error']}"
+    ops = soak.get("operations") or {}
+    cluster = soak.get("cluster") or {}
+    before = soak.get("before_state_loss") or {}
+    logs = soak.get("logs") or {}
+    by_status = ops.get("by_status") or {}
+    outage = [e for e in soak.get("events", []) if e["what"].startswith("fleet deploy")]
+    rows = [
+        ["operations accepted", ops.get("accepted")],
+        ["succeeded", by_status.get("succeeded", 0)],
+        ["failed", by_status.get("failed", 0)],
+        ["still pending or running at the end",
+         by_status.get("pending", 0) + by_status.get("running", 0)],
+        ["false successes at the end (active, cluster differs)", cluster.get("false_successes")],
+        ["  of which: Deployment missing / image / replicas",
+         "{missing} / {image} / {replicas}".format(**(cluster.get("by_difference")
+                                                     or {"missing": "-", "image": "-",
+                                                         "replicas": "-"}))],
+        ["false successes before the state loss (settled environments)",
+         f"{before.get('false_successes')} of {before.get('environments_compared')}"],
+        ["longest stall (s)", soak.get("longest_stall_seconds")],
+        ["time to converge after the faults (s)", soak.get("converge_seconds")],
+        ["deliveries refused by a claim", logs.get("runs_refused")],
+        ["runs that lost their claim and stopped", logs.get("runs_that_lost_their_claim")],
+        ["worker processes restarted (as a kubelet would)", soak.get("processes_restarted")],
+        ["fleet deploy call (s), each", ", ".join(str(e.get("seconds", "refused"))
+                                                   for e in outage)],
+    ]  # fmt: skip
+    errors = ops.get("errors") or {}
+    causes = [[cause, count] for cause, count in errors.items()] if isinstance(errors, dict) else []
+    return (
+        f"Fault soak: {soak.get('environments')} environments, "
+        f"{soak.get('soak_seconds')} s of faults (bench/soak.py, docs/reliability.md)\n\n"
+        + table(["", "measured"], rows)
+        + (
+            "\n\nFailed operations by cause\n\n" + table(["error", "operations"], causes)
+            if causes
+            else ""
+        )
+    )
 
 
 def goals_section(results: dict[str, Any]) -> str:
@@ -324,6 +381,8 @@ def render(results: dict[str, Any]) -> str:
         parts.append(api_section(results["api"]))
     if "billing" in results:
         parts.append(billing_section(results["billing"]))
+    if "soak" in results:
+        parts.append(soak_section(results["soak"]))
     parts.append(goals_section(results))
     return "\n\n".join(parts) + "\n"
 

@@ -14,6 +14,10 @@ Parts, each a process of its own with a database of its own (created and dropped
                               only), for the workers' peak RSS against the fleet part's
 - api      bench/api.py       gunicorn + wrk on list/detail endpoints and the dashboard over
                               agency volumes (bench_seed), against raw values() baselines
+- soak     bench/soak.py      fleet deploys on 100 environments under faults (5xx, 429,
+                              timeouts, lost answers, a worker killed, the broker down,
+                              PostgreSQL restarted, the API server's state lost): false
+                              successes, stalls, time to converge (docs/reliability.md)
 
 Sizes come from the environment (BENCH_FLEET_ENVS=200, BENCH_MEMORY_ENVS=2000,
 BENCH_LATENCY=0.005, BENCH_ANSIBLE_ENVS=8, BENCH_CLIENTS=1000, BENCH_API_SECONDS=10, ...;
@@ -38,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common, report
 
 RESULTS = common.BENCH / "results"
-PARTS = ("billing", "fleet", "memory", "api")
+PARTS = ("billing", "fleet", "memory", "api", "soak")
 QUICK = {
     "BENCH_CLIENTS": "50",
     "BENCH_OPERATIONS": "5000",
@@ -47,6 +51,8 @@ QUICK = {
     "BENCH_FLEET_ENVS": "20",
     "BENCH_MEMORY_ENVS": "60",
     "BENCH_ANSIBLE_ENVS": "8",
+    "BENCH_SOAK_ENVS": "20",
+    "BENCH_SOAK_PACE": "0.4",
 }
 
 
@@ -153,6 +159,8 @@ def main() -> int:
                 k: big.get(k) for k in ("latency_seconds", "concurrency", "workers")}}  # fmt: skip
     if "api" in only:
         results["api"] = run_part("api", [python, "bench/api.py"], env, 1800)
+    if "soak" in only:
+        results["soak"] = run_part("soak", [python, "bench/soak.py"], env, 1500)
     results["load"]["after"] = load()
     results["seconds"] = time.perf_counter() - started
     results["goals"] = report.goals(results)
@@ -166,21 +174,34 @@ def main() -> int:
     print("\n" + rendered)
     print(f"results: {out.relative_to(common.ROOT) if out.is_relative_to(common.ROOT) else out}")
     if args.write_docs:
-        write_docs(rendered)
+        if only != ["soak"]:  # the soak alone leaves docs/performance.md's table be
+            write_docs(rendered)
+        if isinstance(results.get("soak"), dict) and "cluster" in results["soak"]:
+            write_soak_docs(report.soak_section(results["soak"]), out)
     return 0
 
 
 def write_docs(rendered: str) -> None:
     """Replace the table between the markers of docs/performance.md."""
-    path = common.ROOT / "docs" / "performance.md"
-    start, end = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
+    _between_markers("performance.md", "bench:results", f"```text\n{rendered}```")
+
+
+def write_soak_docs(rendered: str, source: Path) -> None:
+    """The soak's table into docs/reliability.md, between its markers."""
+    name = source.relative_to(common.ROOT) if source.is_relative_to(common.ROOT) else source
+    _between_markers("reliability.md", "soak:results", f"```text\n{rendered}\n```\n\n({name})")
+
+
+def _between_markers(doc: str, marker: str, body: str) -> None:
+    path = common.ROOT / "docs" / doc
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     text = path.read_text()
     if start not in text or end not in text:
-        print("docs/performance.md has no results markers; left alone")
+        print(f"docs/{doc} has no {marker} markers; left alone")
         return
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
-    path.write_text(f"{head}{start}\n\n```text\n{rendered}```\n\n{end}{tail}")
+    path.write_text(f"{head}{start}\n\n{body}\n\n{end}{tail}")
 
 
 if __name__ == "__main__":

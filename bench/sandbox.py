@@ -8,6 +8,9 @@ line, with one line of JSON on stdout:
     stats   requests received since the last reset: by HTTP method, writes, applies
     reset   forget the requests received so far
     objects how many objects of each kind it holds
+    fault <json>    add a fault rule (the keyword arguments of Faults.add), for the soak
+    clear-faults    remove every fault rule but the fixed latency
+    lose-state      forget every object, as an API server whose etcd was lost
     quit    stop
 
 A process of its own, so the emulator's own CPU time (it is Python too) does not share a
@@ -297,6 +300,16 @@ def main() -> None:
                 answer = {"ok": True}
             elif command == "objects":
                 answer = objects(sandbox)
+            elif command.startswith("fault "):
+                rule = sandbox.faults.add(**json.loads(command.split(" ", 1)[1]))
+                answer = {"ok": True, "rule": repr(rule)}
+            elif command == "clear-faults":
+                for rule in sandbox.faults.rules:
+                    if rule.times is not None or rule.status or rule.drop or rule.lose_answer:
+                        sandbox.faults.remove(rule)
+                answer = {"ok": True}
+            elif command == "lose-state":
+                answer = {"lost": sandbox.lose_state()}
             elif command == "quit":
                 break
             else:

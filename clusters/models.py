@@ -336,7 +336,12 @@ class Operation(models.Model):
     request_fingerprint = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
     result = models.JSONField(default=dict, blank=True)
+    # Who runs it: host:pid:process start:nonce (clusters.engine.workers), the claim's token.
     worker = models.CharField(max_length=128, blank=True)
+    # When a message for this pending operation was handed to the broker (or is due, for a
+    # delayed retry); cleared when it is claimed or turned away. The dispatcher sends no
+    # more messages than a cluster has free slots, counting these (docs/reliability.md).
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     not_before = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)

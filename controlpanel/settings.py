@@ -172,7 +172,34 @@ CELERY_TASK_PUBLISH_RETRY = False
 # operation paid for a new PostgreSQL backend (about 5 per operation in a fleet deploy).
 # controlpanel.celery closes broken or expired connections around tasks instead.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3, "socket_timeout": 5}
+# Every talk with the broker is bounded (docs/reliability.md): a publish gives up after one
+# try of at most HANGAR_BROKER_TIMEOUT seconds to connect and as long for an answer (kombu
+# would otherwise loop on connecting for broker_connection_timeout with 2 s pauses, 6 s per
+# action while the broker is down); the operation row stays pending and the sweeper
+# delivers it. Workers reconnect on their own schedule (broker_connection_retry).
+HANGAR_BROKER_TIMEOUT = env.float("HANGAR_BROKER_TIMEOUT", default=2.0)
+CELERY_BROKER_CONNECTION_TIMEOUT = HANGAR_BROKER_TIMEOUT
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": HANGAR_BROKER_TIMEOUT,
+    "socket_timeout": HANGAR_BROKER_TIMEOUT,  # above the 1 s that workers' BRPOP waits
+    "max_retries": 0,  # kombu's connect loop on publish: no second try
+    "retry_on_timeout": False,
+}
+# After a failed publish, a process stops trying for this long (the sweeper delivers what
+# it could not): a fleet deploy while the broker is down pays one timeout, not one each.
+HANGAR_ENQUEUE_PAUSE_SECONDS = env.float("HANGAR_ENQUEUE_PAUSE_SECONDS", default=10.0)
+# Queues (docs/reliability.md): operations (and their retries, polled first) never wait
+# behind periodic passes or outbound deliveries. Workers consume them as deployed in
+# compose.yaml and deploy/base; a worker started without -Q consumes all of them.
+HANGAR_QUEUES = ("operation-retries", "operations", "periodic", "webhooks")
+CELERY_TASK_QUEUES = {name: {"exchange": name, "routing_key": name} for name in HANGAR_QUEUES}
+CELERY_TASK_DEFAULT_QUEUE = "periodic"
+CELERY_TASK_ROUTES = {
+    "clusters.run_operation": {"queue": "operations"},
+    "api.deliver_webhook": {"queue": "webhooks"},
+    "billing.email_invoice": {"queue": "webhooks"},  # outbound too: a slow mail server
+    # everything else (the periodic passes) goes to the default queue, "periodic"
+}
 CELERY_BEAT_SCHEDULE = {
     "sweep-operations": {
         "task": "clusters.sweep_operations",
@@ -180,9 +207,14 @@ CELERY_BEAT_SCHEDULE = {
     },
     "reconcile-environments": {
         "task": "sites.reconcile_environments",
-        "schedule": env.float("HANGAR_RECONCILE_SECONDS", default=900.0),
+        "schedule": env.float("HANGAR_RECONCILE_SECONDS", default=60.0),
     },
 }
+# The drift pass checks a batch per run, the longest unchecked first, and starts no check
+# after its budget: every environment is checked once per ceil(environments / batch) runs
+# (15,000 environments: 60 runs, an hour at the defaults), whatever the API servers' speed.
+HANGAR_DRIFT_BATCH = env.int("HANGAR_DRIFT_BATCH", default=250)
+HANGAR_DRIFT_BUDGET_SECONDS = env.float("HANGAR_DRIFT_BUDGET_SECONDS", default=45.0)
 
 # How operations reach a worker: "celery" (a broker), "thread" (embedded default), or
 # "none" (nothing runs them; tests drive the engine themselves).
@@ -364,6 +396,13 @@ CELERY_BEAT_SCHEDULE["billing-draft-invoices"] = {
     "task": "billing.draft_invoices",
     "schedule": env.float("HANGAR_BILLING_DRAFT_SECONDS", default=6 * 3600.0),
 }
+
+# Every periodic task expires before its next run is due: a run that could not start in
+# time (workers busy or down) is dropped instead of piling up behind the next one. Each
+# task also holds a lock while it runs, so it never overlaps itself
+# (controlpanel.core.locks).
+for _entry in CELERY_BEAT_SCHEDULE.values():
+    _entry.setdefault("options", {}).setdefault("expires", 0.9 * float(_entry["schedule"]))
 
 # --- Sandbox cluster ---------------------------------------------------------------------
 # The local Kubernetes API emulator that `make run` registers as a clearly labelled

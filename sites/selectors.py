@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils.dateparse import parse_datetime
 
 from clusters.kube.client import KubeClient
@@ -167,3 +168,23 @@ def fleet_progress(batch: str) -> dict[str, Any]:
     total = len(operations)
     done = sum(1.0 if op.is_finished else op.progress for op in operations)
     return {"total": total, "counts": counts, "progress": done / total if total else 1.0}
+
+
+def environments_due_for_drift_check(*, limit: int | None = None) -> QuerySet[Environment]:
+    """The next batch of the periodic drift pass: active environments, never checked
+    first, then by the oldest check, at most HANGAR_DRIFT_BATCH, so any number of
+    environments is covered in turn and one run never outlives its interval
+    (docs/reliability.md). Environments with operations under way are left out: they are
+    converging already."""
+    busy = Operation.objects.filter(
+        status__in=[Operation.Status.PENDING, Operation.Status.RUNNING], target_type="environment"
+    ).values("target_id")
+    return (
+        Environment.objects.filter(status=Environment.Status.ACTIVE)
+        .exclude(pk__in=busy)
+        .order_by(F("drift_checked_at").asc(nulls_first=True), "pk")
+        .select_related("site__client", "cluster", "node_pool")
+        .prefetch_related("domains", "env_vars", "cron_schedules")[
+            : limit or settings.HANGAR_DRIFT_BATCH
+        ]
+    )

@@ -3,37 +3,39 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
 
 from clusters.kube.errors import KubeError
-from clusters.models import Operation
+from controlpanel.core.locks import one_at_a_time
 from sites.models import Environment
+from sites.selectors import environments_due_for_drift_check
 from sites.services.drift import environment_check_drift
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name="sites.reconcile_environments")
+@one_at_a_time
 def reconcile_environments_task() -> dict[str, int]:
-    """Compare every active environment with its cluster and record drift. Environments
-    with operations under way are skipped: they are converging already."""
-    busy = Operation.objects.filter(
-        status__in=[Operation.Status.PENDING, Operation.Status.RUNNING], target_type="environment"
-    ).values("target_id")
+    """Compare the next batch of environments with their clusters and record drift (the
+    longest unchecked first; see sites.selectors). Stops starting checks once its time
+    budget is spent, so a slow API server makes the cycle longer, never the run."""
+    deadline = time.monotonic() + settings.HANGAR_DRIFT_BUDGET_SECONDS
     checked = drifted = failed = 0
-    environments = (
-        Environment.objects.filter(status=Environment.Status.ACTIVE)
-        .exclude(pk__in=busy)
-        .select_related("site__client", "cluster", "node_pool")
-        .prefetch_related("domains", "env_vars", "cron_schedules")
-    )
-    for environment in environments:
+    for environment in environments_due_for_drift_check():
+        if time.monotonic() >= deadline:
+            break
         try:
             report = environment_check_drift(environment=environment)
         except KubeError as exc:
             failed += 1
             logger.warning("reconcile %s: %s", environment.namespace, exc.message)
+            # Its turn is over: an unreachable cluster must not hold the head of the line.
+            Environment.objects.filter(pk=environment.pk).update(drift_checked_at=timezone.now())
             continue
         checked += 1
         drifted += bool(report)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from functools import cached_property
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from clusters.kube.client import KubeClient
@@ -15,13 +17,20 @@ class OperationFailed(Exception):
     """A handler's verdict that the operation cannot succeed; the message is for users."""
 
 
+class ClaimLost(Exception):
+    """This run no longer holds its operation (the sweeper gave it to another worker):
+    it stops before its next step and writes nothing more, to the database or a cluster."""
+
+
 def log_event(operation: Operation, message: str, level: str = OperationEvent.Level.INFO) -> None:
     OperationEvent.objects.create(operation=operation, message=message[:4000], level=level)
 
 
 class OperationContext:
-    def __init__(self, operation: Operation) -> None:
+    def __init__(self, operation: Operation, lost: threading.Event | None = None) -> None:
         self.operation = operation
+        # Set by the heartbeat thread once a beat finds the claim gone.
+        self._lost = lost or threading.Event()
 
     @property
     def params(self) -> dict[str, Any]:
@@ -29,7 +38,21 @@ class OperationContext:
 
     @cached_property
     def kube(self) -> KubeClient:
-        return KubeClient.for_cluster(self.operation.cluster)
+        kube = KubeClient.for_cluster(self.operation.cluster)
+        # Before every write to the cluster, and every retry of one: still ours?
+        kube.transport.before_write = self.ensure_claim
+        return kube
+
+    def _held(self) -> QuerySet[Operation]:
+        return Operation.objects.filter(
+            pk=self.operation.pk, status=Operation.Status.RUNNING, worker=self.operation.worker
+        )
+
+    def ensure_claim(self) -> None:
+        """Raise ClaimLost unless this run still holds the operation (one indexed read)."""
+        if self._lost.is_set() or not self._held().exists():
+            self._lost.set()
+            raise ClaimLost(f"Operation {self.operation.pk} was taken back from this run.")
 
     def log(self, message: str, level: str = OperationEvent.Level.INFO) -> None:
         log_event(self.operation, message, level)
@@ -38,9 +61,7 @@ class OperationContext:
         """Say how many steps this run has, for the progress bar."""
         self.operation.steps_total = max(1, steps_total)
         self.operation.steps_done = 0
-        Operation.objects.filter(pk=self.operation.pk).update(
-            steps_total=self.operation.steps_total, steps_done=0
-        )
+        self._update(steps_total=self.operation.steps_total, steps_done=0)
 
     def step(self, message: str) -> None:
         """One step done: progress moves and the log says what happened."""
@@ -51,8 +72,14 @@ class OperationContext:
     def progress(self, message: str) -> None:
         """Update the live progress line without a log entry (e.g. rollout 2/3 ready)."""
         self.operation.progress_message = message[:255]
-        Operation.objects.filter(pk=self.operation.pk).update(
+        self._update(
             steps_done=self.operation.steps_done,
             progress_message=self.operation.progress_message,
             heartbeat_at=timezone.now(),
         )
+
+    def _update(self, **fields: Any) -> None:
+        """Write to the row only while the claim holds; checking and writing are one query."""
+        if self._lost.is_set() or not self._held().update(**fields):
+            self._lost.set()
+            raise ClaimLost(f"Operation {self.operation.pk} was taken back from this run.")

@@ -7,96 +7,162 @@ import heapq
 import logging
 import threading
 import time
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
+from django.db.models import Case, Exists, OuterRef, Q, QuerySet, When
 from django.utils import timezone
 
-from clusters.models import Operation
+from clusters.models import Cluster, Operation
+
+S = Operation.Status
+DISPATCH_LOCK = 0x4841  # the first key of the (key, cluster id) advisory locks of dispatch
 
 logger = logging.getLogger(__name__)
 
 
-def enqueue(operation_id: int, *, countdown: float | None = None) -> None:
+_paused_until = 0.0  # monotonic; see HANGAR_ENQUEUE_PAUSE_SECONDS
+
+
+def enqueue(
+    operation_id: int,
+    *,
+    countdown: float | None = None,
+    retry: bool = False,
+    force: bool = False,
+    mark: bool = True,
+) -> bool:
+    """Hand the operation to a worker. False when it could not be handed over now: the row
+    stays pending and the sweeper delivers it. `retry` sends it to the queue workers poll
+    first (a retry due now goes before work that has not started); `force` tries even
+    while publishing is paused after a failure (the sweeper probing the broker). The row
+    is marked as on its way before the message leaves (`mark`; `dispatch` marks itself),
+    so no other dispatcher sends it a second time."""
     mode = settings.HANGAR_OPERATION_DISPATCH
+    if mode == "none":
+        return True  # tests run operations explicitly
+    on_its_way = Operation.objects.filter(pk=operation_id, status=S.PENDING)
+    if mark:
+        on_its_way.update(enqueued_at=timezone.now() + timedelta(seconds=countdown or 0))
     if mode == "thread":
         embedded_worker().submit(operation_id, countdown or 0)
-    elif mode == "celery":
-        from clusters.tasks import run_operation_task
-
-        try:
-            run_operation_task.apply_async((operation_id,), countdown=countdown, retry=False)
-        except Exception as exc:
-            logger.warning(
-                "could not enqueue operation %s (%s: %s); the sweeper will",
-                operation_id,
-                exc.__class__.__name__,
-                str(exc)[:200],
-            )
-    # mode "none": tests run operations explicitly.
+    elif not _publish(operation_id, countdown, retry, force):
+        on_its_way.update(enqueued_at=None)
+        return False
+    return True
 
 
-def enqueue_on_commit(operation: Operation) -> None:
-    transaction.on_commit(lambda: enqueue(operation.pk))
+def _publish(operation_id: int, countdown: float | None, retry: bool, force: bool) -> bool:
+    global _paused_until
+    if not force and time.monotonic() < _paused_until:
+        return False
+    from clusters.tasks import run_operation_task
+
+    try:
+        # Bounded by the broker settings: one try, HANGAR_BROKER_TIMEOUT to connect and to
+        # hear back, no retry by kombu or redis-py.
+        run_operation_task.apply_async(
+            (operation_id,),
+            countdown=countdown,
+            retry=False,
+            **({"queue": "operation-retries"} if retry else {}),
+        )
+    except Exception as exc:
+        _paused_until = time.monotonic() + settings.HANGAR_ENQUEUE_PAUSE_SECONDS
+        logger.warning(
+            "could not enqueue operation %s (%s: %s); the sweeper will",
+            operation_id,
+            exc.__class__.__name__,
+            str(exc)[:200],
+        )
+        return False
+    _paused_until = 0.0
+    return True
 
 
-def enqueue_next(lock_key: str) -> None:
-    """After an operation ends, start the next one waiting on the same key."""
-    following = (
-        Operation.objects.filter(lock_key=lock_key, status=Operation.Status.PENDING)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-        .first()
+def broker_paused() -> bool:
+    """Whether this process gave up publishing for a while after a failure."""
+    return time.monotonic() < _paused_until
+
+
+def in_flight_since() -> datetime:
+    """A message handed over before this and still unclaimed is presumed lost (the sweeper
+    sends another; a duplicate is turned away cheaply)."""
+    return timezone.now() - timedelta(seconds=settings.HANGAR_STALE_AFTER_SECONDS)
+
+
+def runnable_heads(cluster_id: int) -> QuerySet[Operation]:
+    """Due pending operations of a cluster that may start now, in the order they should:
+    the oldest pending operation of its key, with nothing of its key running, and no
+    message for it on its way. Retries (and runs taken back from a lost worker) first,
+    then by age: a retry due now goes before work that has not started."""
+    now = timezone.now()
+    pending = Operation.objects.filter(status=S.PENDING)
+    return (
+        pending.filter(cluster_id=cluster_id, not_before__lte=now)
+        .exclude(enqueued_at__gte=in_flight_since())  # on its way (or due later: a retry)
+        .exclude(Exists(pending.filter(lock_key=OuterRef("lock_key"), pk__lt=OuterRef("pk"))))
+        .exclude(Exists(Operation.objects.filter(status=S.RUNNING, lock_key=OuterRef("lock_key"))))
+        .order_by(Case(When(attempts__gt=0, then=0), default=1), "pk")
     )
-    if following is not None:
-        enqueue(following)
 
 
-def enqueue_waiting(cluster_id: int, *, skip_key: str = "") -> list[int]:
-    """After an operation on a cluster ends, enqueue the oldest due operations of other keys
-    on that cluster, as many as it has free slots. `claim` turns an operation away while
-    its cluster is at its limit and nothing else would enqueue it again but the sweeper
-    (every HANGAR_SWEEP_SECONDS): with more worker slots than a cluster's limit, a fleet
-    deploy would otherwise advance one sweep at a time. An operation that is still queued
-    may be enqueued twice; `claim` runs it once."""
-    from clusters.models import Cluster
-
+def free_slots(cluster_id: int) -> int:
+    """The cluster's limit, less what runs and what is on its way to a worker."""
     limit = (
         Cluster.objects.filter(pk=cluster_id)
         .values_list("max_concurrent_operations", flat=True)
         .first()
     )
     if not limit:
-        return []
-    busy = set(
-        Operation.objects.filter(
-            cluster_id=cluster_id, status=Operation.Status.RUNNING
-        ).values_list("lock_key", flat=True)
+        return 0
+    now = timezone.now()
+    taken = Operation.objects.filter(cluster_id=cluster_id).filter(
+        Q(status=S.RUNNING)
+        | Q(status=S.PENDING, enqueued_at__gte=in_flight_since(), enqueued_at__lte=now)
     )
-    free = limit - len(busy)
-    if free <= 0:
-        return []
-    busy.add(skip_key)  # enqueue_next starts that key's next operation
-    waiting = (
-        Operation.objects.filter(
-            cluster_id=cluster_id,
-            status=Operation.Status.PENDING,
-            not_before__lte=timezone.now(),
-        )
-        .order_by("pk")
-        .values_list("pk", "lock_key")
-    )
-    enqueued: list[int] = []
-    # Only the oldest of each key may run; look a little past the free slots for them.
-    for pk, lock_key in waiting[: free * 4 + 16]:
-        if lock_key in busy:
-            continue
-        busy.add(lock_key)
-        enqueue(pk)
-        enqueued.append(pk)
-        if len(enqueued) >= free:
+    return limit - taken.count()
+
+
+def dispatch(cluster_id: int, *, force: bool = False) -> list[int]:
+    """Send as many of the cluster's runnable operations as it has free slots, retries
+    first. Never more: a message that cannot win a slot is only a refusal later, and a
+    backlog in the broker is what a retry would wait behind. Stops at the first message
+    the broker does not take (the sweeper tries again)."""
+    picked = _pick(cluster_id)
+    sent: list[int] = []
+    for index, (pk, attempts) in enumerate(picked):
+        if not enqueue(pk, retry=attempts > 0, force=force and not sent, mark=False):
+            rest = [pk for pk, _ in picked[index:]]
+            Operation.objects.filter(pk__in=rest, status=S.PENDING).update(enqueued_at=None)
             break
-    return enqueued
+        sent.append(pk)
+    return sent
+
+
+def _pick(cluster_id: int) -> list[tuple[int, int]]:
+    """Choose and mark what to send, one dispatcher per cluster at a time (two finishing
+    operations would otherwise both count the same free slot and send two messages)."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [DISPATCH_LOCK, cluster_id])
+        free = free_slots(cluster_id)
+        if free <= 0:
+            return []
+        picked = list(runnable_heads(cluster_id).values_list("pk", "attempts")[:free])
+        Operation.objects.filter(pk__in=[pk for pk, _ in picked], status=S.PENDING).update(
+            enqueued_at=timezone.now()
+        )
+    return picked
+
+
+def enqueue_on_commit(operation: Operation) -> None:
+    """Once the transaction that created it commits: send it if its cluster has room and
+    it is next in line (otherwise a finishing operation, or the sweeper, sends it)."""
+    cluster_id = operation.cluster_id
+    transaction.on_commit(lambda: dispatch(cluster_id))
 
 
 class EmbeddedWorker:

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import logging
-import os
 import random
-import socket
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
 from django.utils import timezone
 
-from clusters.engine.context import OperationContext, OperationFailed, log_event
+from clusters.engine.context import ClaimLost, OperationContext, OperationFailed, log_event
 from clusters.engine.registry import get_kind, run_failure_hook
+from clusters.engine.workers import WorkerIdentity, claim_token
 from clusters.kube.errors import KubeError
 from clusters.models import Cluster, Operation, OperationEvent
 from controlpanel.core.events import publish
@@ -27,22 +32,54 @@ logger = logging.getLogger(__name__)
 S = Operation.Status
 
 
-def _worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+def _refuse(operation_id: int, pending: bool) -> None:
+    """Turned away: the message that brought it is used up, so it is no longer on its
+    way (the dispatcher may send it again when a slot frees)."""
+    if pending:
+        Operation.objects.filter(pk=operation_id, status=S.PENDING).update(enqueued_at=None)
+
+
+def _may_run(row: dict, now: datetime) -> bool:
+    """Whether a claim could win, read without locks (cheap; the locked claim re-checks)."""
+    if row["status"] != S.PENDING or row["not_before"] > now:
+        return False
+    siblings = Operation.objects.filter(lock_key=row["lock_key"])
+    if siblings.filter(status=S.RUNNING).exists():
+        return False
+    if siblings.filter(status=S.PENDING, pk__lt=row["pk"]).exists():
+        return False
+    limit = (
+        Cluster.objects.filter(pk=row["cluster_id"])
+        .values_list("max_concurrent_operations", flat=True)
+        .first()
+    )
+    running = Operation.objects.filter(cluster_id=row["cluster_id"], status=S.RUNNING).count()
+    return limit is not None and running < limit
 
 
 def claim(operation_id: int) -> Operation | None:
     """Mark the operation running if it may run now; None if it may not (yet).
 
     It may run when it is pending and due, it is the oldest pending operation of its lock
-    key, nothing else of that key runs, and its cluster has room under its limit.
+    key, nothing else of that key runs, and its cluster has room under its limit. A run
+    recorded for a process of this host that is gone (a killed worker whose message came
+    back) is taken back first. Refusals take no lock: most messages that cannot win are
+    turned away by a few indexed reads.
     """
-    now = timezone.now()
+    fields = ("pk", "status", "not_before", "lock_key", "cluster_id", "worker")
+    row = Operation.objects.filter(pk=operation_id).values(*fields).first()
+    if row is None:
+        return None
+    if row["status"] == S.RUNNING and take_back_from_gone_worker(operation_id, row["worker"]):
+        row = Operation.objects.filter(pk=operation_id).values(*fields).first() or row
+    if not _may_run(row, timezone.now()):
+        _refuse(operation_id, row["status"] == S.PENDING)
+        return None
     try:
         with transaction.atomic():
             op = (
                 Operation.objects.select_for_update(skip_locked=True)
-                .filter(pk=operation_id, status=S.PENDING, not_before__lte=now)
+                .filter(pk=operation_id, status=S.PENDING, not_before__lte=timezone.now())
                 .first()
             )
             if op is None:
@@ -56,14 +93,16 @@ def claim(operation_id: int) -> Operation | None:
                 return None
             running = Operation.objects.filter(cluster_id=cluster.pk, status=S.RUNNING).count()
             if running >= cluster.max_concurrent_operations:
+                _refuse(op.pk, True)
                 return None
             now = timezone.now()  # after the locks: waiting for them took time
             op.status = S.RUNNING
             op.attempts += 1
             op.started_at = op.started_at or now
             op.heartbeat_at = now
-            op.worker = _worker_id()
+            op.worker = claim_token()
             op.error = ""
+            op.enqueued_at = None
             op.save(
                 update_fields=[
                     "status",
@@ -72,6 +111,7 @@ def claim(operation_id: int) -> Operation | None:
                     "heartbeat_at",
                     "worker",
                     "error",
+                    "enqueued_at",
                 ]
             )
     except IntegrityError:
@@ -82,25 +122,53 @@ def claim(operation_id: int) -> Operation | None:
     return op
 
 
+def take_back_from_gone_worker(operation_id: int, token: str) -> bool:
+    """A running operation whose recorded worker ran on this host and is gone goes back
+    to pending at once (or fails, with no attempts left), as the sweeper would do after
+    missed heartbeats. True when it was taken back."""
+    identity = WorkerIdentity.parse(token)
+    if identity is None or not identity.is_gone():
+        return False
+    from clusters.engine.sweeper import recover
+
+    return recover(operation_id, token, reason=f"The worker {identity} is gone")
+
+
 @contextmanager
-def heartbeat(operation: Operation) -> Iterator[None]:
-    """Keep `heartbeat_at` fresh while the handler runs, even inside one long API call."""
+def heartbeat(operation: Operation) -> Iterator[threading.Event]:
+    """Keep `heartbeat_at` fresh while the handler runs, even inside one long API call.
+
+    The thread outlives a lost database connection (a PostgreSQL restart, a killed
+    backend): it closes the broken connection and beats again on a new one. The event it
+    yields is set once a beat finds the claim gone."""
     stop = threading.Event()
+    lost = threading.Event()
     interval = settings.HANGAR_HEARTBEAT_SECONDS
 
     def beat() -> None:
         try:
             while not stop.wait(interval):
-                Operation.objects.filter(
-                    pk=operation.pk, status=S.RUNNING, worker=operation.worker
-                ).update(heartbeat_at=timezone.now())
+                try:
+                    held = Operation.objects.filter(
+                        pk=operation.pk, status=S.RUNNING, worker=operation.worker
+                    ).update(heartbeat_at=timezone.now())
+                except DatabaseError as exc:
+                    logger.warning(
+                        "heartbeat of operation %s: %s; reconnecting",
+                        operation.pk,
+                        exc.__class__.__name__,
+                    )
+                    connection.close()
+                    continue
+                if not held:
+                    lost.set()
         finally:
             connection.close()
 
     thread = threading.Thread(target=beat, name=f"heartbeat-{operation.pk}", daemon=True)
     thread.start()
     try:
-        yield
+        yield lost
     finally:
         stop.set()
         thread.join(timeout=5)
@@ -144,7 +212,8 @@ def _reschedule(op: Operation, reason: str) -> bool:
         op.status = S.PENDING
         from clusters.engine.dispatch import enqueue
 
-        enqueue(op.pk, countdown=delay)
+        # Delivered when due, on the queue workers poll first.
+        enqueue(op.pk, countdown=delay, retry=True)
     return won
 
 
@@ -165,9 +234,12 @@ def run_operation(operation_id: int) -> str:
     if op is None:
         return "not-claimed"
     outcome = S.FAILED
-    with heartbeat(op):
+    with heartbeat(op) as lost:
         try:
-            result = kind.handler(OperationContext(op))
+            result = kind.handler(OperationContext(op, lost))
+        except ClaimLost:
+            logger.warning("operation %s: claim lost; this run stopped", op.pk)
+            return "lost"
         except OperationFailed as exc:
             _finish(op, S.FAILED, error=str(exc))
         except KubeError as exc:
@@ -175,6 +247,17 @@ def run_operation(operation_id: int) -> str:
                 outcome = S.PENDING if _reschedule(op, exc.message) else S.FAILED
             else:
                 _finish(op, S.FAILED, error=exc.message)
+        except (InterfaceError, OperationalError) as exc:
+            # The database went away under the handler (a restart, a failover): as
+            # transient as a 503. Reconnect and retry later; while it is still down this
+            # raises, and the sweeper takes the run back once its heartbeats stop.
+            logger.warning("operation %s: database connection lost (%s)", op.pk, exc)
+            connection.close()
+            if op.attempts < op.max_attempts:
+                message = "The connection to Hangar's database was lost."
+                outcome = S.PENDING if _reschedule(op, message) else S.FAILED
+            else:
+                _finish(op, S.FAILED, error="The connection to Hangar's database was lost.")
         except Exception as exc:
             logger.exception("operation %s (%s) crashed", op.pk, op.kind)
             _finish(op, S.FAILED, error=f"Internal error ({exc.__class__.__name__}); see logs.")
@@ -200,8 +283,7 @@ def run_operation(operation_id: int) -> str:
         run_failure_hook(kind, op)
     elif op.status == S.SUCCEEDED:
         log_event(op, "Succeeded.")
-    from clusters.engine.dispatch import enqueue_next, enqueue_waiting
+    from clusters.engine.dispatch import dispatch
 
-    enqueue_next(op.lock_key)
-    enqueue_waiting(op.cluster_id, skip_key=op.lock_key)
+    dispatch(op.cluster_id)  # the next of this key, and what waited for the slot
     return outcome if op.status != S.RUNNING else "lost"

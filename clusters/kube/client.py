@@ -305,14 +305,14 @@ class KubeClient:
     def create(self, obj: Mapping[str, Any]) -> dict:
         kind = kind_for(dict(obj))
         path = kind.path(namespace=(obj.get("metadata") or {}).get("namespace"))
-        # A create is not idempotent: never repeat one blindly after an unanswered attempt.
+        # A create is not idempotent: never repeated blindly after an unanswered attempt
+        # (the transport repeats only reads and applies).
         return self.transport.request(
             "POST",
             path,
             body=dict(obj),
             content_type="application/json",
             query=[("fieldManager", FIELD_MANAGER)],
-            retry=False,
         ).json()
 
     def replace(self, obj: Mapping[str, Any]) -> dict:

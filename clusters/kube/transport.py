@@ -32,14 +32,25 @@ logger = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read (seconds)
 
 
+# The retry policy (docs/reliability.md), decided once for both layers:
+# - this transport repeats only what is safe and cheap to repeat at once: reads and
+#   server-side applies, 3 tries within 10 seconds (Retry-After honoured inside that);
+# - every other write (create, merge patch, replace, delete) is tried once here;
+# - the engine retries the whole operation with backoff (HANGAR_RETRY_DELAYS, at most
+#   Operation.max_attempts runs), which repeats applies safely and skips unchanged objects.
+# So a request is tried at most 3 times per run, and a run waits at most ~10 s on one.
+RETRIED_WITHOUT_ASKING = ("GET", "HEAD")
+APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Bounded in attempts and in time, so an unreachable cluster fails in under a minute."""
+    """Bounded in attempts and in time: a transient failure is the engine's to retry."""
 
-    attempts: int = 5
-    deadline: float = 45.0
+    attempts: int = 3
+    deadline: float = 10.0
     base_delay: float = 0.5
-    max_delay: float = 8.0
+    max_delay: float = 4.0
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -71,6 +82,9 @@ class Transport:
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
+        # Called before every attempt of a write; raises to stop it (an operation that
+        # lost its claim must not touch the cluster again).
+        self.before_write: Callable[[], None] | None = None
 
     def request(
         self,
@@ -82,14 +96,22 @@ class Transport:
         content_type: str | None = None,
         accept: str = "application/json",
         timeout: tuple[float, float] | None = None,
-        retry: bool = True,
+        retry: bool | None = None,
     ) -> Response:
-        """Send one request, retrying transient failures; raise KubeError on failure."""
+        """Send one request, retrying transient failures of reads and applies (or as
+        `retry` says); raise KubeError on failure."""
+        if retry is None:
+            retry = method in RETRIED_WITHOUT_ASKING or content_type == APPLY_CONTENT_TYPE
         what = f"{method} {path}"
         started = time.monotonic()
         attempt = 0
+        # A dry run writes nothing, and may be sent from another thread (a batch's dry
+        # runs go out together), where the claim check's database access does not belong.
+        writes = method not in ("GET", "HEAD") and ("dryRun", "All") not in (query or [])
         while True:
             attempt += 1
+            if self.before_write is not None and writes:
+                self.before_write()
             try:
                 return self._once(method, path, query, body, content_type, accept, timeout, what)
             except KubeError as exc:

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from clusters.models import Operation
 from clusters.storage import StorageError
+from controlpanel.core.locks import one_at_a_time
 from sites.backups.imports import import_scheduled_backups
 from sites.backups.services import backup_check_restore
 from sites.models import Backup, Environment
@@ -35,6 +36,7 @@ def _scheduled_environments(**filters):
 
 
 @shared_task(name="sites.import_scheduled_backups")
+@one_at_a_time
 def import_scheduled_backups_task() -> dict[str, int]:
     imported = failed = missing = errors = 0
     for environment in _scheduled_environments():
@@ -51,6 +53,7 @@ def import_scheduled_backups_task() -> dict[str, int]:
 
 
 @shared_task(name="sites.verify_restores_due")
+@one_at_a_time
 def verify_restores_due_task() -> dict[str, int]:
     """Start a restore check for environments that want one weekly and had none for a
     week (and none under way)."""

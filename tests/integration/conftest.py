@@ -92,23 +92,38 @@ def broker(tmp_path) -> Iterator[RedisServer]:
     server.start()
     saved = app.conf.broker_url
 
-    def use(url: str) -> None:
-        # kombu keeps one pool per broker URL; dropping the app's references makes it
-        # pick the pool of the new URL without closing the other's.
-        app.conf.broker_url = app.conf.broker_write_url = app.conf.broker_read_url = url
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    use(server.url)
+    use_broker(server.url)
     try:
         yield server
     finally:
         server.stop()
-        use(saved)
+        use_broker(saved)
+
+
+def use_broker(url: str) -> None:
+    """Point the test process's Celery app at `url`, with publishing not paused."""
+    from clusters.engine import dispatch
+    from controlpanel.celery import app
+
+    # kombu keeps one pool per broker URL; dropping the app's references makes it
+    # pick the pool of the new URL without closing the other's.
+    app.conf.broker_url = app.conf.broker_write_url = app.conf.broker_read_url = url
+    app._pool = None
+    app.amqp._producer_pool = None
+    dispatch._paused_until = 0.0
 
 
 class Worker:
-    def __init__(self, broker: RedisServer, log: Path) -> None:
+    def __init__(
+        self,
+        broker: RedisServer,
+        log: Path,
+        *,
+        pool: str = "solo",
+        concurrency: int = 1,
+        queues: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         db = connection.settings_dict
         database_url = (
             f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
@@ -121,6 +136,7 @@ class Worker:
             "HANGAR_OPERATION_DISPATCH": "celery",
             "HANGAR_HEARTBEAT_SECONDS": "0.2",
             "HANGAR_POLL_SECONDS": "0.05",
+            **(env or {}),
         }
         self.log = log
         self.process = subprocess.Popen(  # noqa: S603
@@ -131,7 +147,9 @@ class Worker:
                 "-A",
                 "controlpanel",
                 "worker",
-                "--pool=solo",
+                f"--pool={pool}",
+                f"--concurrency={concurrency}",
+                *([f"--queues={queues}"] if queues else []),
                 "--loglevel=INFO",
                 "--without-gossip",
                 "--without-mingle",
@@ -150,6 +168,11 @@ class Worker:
             what="the celery worker to start",
         )
         assert self.process.poll() is None, log.read_text()
+
+    def children(self) -> list[int]:
+        """The pool's processes (prefork)."""
+        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in path.read_text().split()]
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
@@ -171,8 +194,8 @@ def start_worker(broker, tmp_path, settings) -> Iterator:
     settings.CELERY_BROKER_URL = broker.url
     workers: list[Worker] = []
 
-    def start() -> Worker:
-        worker = Worker(broker, tmp_path / f"worker{len(workers)}.log")
+    def start(**options) -> Worker:
+        worker = Worker(broker, tmp_path / f"worker{len(workers)}.log", **options)
         workers.append(worker)
         return worker
 

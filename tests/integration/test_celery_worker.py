@@ -37,7 +37,7 @@ def test_a_real_worker_provisions_and_deploys(live_environment, owner, live_kube
 def test_a_killed_worker_is_recovered_and_the_environment_converges(
     live_environment, owner, live_kube, live_sandbox, start_worker, settings
 ):
-    settings.HANGAR_STALE_AFTER_SECONDS = 1.0
+    settings.HANGAR_STALE_AFTER_SECONDS = 3600  # heartbeats would take an hour to go stale
     live_sandbox.controllers.rollout_delay = 3.0  # long enough to kill the worker mid-wait
     first = start_worker()
     op = services.environment_provision(actor=owner, environment=live_environment)
@@ -48,8 +48,9 @@ def test_a_killed_worker_is_recovered_and_the_environment_converges(
 
     wait_for(waiting_for_rollout, timeout=30, what="the worker to reach the rollout")
     first.kill()
-    # Nothing moves until the sweeper sees the missing heartbeat.
-    wait_for(lambda: sweep()["recovered"] == [op.pk], timeout=10, what="the sweeper")
+    # The sweeper runs on the same host: it sees the worker's process is gone at once,
+    # without waiting for missed heartbeats.
+    assert sweep()["recovered"] == [op.pk]
     op.refresh_from_db()
     assert op.status == S.PENDING
     live_sandbox.controllers.rollout_delay = 0.05
@@ -58,7 +59,7 @@ def test_a_killed_worker_is_recovered_and_the_environment_converges(
     wait_for(lambda: finished(op), timeout=60, what="the recovered operation")
     assert op.status == S.SUCCEEDED, op.error
     assert op.attempts == 2
-    assert op.events.filter(message__contains="stopped heart-beating").exists()
+    assert op.events.filter(message__contains="is gone; running it again").exists()
     live_environment.refresh_from_db()
     assert live_environment.status == Environment.Status.ACTIVE
     assert live_kube.rollout_status(live_environment.namespace, "web").done

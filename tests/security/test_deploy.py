@@ -46,7 +46,12 @@ def test_every_object_validates_strictly(objects, version):
 
 
 def test_the_pieces_are_there(objects):
-    assert set(by_kind(objects, "Deployment")) == {"hangar-web", "hangar-worker", "hangar-beat"}
+    assert set(by_kind(objects, "Deployment")) == {
+        "hangar-web",
+        "hangar-worker",
+        "hangar-worker-periodic",
+        "hangar-beat",
+    }
     assert set(by_kind(objects, "Job")) == {"hangar-migrate"}
     assert set(by_kind(objects, "Service")) == {"hangar-web"}
     assert set(by_kind(objects, "Ingress")) == {"hangar-web"}
@@ -199,3 +204,25 @@ def test_render_py_agrees_with_kubectl_kustomize(directory):
     theirs = {key(o): o for o in yaml.safe_load_all(result.stdout) if o}
     ours = {key(o): o for o in render(directory)}
     assert theirs == ours
+
+
+def _queues(command: list[str]) -> list[str]:
+    found = [arg.split("=", 1)[1] for arg in command if arg.startswith("--queues=")]
+    return found[0].split(",") if found else []
+
+
+def test_operations_have_workers_of_their_own_and_every_queue_a_consumer(objects, settings):
+    """Periodic passes and webhooks never hold an operation's slot (issue 14): in the
+    Kubernetes deployment and in compose.yaml, one worker consumes the operations' queues
+    (retries first) and only those, another the rest, and no queue is left unconsumed."""
+    deployments = by_kind(objects, "Deployment")
+    kube = {
+        name: _queues(deployments[name]["spec"]["template"]["spec"]["containers"][0]["command"])
+        for name in ("hangar-worker", "hangar-worker-periodic")
+    }
+    services = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]
+    compose = {name: _queues(services[name]["command"]) for name in ("worker", "worker-periodic")}
+    for operations, periodic in (kube.values(), compose.values()):
+        assert operations == ["operation-retries", "operations"]
+        assert set(periodic) == {"periodic", "webhooks"}
+        assert sorted(operations + periodic) == sorted(settings.HANGAR_QUEUES)

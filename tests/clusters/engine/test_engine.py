@@ -120,7 +120,7 @@ def test_work_turned_away_at_the_cluster_limit_starts_when_a_slot_frees(cluster,
     running = create(cluster, kind="test.while_running", lock="environment:1", other=waiting.pk)
     enqueued: list[int] = []
     monkeypatch.setattr(
-        "clusters.engine.dispatch.enqueue", lambda pk, countdown=None: enqueued.append(pk)
+        "clusters.engine.dispatch.enqueue", lambda pk, **kw: enqueued.append(pk) or True
     )
     assert run_operation(running.pk) == S.SUCCEEDED
     assert ran == [(running.pk, "not-claimed")]  # the cluster was full: turned away
@@ -137,7 +137,7 @@ def test_a_finish_enqueues_no_more_than_the_free_slots(cluster, monkeypatch):
     assert claim(second.pk) is not None  # holds one of the two slots throughout
     enqueued: list[int] = []
     monkeypatch.setattr(
-        "clusters.engine.dispatch.enqueue", lambda pk, countdown=None: enqueued.append(pk)
+        "clusters.engine.dispatch.enqueue", lambda pk, **kw: enqueued.append(pk) or True
     )
     assert run_operation(first.pk) == S.SUCCEEDED
     assert enqueued == [queued[0].pk]  # one free slot: the oldest waiting key only

@@ -140,3 +140,36 @@ def test_unreachable_cluster_fails_after_bounded_retries_with_a_clear_message():
     assert "Cannot reach the API server" in str(excinfo.value)
     assert len(slept) == 3 and time.monotonic() - started < 5
     assert isinstance(excinfo.value, KubeError) and not isinstance(excinfo.value, KubeTimeout)
+
+
+def _default_policy_client(sandbox) -> KubeClient:
+    """The policy operations run with (only the pauses shortened)."""
+    return KubeClient(
+        Transport(build_api_client(yaml.safe_dump(sandbox.kubeconfig())), sleep=lambda s: None)
+    )
+
+
+def test_a_read_is_tried_three_times_at_most_per_run(sandbox, namespace):
+    """The engine retries the operation itself (up to 5 runs): the transport adds at most
+    3 tries per run, not 5 (which made 25 tries of one request)."""
+    sandbox.faults.error(503, method="GET", path_regex="/configmaps", times=None)
+    with pytest.raises(KubeError) as excinfo:
+        _default_policy_client(sandbox).list("v1", "ConfigMap", namespace)
+    assert excinfo.value.retryable  # for the engine to retry the operation
+    assert sandbox.requests.count("GET", "/configmaps") == 3
+
+
+def test_writes_other_than_applies_are_left_to_the_engine(sandbox, kube, namespace):
+    kube.apply(configmap_for(namespace))
+    sandbox.faults.error(503, method="PATCH", path_regex="/configmaps/app-config", times=1)
+    with pytest.raises(KubeError) as excinfo:
+        _default_policy_client(sandbox).merge_patch(
+            "v1", "ConfigMap", "app-config", {"data": {"A": "1"}}, namespace
+        )
+    assert excinfo.value.retryable
+    merge = "application/merge-patch+json"
+    assert sandbox.requests.count("PATCH", "/configmaps/app-config", content_type=merge) == 1
+    sandbox.faults.error(503, method="DELETE", path_regex="/configmaps/app-config", times=1)
+    with pytest.raises(KubeError):
+        _default_policy_client(sandbox).delete("v1", "ConfigMap", "app-config", namespace)
+    assert sandbox.requests.count("DELETE", "/configmaps/app-config") == 1
