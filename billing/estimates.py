@@ -42,6 +42,7 @@ from controlpanel.core.tenancy import is_agency_staff
 from sites.manifests.common import Resources
 from sites.manifests.policy import pod_resources
 from sites.models import Environment, Site
+from sites.services.capacity import environment_capacity_check
 
 _MI = 2**20
 
@@ -58,6 +59,8 @@ class Estimate:
     client_id: int | None = None
     after_max: Decimal | None = None  # autoscaling: the most it could cost
     assumptions: list[str] = field(default_factory=list)
+    # More pods than the nodes hold (sites.services.capacity): they would stay Pending.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def difference(self) -> Decimal:
@@ -78,6 +81,7 @@ class Estimate:
             "payer": self.payer,
             "basis": self.basis,
             "client_id": self.client_id,
+            "warnings": list(self.warnings),
             "assumptions": list(self.assumptions),
         }
 
@@ -298,8 +302,10 @@ def estimate_scale(
     client = environment.site.client
     _allow(actor, client, Action.SCALE)
     after = _candidate(environment, replicas=replicas, autoscale_enabled=False)
+    # What no node can run is refused here as by the scale itself.
+    warnings = environment_capacity_check(after, pods=replicas)
     resources_before, pods_before = _counted_before(environment)
-    return _environment_change(
+    estimate = _environment_change(
         actor=actor,
         client=client,
         cluster=environment.cluster,
@@ -311,6 +317,8 @@ def estimate_scale(
         pods_after_max=None,
         today=today,
     )
+    estimate.warnings.extend(warnings)
+    return estimate
 
 
 def estimate_autoscale(
@@ -328,6 +336,7 @@ def estimate_autoscale(
     after = _candidate(
         environment, autoscale_enabled=True, autoscale_min=minimum, autoscale_max=max_replicas
     )
+    warnings = environment_capacity_check(after, pods=max_replicas)
     resources_before, pods_before = _counted_before(environment)
     estimate = _environment_change(
         actor=actor,
@@ -345,6 +354,7 @@ def estimate_autoscale(
         f"Autoscaling is billed at its minimum of {minimum} pods (what runs without load); "
         f"at its maximum of {max_replicas} pods the month would cost {estimate.after_max}."
     )
+    estimate.warnings.extend(warnings)
     return estimate
 
 

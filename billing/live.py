@@ -1,11 +1,12 @@
 """What really runs: the pods of every environment's web Deployment as the cluster reports
 them, and their CPU and memory use where the cluster serves the metrics API.
 
-One list call per cluster for pods (label selector: Hangar's web pods, in every namespace)
-and one for PodMetrics (metrics.k8s.io/v1beta1, as metrics-server serves it). A cluster that
-cannot be read is left out with the reason, and sampling counts its environments from the
-database instead (EnvironmentSample.source). Reads are not retried: the next sample is an
-hour away, and a slow cluster must not hold the others up.
+One list call per environment namespace for pods (label selector: Hangar's web pods; the
+role Hangar holds reads pods only in its environments' namespaces) and one for PodMetrics
+(metrics.k8s.io/v1beta1, as metrics-server serves it). A cluster that cannot be read is
+left out with the reason, and sampling counts its environments from the database instead
+(EnvironmentSample.source); so is a namespace Hangar cannot read. Reads are not retried:
+the next sample is an hour away, and a slow cluster must not hold the others up.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -86,6 +87,8 @@ class ClusterReading:
     error: str = ""
     metrics_error: str = ""
     namespaces: set[str] = field(default_factory=set)
+    # Namespaces whose pods could not be read (no binding yet): counted from the database.
+    unread: set[str] = field(default_factory=set)
 
 
 def _requests(pod: dict) -> tuple[int, int]:
@@ -128,33 +131,52 @@ def usage_by_namespace(metrics: Iterable[dict]) -> dict[str, NamespaceUse]:
     return dict(found)
 
 
-def read_cluster(cluster: Cluster, kube: KubeClient | None = None) -> ClusterReading:
+def read_cluster(
+    cluster: Cluster, namespaces: Iterable[str], kube: KubeClient | None = None
+) -> ClusterReading:
+    """The web pods and their use in each of `namespaces`, one namespace at a time: Hangar
+    may read pods only where it bound its environment role (docs/cluster-access.md). A
+    namespace that cannot be read is counted from the database; a cluster that does not
+    answer at all, wholly."""
     kube = kube or KubeClient.for_cluster(cluster, retry=_ONE_TRY, skip_unchanged=False)
-    reading = ClusterReading()
-    try:
-        reading.pods = pods_by_namespace(kube.list("v1", "Pod", label_selector=WEB_PODS))
-    except KubeError as exc:
-        reading.error = exc.message
-        logger.warning("billing: pods of cluster %s not read: %s", cluster.slug, exc.message)
-        return reading
-    try:
-        reading.usage = usage_by_namespace(
-            kube.list("metrics.k8s.io/v1beta1", "PodMetrics", label_selector=WEB_PODS)
-        )
-    except KubeNotFound:
-        reading.metrics_error = "the cluster serves no metrics API (metrics-server)"
-    except KubeError as exc:
-        reading.metrics_error = exc.message
+    reading = ClusterReading(pods={}, usage={})
+    metrics = True
+    for namespace in sorted(set(namespaces)):
+        try:
+            pods = kube.list("v1", "Pod", namespace, label_selector=WEB_PODS)
+        except KubeError as exc:
+            if exc.status is None or exc.retryable:  # the cluster itself is away
+                reading.pods, reading.usage, reading.error = None, None, exc.message
+                logger.warning("billing: pods of cluster %s not read: %s", cluster.slug, exc)
+                return reading
+            reading.unread.add(namespace)
+            continue
+        reading.pods.update(pods_by_namespace(pods))  # type: ignore[union-attr]
+        if not metrics:
+            continue
+        try:
+            used = kube.list(
+                "metrics.k8s.io/v1beta1", "PodMetrics", namespace, label_selector=WEB_PODS
+            )
+        except KubeNotFound:
+            reading.metrics_error = "the cluster serves no metrics API (metrics-server)"
+            reading.usage, metrics = None, False
+        except KubeError as exc:
+            reading.metrics_error = exc.message
+            reading.usage, metrics = None, False
+        else:
+            reading.usage.update(usage_by_namespace(used))  # type: ignore[union-attr]
     return reading
 
 
-def read_clusters(clusters: Iterable[Cluster]) -> dict[int, ClusterReading]:
-    """Every cluster's reading, by cluster id. Never raises for a cluster: an unreadable
-    one has its error set (sampling then counts from the database)."""
+def read_clusters(namespaces: Mapping[Cluster, Iterable[str]]) -> dict[int, ClusterReading]:
+    """Every cluster's reading of its environments' namespaces, by cluster id. Never raises
+    for a cluster: an unreadable one has its error set (sampling then counts from the
+    database)."""
     readings = {}
-    for cluster in clusters:
+    for cluster, names in namespaces.items():
         try:
-            readings[cluster.pk] = read_cluster(cluster)
+            readings[cluster.pk] = read_cluster(cluster, names)
         except Exception as exc:  # a broken kubeconfig, say: fall back, never stop sampling
             logger.warning("billing: cluster %s not read: %s", cluster.slug, exc)
             readings[cluster.pk] = ClusterReading(error=f"{type(exc).__name__}: {exc}")

@@ -117,7 +117,7 @@ def _counted(environment: Environment, reading: ClusterReading | None) -> Counte
         "cpu_used": use.cpu_millicores if use else None,
         "memory_used_mib": use.memory_mib if use else None,
     }
-    if reading is not None and reading.pods is not None:
+    if reading is not None and reading.pods is not None and namespace not in reading.unread:
         live = reading.pods.get(namespace, NamespacePods())
         return Counted(
             live.pods,
@@ -165,8 +165,11 @@ def usage_sample(
     )
     if readings is None:
         # Outside the transaction: no row lock is held while clusters answer.
-        cluster_ids = {e.cluster_id for e in environments}
-        readings = read_clusters(Cluster.objects.filter(pk__in=cluster_ids).order_by("pk"))
+        clusters = Cluster.objects.in_bulk({e.cluster_id for e in environments})
+        namespaces: dict[Cluster, list[str]] = defaultdict(list)
+        for environment in environments:
+            namespaces[clusters[environment.cluster_id]].append(environment.namespace)
+        readings = read_clusters(namespaces)
     with transaction.atomic():
         try:
             with transaction.atomic():

@@ -260,13 +260,20 @@ class NodePool(models.Model):
 
 
 class AppliedObject(models.Model):
-    """The digest of the last object Hangar applied successfully, per cluster and object.
-    A repeated deploy of unchanged objects then costs no writes; a drift repair forces one."""
+    """What the API server confirmed of the last object Hangar applied, per cluster and
+    object: the digest of what was sent, and the identity and versions of the live object
+    the write's answer returned. A row exists only while that answer is the last word on
+    the object: it is deleted before a write whose answer could be lost. A repeated deploy
+    of unchanged objects then costs no writes; a drift repair forces them."""
 
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=512)
     namespace = models.CharField(max_length=63, blank=True, db_index=True)
     digest = models.CharField(max_length=64)
+    uid = models.CharField(max_length=64, blank=True)
+    resource_version = models.CharField(max_length=64, blank=True)
+    # Kinds whose spec the server versions (Deployment, CronJob, ...); null for the others.
+    generation = models.BigIntegerField(null=True, blank=True)
     applied_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -208,3 +208,41 @@ def validate_request_within_limit(
             )
     if errors:
         raise ValidationError(errors)
+
+
+# Every suffix of the Kubernetes quantity grammar (resource.Quantity), as a multiplier.
+_QUANTITY_SUFFIXES = {
+    **{unit: Decimal(size) for unit, size in _MEMORY_UNITS.items()},
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    "P": Decimal(10**15),
+    "E": Decimal(10**18),
+    "Pi": Decimal(2**50),
+    "Ei": Decimal(2**60),
+}
+_QUANTITY_RE = re.compile(
+    r"(?P<number>[+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:(?P<suffix>[a-zA-Z]{0,2})|[eE](?P<exp>[+-]?\d+))",
+    re.ASCII,
+)
+
+
+def quantity_value(value: object) -> Decimal | None:
+    """The value of any Kubernetes quantity (``"3Gi"``, ``"3072Mi"``, ``"1"``, ``"1000m"``,
+    ``"1e3"``, a bare number), or None when `value` is not one. The API server stores
+    quantities in its own canonical form (``3072Mi`` becomes ``3Gi``, ``1000m`` becomes
+    ``1``), so quantities are compared by this value, never by their text."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return Decimal(str(value))
+    if not isinstance(value, str):
+        return None
+    match = _QUANTITY_RE.fullmatch(value.strip())
+    if not match:
+        return None
+    number = Decimal(match["number"])
+    if match["exp"] is not None:
+        return number.scaleb(int(match["exp"]))
+    multiplier = _QUANTITY_SUFFIXES.get(match["suffix"] or "")
+    return None if multiplier is None else number * multiplier

@@ -247,6 +247,18 @@ HANGAR_RETRY_DELAYS = [
 HANGAR_POLL_SECONDS = env.float("HANGAR_POLL_SECONDS", default=2.0)
 # How long a deploy waits for its rollout before failing it.
 HANGAR_ROLLOUT_TIMEOUT = env.float("HANGAR_ROLLOUT_TIMEOUT", default=600.0)
+# Hangar's own identity on its clusters ("namespace:name" of its service account) and the
+# ClusterRole it binds to that account in each environment namespace it creates (see
+# docs/cluster-access.md). An empty role binds nothing: for a cluster whose role grants
+# Hangar every namespace at once.
+HANGAR_SERVICE_ACCOUNT = env.str("HANGAR_SERVICE_ACCOUNT", default="hangar-system:hangar")
+HANGAR_NAMESPACE_ROLE = env.str("HANGAR_NAMESPACE_ROLE", default="hangar-environment")
+# What a drift check does when objects of an environment are gone from its cluster (a
+# namespace emptied by hand, an API server that lost its state): "repair" queues an
+# operation that re-creates them, "report" only shows them on the drift page.
+HANGAR_DRIFT_REPAIR = env.str("HANGAR_DRIFT_REPAIR", default="repair")
+if HANGAR_DRIFT_REPAIR not in ("repair", "report"):
+    raise ImproperlyConfigured('HANGAR_DRIFT_REPAIR must be "repair" or "report".')
 
 # --- Email -----------------------------------------------------------------------------
 vars().update(

@@ -327,7 +327,7 @@ class CronSchedule(models.Model):
         Environment, on_delete=models.CASCADE, related_name="cron_schedules"
     )
     # The CronJob is named "cron-{name}" and Kubernetes caps CronJob names at 52 characters.
-    name = models.CharField(max_length=47, validators=[validate_dns_label])
+    name = models.CharField(max_length=v.CRON_NAME_MAX, validators=[v.validate_cron_name])
     schedule = models.CharField(
         max_length=120, help_text="Five cron fields; H picks a spread minute or hour."
     )
@@ -372,7 +372,12 @@ class CronSchedule(models.Model):
 
     @property
     def description(self) -> str:
-        return v.describe_cron_schedule(self.schedule, seed=self.seed)
+        try:
+            return v.describe_cron_schedule(self.schedule, seed=self.seed)
+        except ValidationError as exc:
+            # A schedule stored before a rule of the API server was known: say so, and
+            # let the page (or API listing) that shows it still work.
+            return "Not accepted by Kubernetes: " + " ".join(exc.messages)
 
     def next_runs(self, count: int = 5) -> list[datetime]:
         return v.next_cron_runs(self.schedule, seed=self.seed, count=count, tz=settings.TIME_ZONE)
@@ -507,7 +512,12 @@ class BackupSchedule(models.Model):
 
     @property
     def description(self) -> str:
-        return v.describe_cron_schedule(self.schedule, seed=self.seed)
+        try:
+            return v.describe_cron_schedule(self.schedule, seed=self.seed)
+        except ValidationError as exc:
+            # A schedule stored before a rule of the API server was known: say so, and
+            # let the page (or API listing) that shows it still work.
+            return "Not accepted by Kubernetes: " + " ".join(exc.messages)
 
     def clean(self) -> None:
         errors: dict[str, ValidationError] = {}

@@ -17,6 +17,7 @@ from django.db.models import F, QuerySet
 from django.utils.dateparse import parse_datetime
 
 from clusters.kube.client import KubeClient
+from clusters.kube.errors import KubeError
 from clusters.kube.status import job_status
 from clusters.kube.transport import RetryPolicy
 from clusters.models import Cluster, Operation
@@ -40,6 +41,17 @@ class PodLog:
     pod: str
     container: str
     text: str
+    # Why the log could not be read ("log unavailable: ..."); empty when it was.
+    unavailable: str = ""
+
+
+def _pod_log(kube: KubeClient, namespace: str, pod: str, container: str, **options: Any) -> PodLog:
+    try:
+        return PodLog(pod, container, kube.pod_logs(namespace, pod, container=container, **options))
+    except KubeError as exc:
+        # One pod's log (a container still starting, a pod just deleted) is no reason
+        # to show none of the others.
+        return PodLog(pod, container, "", f"log unavailable: {exc.message}")
 
 
 def environment_logs(
@@ -65,16 +77,13 @@ def environment_logs(
         "v1", "Pod", environment.namespace, label_selector={"app.kubernetes.io/name": "web"}
     )
     return [
-        PodLog(
+        _pod_log(
+            kube,
+            environment.namespace,
             pod["metadata"]["name"],
             container,
-            kube.pod_logs(
-                environment.namespace,
-                pod["metadata"]["name"],
-                container=container,
-                tail_lines=tail_lines,
-                since_seconds=since_seconds,
-            ),
+            tail_lines=tail_lines,
+            since_seconds=since_seconds,
         )
         for pod in sorted(pods, key=lambda p: p["metadata"]["name"])
     ]

@@ -141,3 +141,65 @@ def live_kube(live_cluster):
     from clusters.kube.client import KubeClient
 
     return KubeClient.for_cluster(live_cluster, skip_unchanged=False)
+
+
+# --- The same, or a real cluster: tests of what a user would see on any cluster -----------
+
+
+@pytest.fixture(params=["sandbox", pytest.param("real", marks=pytest.mark.cluster)])
+def any_cluster(request, db):
+    """A Cluster row for the sandbox emulator (always), or for KUBECONFIG's cluster too
+    under `pytest -m cluster`. `any_cluster.sandbox` is the emulator, None on a real one:
+    a test that needs the emulator's fault injection checks it."""
+    import uuid
+    from pathlib import Path
+
+    from clusters.kube.client import KubeClient
+    from clusters.kube.transport import forget_client
+
+    if request.param == "real":
+        import os
+
+        path = os.environ.get("KUBECONFIG")
+        if not path:
+            pytest.skip("KUBECONFIG is not set: no real cluster to test against")
+        cluster = f.ClusterFactory(
+            slug=f"real-{uuid.uuid4().hex[:6]}",
+            name="Real cluster",
+            kubeconfig=Path(path).expanduser().read_text(),
+        )
+        cluster.sandbox = None
+        yield cluster
+        kube = KubeClient.for_cluster(cluster, skip_unchanged=False)
+        for environment in cluster.environments.all():
+            kube.delete("v1", "Namespace", environment.namespace)
+        forget_client(cluster.pk)
+        return
+    cluster = request.getfixturevalue("live_cluster")
+    cluster.sandbox = request.getfixturevalue("live_sandbox")
+    yield cluster
+
+
+@pytest.fixture
+def any_environment(client_a, any_cluster):
+    """An environment with an image on `any_cluster`, not provisioned yet; its site slug is
+    unique, so namespaces on a shared real cluster never collide."""
+    import uuid
+
+    site = f.SiteFactory(client=client_a, slug=f"www{uuid.uuid4().hex[:6]}", name="Acme web")
+    return f.EnvironmentFactory(
+        site=site,
+        cluster=any_cluster,
+        slug="production",
+        image="registry.example.com/acme/web:1.0.0",
+        replicas=2,
+        varnish_enabled=False,
+    )
+
+
+@pytest.fixture
+def any_kube(any_cluster):
+    """Reads (and, as someone else, changes) `any_cluster` over HTTP."""
+    from clusters.kube.client import KubeClient
+
+    return KubeClient.for_cluster(any_cluster, skip_unchanged=False)

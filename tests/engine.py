@@ -32,3 +32,15 @@ def drain(timeout: float = 30.0) -> list[str]:
         if not ran:
             time.sleep(0.02)
     raise AssertionError(f"operations still pending after {timeout}s: {pending}")
+
+
+def provisioned(environment, actor):
+    """`environment` provisioned on its cluster through the service and the engine."""
+    from sites import services
+    from sites.models import Environment
+
+    services.environment_provision(actor=actor, environment=environment)
+    drain()
+    environment.refresh_from_db()
+    assert environment.status == Environment.Status.ACTIVE, environment.status
+    return environment

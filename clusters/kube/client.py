@@ -7,9 +7,18 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from clusters.kube.errors import KubeError, KubeNotFound, KubeTimeout
+from clusters.kube.applied import Applied
+from clusters.kube.errors import (
+    KubeConflict,
+    KubeError,
+    KubeNotFound,
+    KubeTimeout,
+    KubeUnreachable,
+)
 from clusters.kube.kinds import kind_for, kind_of
 from clusters.kube.status import JobStatus, RolloutStatus, job_status, rollout_status
 from clusters.kube.transport import RetryPolicy, Transport, api_client_for
@@ -21,20 +30,48 @@ FIELD_MANAGER = "hangar"
 APPLY = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
 MAX_LOG_BYTES = 2 * 1024 * 1024
+LOG_ACCEPT = "application/json, */*"
+# Dry runs of one batch in flight at once (a provisioning checks about a dozen objects).
+DRY_RUNS_AT_ONCE = 6
 
 
 class DigestStore(Protocol):
-    """Remembers what was last applied successfully, to skip unchanged writes."""
+    """Remembers what the server confirmed Hangar last applied, to skip unchanged writes
+    (clusters.kube.digests)."""
 
-    def get(self, key: str) -> str | None: ...
+    def get(self, key: str) -> Applied | None: ...
 
-    def set(self, key: str, digest: str) -> None: ...
+    def set(self, key: str, record: Applied) -> None: ...
 
     def forget(self, key: str) -> None: ...
+
+    def forget_many(self, keys: list[str]) -> None: ...
 
     def forget_namespace(self, namespace: str) -> None: ...
 
     def keys(self, namespace: str) -> set[str]: ...
+
+
+# Kinds whose live object is read before its write is skipped: the Deployment is what
+# runs, and a deploy reads it anyway (rollout, image). One GET per environment; a record
+# of any other kind is trusted until a drift check finds its object changed or gone and
+# forgets it (sites.services.drift).
+LIVE_CHECKED: frozenset[tuple[str, str]] = frozenset({("apps/v1", "Deployment")})
+# Written before the rest of a batch is dry-run: nothing can be checked in a namespace
+# that does not exist yet, nor where Hangar's role is not bound yet.
+PREREQUISITES: frozenset[tuple[str, str]] = frozenset(
+    {("v1", "Namespace"), ("rbac.authorization.k8s.io/v1", "RoleBinding")}
+)
+
+
+@dataclass
+class ApplyOutcome:
+    """What `KubeClient.apply_all` did, and the live objects it saw on the way (write
+    answers and the reads that allowed a skip), by `object_key`."""
+
+    written: int = 0
+    skipped: int = 0
+    live: dict[str, dict] = field(default_factory=dict)
 
 
 def path_key(api_version: str, kind: str, name: str, namespace: str | None) -> str:
@@ -71,6 +108,9 @@ class KubeClient:
         self.transport = transport
         self.digests = digests
         self.sleep = sleep
+        # Live objects this client read or wrote, by object_key: a caller that needs one
+        # again (a deploy verifying its Deployment) need not read it twice.
+        self.observed: dict[str, dict] = {}
 
     @classmethod
     def for_cluster(
@@ -127,38 +167,130 @@ class KubeClient:
 
     # --- writing -----------------------------------------------------------------------
 
-    def apply(self, obj: Mapping[str, Any], *, force_write: bool = False) -> dict | None:
-        """Server-side apply one object. Returns the live object, or None when the same
-        object was applied successfully before and the write was skipped."""
+    def _record(self, key: str) -> Applied | None:
+        return self.digests.get(key) if self.digests is not None else None
+
+    def unchanged(self, obj: Mapping[str, Any], *, live: Mapping[str, Any] | None = None) -> bool:
+        """Whether `obj` is what the server confirmed Hangar applied last, and (for the
+        LIVE_CHECKED kinds, read here unless `live` is given) the live object is still the
+        one that write produced."""
+        key = object_key(obj)
+        record = self._record(key)
+        if record is None or record.digest != object_digest(obj):
+            return False
+        if (obj.get("apiVersion"), obj.get("kind")) not in LIVE_CHECKED:
+            return True
+        if live is None:
+            meta = obj.get("metadata") or {}
+            live = self.get_or_none(
+                obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace")
+            )
+            if live is not None:
+                self.observed[key] = live
+        return record.matches(live)
+
+    def apply(
+        self, obj: Mapping[str, Any], *, force_write: bool = False, dry_run: bool = False
+    ) -> dict | None:
+        """Server-side apply one object. Returns the live object, or None when the write
+        was skipped: the same object was applied before and is known to be unchanged.
+
+        The record of the object is forgotten before the write and written again from the
+        server's answer, so a write that fails, or whose answer is lost, leaves none."""
+        if not (force_write or dry_run) and self.unchanged(obj):
+            return None
         kind = kind_for(dict(obj))
         meta = obj.get("metadata") or {}
         key = object_key(obj)
-        digest = object_digest(obj)
-        if not force_write and self.digests is not None and self.digests.get(key) == digest:
-            return None
-        path = kind.path(namespace=meta.get("namespace"), name=meta["name"])
+        query: list[tuple[str, Any]] = [("fieldManager", FIELD_MANAGER), ("force", "true")]
+        if dry_run:
+            query.append(("dryRun", "All"))
+        elif self.digests is not None and self._record(key) is not None:
+            self.digests.forget(key)
         live = self.transport.request(
             "PATCH",
-            path,
+            kind.path(namespace=meta.get("namespace"), name=meta["name"]),
             body=copy.deepcopy(dict(obj)),
             content_type=APPLY,
-            query=[("fieldManager", FIELD_MANAGER), ("force", "true")],
+            query=query,
         ).json()
+        if dry_run:
+            return live
         if self.digests is not None:
-            self.digests.set(key, digest)
+            self.digests.set(key, Applied.confirmed(object_digest(obj), live))
+        self.observed[key] = live
         return live
+
+    def apply_fields(self, obj: Mapping[str, Any], *, field_manager: str) -> dict | None:
+        """Server-side apply of a partial object as another field manager, without force
+        and without a record: a claim of shared ownership, as the Kubernetes docs' hand-over
+        of `spec.replicas` to an autoscaler does. None when another manager owns one of the
+        fields with another value (409): that manager has it already."""
+        meta = obj.get("metadata") or {}
+        try:
+            return self.transport.request(
+                "PATCH",
+                kind_for(dict(obj)).path(namespace=meta.get("namespace"), name=meta["name"]),
+                body=copy.deepcopy(dict(obj)),
+                content_type=APPLY,
+                query=[("fieldManager", field_manager)],
+            ).json()
+        except KubeConflict:
+            return None
+
+    def check_all(self, objects: Iterable[Mapping[str, Any]]) -> None:
+        """Apply every object with `dryRun=All`: raises what the server would refuse (the
+        first refused object's error, in the given order), writes nothing. The dry runs
+        are independent, so they go out several at a time."""
+        objects = list(objects)
+        if len(objects) <= 1:
+            for obj in objects:
+                self.apply(obj, dry_run=True)
+            return
+        with ThreadPoolExecutor(max_workers=min(DRY_RUNS_AT_ONCE, len(objects))) as pool:
+            for _ in pool.map(lambda obj: self.apply(obj, dry_run=True), objects):
+                pass
 
     def apply_all(
         self, objects: Iterable[Mapping[str, Any]], *, force_write: bool = False
-    ) -> tuple[int, int]:
-        """Apply in order; returns (written, skipped)."""
-        written = skipped = 0
+    ) -> ApplyOutcome:
+        """Apply in order, all or nothing as far as the server can tell beforehand: when
+        more than one object is to be written, every one is first applied with
+        `dryRun=All`, so an object the server refuses (422, 403) fails the batch before
+        its first write. Prerequisites (the namespace, Hangar's role binding in it) are
+        written first: the others cannot be checked without them."""
+        objects = list(objects)
+        outcome = ApplyOutcome()
+        pending = []
         for obj in objects:
-            if self.apply(obj, force_write=force_write) is None:
-                skipped += 1
+            if not force_write and self.unchanged(obj):
+                outcome.skipped += 1
+                outcome.live[object_key(obj)] = self.observed.get(object_key(obj), {})
             else:
-                written += 1
-        return written, skipped
+                pending.append(obj)
+        first = [o for o in pending if (o.get("apiVersion"), o.get("kind")) in PREREQUISITES]
+        rest = [o for o in pending if (o.get("apiVersion"), o.get("kind")) not in PREREQUISITES]
+        for obj in first:
+            outcome.live[object_key(obj)] = self.apply(obj, force_write=True) or {}
+            outcome.written += 1
+        if len(rest) > 1:
+            self.check_all(rest)
+        for obj in rest:
+            outcome.live[object_key(obj)] = self.apply(obj, force_write=True) or {}
+            outcome.written += 1
+        return outcome
+
+    def forget(self, keys: list[str]) -> None:
+        """Forget the records of these objects (found changed or gone): the next apply
+        writes them."""
+        if self.digests is not None and keys:
+            self.digests.forget_many(keys)
+
+    def forget_namespace(self, namespace: str) -> None:
+        """Forget every record of a namespace and of the Namespace itself (found gone)."""
+        if self.digests is not None:
+            self.digests.forget_namespace(namespace)
+            self.digests.forget(path_key("v1", "Namespace", namespace, None))
 
     def applied(self, namespace: str) -> list[tuple[str, str, str]]:
         """(api_version, kind, name) of every object this cluster's record says Hangar
@@ -249,13 +381,37 @@ class KubeClient:
 
     # --- waiting -------------------------------------------------------------------------
 
-    def _wait(self, check: Callable[[], Any], *, timeout: float, poll: float, what: str) -> Any:
+    def _wait(
+        self,
+        check: Callable[[], Any],
+        *,
+        timeout: float,
+        poll: float,
+        what: str,
+        survive_transport: bool = False,
+    ) -> Any:
+        """Call `check` every `poll` seconds until it returns something or `timeout` passes.
+
+        With `survive_transport`, a check that got no answer from the API server (refused
+        or reset connection, read timeout: a transient error without a status) is tried
+        again until the deadline; at the deadline that error is raised as KubeUnreachable,
+        since the outcome is unknown, not failed."""
         deadline = time.monotonic() + timeout
         while True:
-            result = check()
+            lost: KubeError | None = None
+            try:
+                result = check()
+            except KubeError as exc:
+                if not (survive_transport and exc.retryable and exc.status is None):
+                    raise
+                lost, result = exc, None
             if result is not None:
                 return result
             if time.monotonic() >= deadline:
+                if lost is not None:
+                    raise KubeUnreachable(
+                        f"Lost contact with the API server while waiting for {what}: {lost.message}"
+                    ) from lost
                 raise KubeTimeout(f"Timed out after {timeout:g}s waiting for {what}.")
             self.sleep(poll)
 
@@ -266,7 +422,9 @@ class KubeClient:
         self._wait(gone, timeout=timeout, poll=poll, what=f'namespace "{name}" to be deleted')
 
     def rollout_status(self, namespace: str, name: str) -> RolloutStatus:
-        return rollout_status(self.get("apps/v1", "Deployment", name, namespace))
+        live = self.get("apps/v1", "Deployment", name, namespace)
+        self.observed[path_key("apps/v1", "Deployment", name, namespace)] = live
+        return rollout_status(live)
 
     def wait_rollout(
         self,
@@ -287,7 +445,9 @@ class KubeClient:
                 raise KubeError(status.message)
             return status if status.done else None
 
-        return self._wait(check, timeout=timeout, poll=poll, what=f'rollout of "{name}"')
+        return self._wait(
+            check, timeout=timeout, poll=poll, what=f'rollout of "{name}"', survive_transport=True
+        )
 
     def job_status(self, namespace: str, name: str) -> JobStatus:
         return job_status(self.get("batch/v1", "Job", name, namespace))
@@ -352,8 +512,22 @@ class KubeClient:
         if since_seconds is not None:
             query.append(("sinceSeconds", since_seconds))
         path = kind_of("v1", "Pod").path(namespace=namespace, name=pod) + "/log"
-        body = self.transport.request("GET", path, query=query, accept="text/plain").body
+        # As kubectl asks: the log comes as text, and an error as a JSON Status, which the
+        # API server refuses to send (406) to a client accepting text/plain only.
+        body = self.transport.request("GET", path, query=query, accept=LOG_ACCEPT).body
         return body.decode("utf-8", errors="replace")
+
+    def job_log(self, namespace: str, job: str, *, tail_lines: int) -> str:
+        """The log of a Job's latest pod, or "log unavailable: <reason>". A Job's outcome
+        is its status: a log that cannot be read never fails the operation that ran it."""
+        try:
+            pods = self.list("v1", "Pod", namespace, label_selector={"job-name": job})
+            if not pods:
+                return f"log unavailable: no pod of job {job} is left"
+            latest = max(pods, key=lambda p: p["metadata"].get("creationTimestamp") or "")
+            return self.pod_logs(namespace, latest["metadata"]["name"], tail_lines=tail_lines)
+        except KubeError as exc:
+            return f"log unavailable: {exc.message}"
 
     # --- access --------------------------------------------------------------------------
 
@@ -365,6 +539,7 @@ class KubeClient:
         group: str = "",
         namespace: str | None = None,
         subresource: str | None = None,
+        name: str | None = None,
     ) -> tuple[bool, str]:
         """SelfSubjectAccessReview: may Hangar's credentials do this? (allowed, reason)"""
         attributes: dict[str, Any] = {"verb": verb, "resource": resource, "group": group}
@@ -372,6 +547,8 @@ class KubeClient:
             attributes["namespace"] = namespace
         if subresource:
             attributes["subresource"] = subresource
+        if name:
+            attributes["name"] = name
         review = {
             "apiVersion": "authorization.k8s.io/v1",
             "kind": "SelfSubjectAccessReview",

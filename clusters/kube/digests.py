@@ -1,7 +1,15 @@
-"""What was last applied to a cluster, per object, so unchanged objects are not rewritten."""
+"""What the API server confirmed Hangar last applied to a cluster, per object, so that
+unchanged objects are not rewritten.
+
+A record holds the digest of the object Hangar sent and, from the write's answer, the live
+object's uid, resourceVersion and generation. It says only what the server confirmed:
+`KubeClient.apply` forgets it before a write whose answer may be lost and records it
+again from the answer, so a lost or failed write leaves no record behind.
+"""
 
 from __future__ import annotations
 
+from clusters.kube.applied import Applied
 from clusters.models import AppliedObject, Cluster
 
 
@@ -12,57 +20,70 @@ def namespace_of(key: str) -> str:
 
 class DatabaseDigestStore:
     """Backed by AppliedObject rows. A store lives as long as one KubeClient, i.e. one
-    operation, which holds its environment's lock: the digests of a namespace are read in
+    operation, which holds its environment's lock: the records of a namespace are read in
     one query the first time one is asked for, instead of one query per object."""
 
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
-        self._namespaces: dict[str, dict[str, str]] = {}
+        self._namespaces: dict[str, dict[str, Applied]] = {}
 
-    def _known(self, namespace: str) -> dict[str, str] | None:
-        """The namespace's digests by key; None for cluster-scoped objects (every
+    def _known(self, namespace: str) -> dict[str, Applied] | None:
+        """The namespace's records by key; None for cluster-scoped objects (every
         namespace of the cluster has one: those are looked up one by one)."""
         if not namespace:
             return None
         known = self._namespaces.get(namespace)
         if known is None:
-            known = dict(
-                AppliedObject.objects.filter(cluster=self.cluster, namespace=namespace).values_list(
-                    "key", "digest"
-                )
-            )
+            rows = AppliedObject.objects.filter(
+                cluster=self.cluster, namespace=namespace
+            ).values_list("key", "digest", "uid", "resource_version", "generation")
+            known = {key: Applied(*fields) for key, *fields in rows}
             self._namespaces[namespace] = known
         return known
 
-    def get(self, key: str) -> str | None:
+    def get(self, key: str) -> Applied | None:
         known = self._known(namespace_of(key))
         if known is not None:
             return known.get(key)
-        return (
+        row = (
             AppliedObject.objects.filter(cluster=self.cluster, key=key)
-            .values_list("digest", flat=True)
+            .values_list("digest", "uid", "resource_version", "generation")
             .first()
         )
+        return Applied(*row) if row is not None else None
 
-    def set(self, key: str, digest: str) -> None:
+    def set(self, key: str, record: Applied) -> None:
         # One upsert instead of update_or_create's select-for-update and write.
+        fields = ["digest", "uid", "resource_version", "generation", "namespace", "applied_at"]
         AppliedObject.objects.bulk_create(
             [
                 AppliedObject(
-                    cluster=self.cluster, key=key, namespace=namespace_of(key), digest=digest
+                    cluster=self.cluster,
+                    key=key,
+                    namespace=namespace_of(key),
+                    digest=record.digest,
+                    uid=record.uid,
+                    resource_version=record.resource_version,
+                    generation=record.generation,
                 )
             ],
             update_conflicts=True,
             unique_fields=["cluster", "key"],
-            update_fields=["digest", "namespace", "applied_at"],
+            update_fields=fields,
         )
         known = self._namespaces.get(namespace_of(key))
         if known is not None:
-            known[key] = digest
+            known[key] = record
 
     def forget(self, key: str) -> None:
         AppliedObject.objects.filter(cluster=self.cluster, key=key).delete()
         self._namespaces.get(namespace_of(key), {}).pop(key, None)
+
+    def forget_many(self, keys: list[str]) -> None:
+        """Forget several records in one query (drift found their objects gone)."""
+        AppliedObject.objects.filter(cluster=self.cluster, key__in=keys).delete()
+        for key in keys:
+            self._namespaces.get(namespace_of(key), {}).pop(key, None)
 
     def forget_namespace(self, namespace: str) -> None:
         AppliedObject.objects.filter(cluster=self.cluster, namespace=namespace).delete()

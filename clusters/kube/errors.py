@@ -23,12 +23,16 @@ class KubeError(Exception):
         status: int | None = None,
         reason: str = "",
         retry_after: float | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.reason = reason
         self.retry_after = retry_after
+        # The Status body's details: the kind and name it is about ({"kind": "namespaces",
+        # "name": ...} for a write into a namespace that does not exist).
+        self.details = details or {}
 
     def __str__(self) -> str:
         return self.message
@@ -113,4 +117,10 @@ def error_from_response(status: int, body: bytes | None, headers: Any, *, what: 
         cls: type[KubeError] = KubeTimeout if status == 504 else KubeTransientError
     else:
         cls = _BY_STATUS.get(status, KubeError)
-    return cls(message, status=status, reason=reason, retry_after=retry_after)
+    return cls(
+        message,
+        status=status,
+        reason=reason,
+        retry_after=retry_after,
+        details=details if isinstance(details, dict) else None,
+    )

@@ -50,12 +50,15 @@ _KINDS = [
     Kind("networking.k8s.io/v1", "IngressClass", "ingressclasses", namespaced=False),
     Kind("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers"),
     Kind("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets"),
+    Kind("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings"),
+    Kind("rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", namespaced=False),
     Kind(
         "apiextensions.k8s.io/v1",
         "CustomResourceDefinition",
         "customresourcedefinitions",
         namespaced=False,
     ),
+    Kind("cert-manager.io/v1", "ClusterIssuer", "clusterissuers", namespaced=False),
     Kind(
         "authorization.k8s.io/v1",
         "SelfSubjectAccessReview",

@@ -7,7 +7,7 @@ requests that one of its rules grants are allowed, and deny rules still apply on
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +58,8 @@ class AllowRule:
     verbs: frozenset[str]
     resources: frozenset[str]
     groups: frozenset[str]
+    # Only objects of these names (empty: any), as RBAC's resourceNames.
+    names: frozenset[str] = frozenset()
 
     @classmethod
     def from_policy_rule(cls, rule: dict[str, Any]) -> AllowRule:
@@ -65,6 +67,7 @@ class AllowRule:
             frozenset(rule.get("verbs") or ()),
             frozenset(rule.get("resources") or ()),
             frozenset(rule.get("apiGroups") or ()),
+            frozenset(rule.get("resourceNames") or ()),
         )
 
     def matches(self, attrs: Attributes) -> bool:
@@ -73,6 +76,7 @@ class AllowRule:
             bool({attrs.verb, "*"} & self.verbs)
             and bool({resource, "*"} & self.resources)
             and bool({attrs.group, "*"} & self.groups)
+            and (not self.names or attrs.name in self.names)
         )
 
 
@@ -93,6 +97,8 @@ class AccessPolicy:
         self._lock = threading.Lock()
         self._rules: list[DenyRule] = []
         self._allow: tuple[AllowRule, ...] | None = None
+        # In allow-list mode, what RoleBindings grant: (namespace, user) -> rules (rbac.py).
+        self.bindings: Callable[[str, str], Iterable[AllowRule]] | None = None
 
     def allow_only(self, rules: Iterable[AllowRule] | None) -> None:
         """Grant only what `rules` grant, besides system:basic-user's self-reviews (None:
@@ -126,7 +132,12 @@ class AccessPolicy:
         with self._lock:
             if any(rule.matches(attrs) for rule in self._rules):
                 return False
-            return self._allow is None or any(rule.matches(attrs) for rule in self._allow)
+            if self._allow is None or any(rule.matches(attrs) for rule in self._allow):
+                return True
+            bindings = self.bindings
+        return bindings is not None and any(
+            rule.matches(attrs) for rule in bindings(attrs.namespace, self.user)
+        )
 
     def message(self, attrs: Attributes) -> str:
         """RBAC's ``forbiddenMessage``."""

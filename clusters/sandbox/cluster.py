@@ -14,6 +14,7 @@ from .controllers import Controllers
 from .errors import ApiError
 from .faults import Faults, RequestLog, lose_state
 from .operations import Api
+from .rbac import bound_rules
 from .resources import Registry, ResourceType
 from .server import DEFAULT_MAX_BODY, Router, SandboxHTTPServer
 from .store import Store
@@ -66,6 +67,7 @@ class SandboxCluster:
             lambda: self.store.list("apiextensions.k8s.io", "customresourcedefinitions")
         )
         self.access = AccessPolicy(user)
+        self.access.bindings = lambda namespace, who: bound_rules(self.store, namespace, who)
         self.api = Api(
             self.store, self.registry, self.access, namespace_defaults=namespace_defaults
         )

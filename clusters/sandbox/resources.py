@@ -258,6 +258,13 @@ BUILTIN: tuple[ResourceType, ...] = (
         False,
         verbs=("create",),
     ),
+    # RBAC: stored, and read by the allow-list authorizer (rbac.py) for RoleBindings.
+    ResourceType("rbac.authorization.k8s.io", "v1", "roles", "Role", True),
+    ResourceType("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True),
+    ResourceType("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False),
+    ResourceType(
+        "rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False
+    ),
     ResourceType(
         "apiextensions.k8s.io",
         "v1",
@@ -279,6 +286,7 @@ GROUP_ORDER = (
     "batch",
     "networking.k8s.io",
     "policy",
+    "rbac.authorization.k8s.io",
     "apiextensions.k8s.io",
 )
 

@@ -19,7 +19,9 @@ from . import discovery, errors, metrics
 from .access import AccessPolicy, Attributes
 from .errors import ApiError
 from .faults import Faults, RequestLog, RequestRecord
+from .negotiation import accepts_serialized, not_acceptable
 from .operations import APPLY, Api, Options, Result, parse_json
+from .rbac import check_bind
 from .resources import Registry, ResourceType
 from .watch import watch_stream
 
@@ -210,6 +212,8 @@ class Router:
                 self.access.check(
                     Attributes("create", rt.group, rt.plural, "", namespace, target.name or "")
                 )
+        if rt.plural == "rolebindings" and verb in ("create", "update", "patch") and body:
+            check_bind(self.access, namespace, parse_json(body))
         opts = self._options(query, headers, body, verb)
         ns = target.namespace or ""
         name = target.name or ""
@@ -368,6 +372,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
             record.status = result.code if isinstance(result, Result) else 200
             self._drop()
             return
+        if (
+            isinstance(result, Result)
+            and not isinstance(result.body, str)
+            and not accepts_serialized(self.headers.get("Accept"))
+        ):
+            error = not_acceptable()
+            result = Result(error.code, error.body())
         if isinstance(result, Result):
             record.status = result.code
             self._send(result)

@@ -36,6 +36,17 @@ def _qos(spec: dict[str, Any]) -> str:
     return "Burstable"
 
 
+def image_id(image: str) -> str:
+    """What a kubelet reports as the image it pulled: ``name@digest``. A reference pinned
+    by digest pulls exactly that digest; a tag resolves to one made up from its name."""
+    name, at, _ = image.partition("@")
+    if at:
+        return image
+    last = name.rsplit("/", 1)[-1]
+    repository = name[: len(name) - len(last)] + last.split(":", 1)[0]
+    return f"{repository}@sha256:{_digest(image)}"
+
+
 def pod_status(
     pod: dict[str, Any], state: str, started: float, pod_ip: str, host_ip: str
 ) -> dict[str, Any]:
@@ -50,7 +61,7 @@ def pod_status(
         status: dict[str, Any] = {
             "name": cname,
             "image": image,
-            "imageID": f"{image.split(':')[0]}@sha256:{_digest(image)}",
+            "imageID": image_id(image),
             "containerID": f"containerd://{_digest(name, cname)}",
             "ready": ready,
             "started": ready,

@@ -3,6 +3,7 @@ parse and type-check — the services validate the rules and report field errors
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from clusters.models import Cluster, NodePool, NodeSize, Operation, OperationEvent
@@ -194,7 +195,7 @@ class EnvVarWriteSerializer(StrictSerializer):
 
 class CronScheduleSerializer(serializers.ModelSerializer):
     description = serializers.CharField(read_only=True)
-    resolved_schedule = serializers.CharField(read_only=True)
+    resolved_schedule = serializers.SerializerMethodField()
 
     class Meta:
         model = CronSchedule
@@ -212,6 +213,14 @@ class CronScheduleSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    def get_resolved_schedule(self, obj: CronSchedule) -> str:
+        """Empty for a schedule stored before a rule of the API server was known
+        (`description` says why)."""
+        try:
+            return obj.resolved_schedule
+        except DjangoValidationError:
+            return ""
 
 
 class CronCreateSerializer(StrictSerializer):
@@ -344,6 +353,9 @@ class LogSerializer(serializers.Serializer):
     pod = serializers.CharField()
     container = serializers.CharField()
     text = serializers.CharField()
+    unavailable = serializers.CharField(
+        help_text='Why the log could not be read ("log unavailable: ..."); empty when it was.'
+    )
 
 
 # --- infrastructure ------------------------------------------------------------------------
@@ -678,3 +690,7 @@ class EstimateSerializer(serializers.Serializer):
     payer = serializers.CharField()
     basis = serializers.CharField()
     assumptions = serializers.ListField(child=serializers.CharField())
+    warnings = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="More pods than the nodes hold: those would stay Pending.",
+    )

@@ -7,12 +7,17 @@ import copy
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from clusters.engine import OperationContext, OperationFailed
-from clusters.kube.errors import KubeError
+from clusters.kube.client import path_key
+from clusters.kube.errors import KubeError, KubeNotFound, KubeUnreachable
+from clusters.kube.status import rollout_status
 from sites.desired import DesiredState, desired_state
 from sites.manifests import MANAGED_BY
+from sites.manifests.common import WEB, selector_labels
 from sites.models import Environment
+from sites.validators import parse_image_reference
 
 OVERRIDABLE = frozenset(
     {
@@ -67,22 +72,81 @@ def prune(
     return removed
 
 
-def wait_for_rollout(ctx: OperationContext, environment: Environment) -> None:
+def wait_for_rollout(ctx: OperationContext, environment: Environment) -> dict[str, Any]:
+    """Wait until the web Deployment has rolled out; returns it as last read.
+
+    Losing contact with the API server while waiting is not a failed rollout: it is
+    retried until the wait's own deadline, and after that the operation is retried later
+    (a retryable error), not rolled back."""
+
     def report(status: Any) -> None:
         ctx.progress(f"Rollout: {status.message}")
 
     try:
         ctx.kube.wait_rollout(
             environment.namespace,
-            "web",
+            WEB,
             timeout=settings.HANGAR_ROLLOUT_TIMEOUT,
             poll=settings.HANGAR_POLL_SECONDS,
             on_progress=report,
         )
     except KubeError as exc:
-        if exc.retryable and exc.status:
+        if exc.retryable and (exc.status or isinstance(exc, KubeUnreachable)):
             raise
         raise OperationFailed(f"The new pods did not become ready: {exc.message}") from exc
+    return ctx.kube.observed[deployment_key(environment)]
+
+
+def deployment_key(environment: Environment) -> str:
+    return path_key("apps/v1", "Deployment", WEB, environment.namespace)
+
+
+def verify_running(ctx: OperationContext, environment: Environment, deployment: dict) -> None:
+    """What really runs is what was deployed: the live Deployment's web container has
+    the environment's image and, when that image is pinned by digest, every pod of it that
+    reports the digest it runs (containerStatuses[].imageID) reports that one."""
+    containers = (((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}).get(
+        "containers"
+    ) or []
+    running = next((c.get("image") for c in containers if c.get("name") == WEB), None)
+    if running != environment.image:
+        raise OperationFailed(
+            f"The cluster's Deployment runs {running or 'no web container'}, not "
+            f"{environment.image}: it was changed while this operation ran."
+        )
+    digest = parse_image_reference(environment.image).digest
+    if not digest:
+        return
+    pods = ctx.kube.list(
+        "v1", "Pod", environment.namespace, label_selector=selector_labels(environment, WEB)
+    )
+    for pod in pods:
+        if (pod.get("metadata") or {}).get("deletionTimestamp"):
+            continue  # an old pod on its way out
+        for status in (pod.get("status") or {}).get("containerStatuses") or []:
+            # Only a repository digest ("name@sha256:...") names what was pulled; a bare
+            # "sha256:..." is the local image id, a different number.
+            _, at, pulled = str(status.get("imageID") or "").rpartition("@")
+            if status.get("name") == WEB and at and pulled != digest:
+                raise OperationFailed(
+                    f"Pod {pod['metadata']['name']} runs {pulled}, not the deployed {digest}."
+                )
+
+
+class NothingApplied(OperationFailed):
+    """The operation failed before its first write: there is nothing to roll back."""
+
+
+def desired_or_fail(environment: Environment) -> DesiredState:
+    """The desired state, or a failed operation naming what cannot be rendered (a
+    schedule stored before a rule of the server was known, say): checked before anything
+    is written."""
+    try:
+        return desired_state(environment)
+    except ValidationError as exc:
+        raise NothingApplied(
+            "The configuration cannot be applied: " + " ".join(exc.messages)
+        ) from exc
 
 
 def converge(
@@ -92,16 +156,35 @@ def converge(
     wait: bool = True,
     force_write: bool = False,
 ) -> None:
-    """Make the cluster match `environment`: apply, prune, wait for the rollout.
-    `force_write` applies even objects unchanged since the last apply, and looks for
-    strays in the namespace (drift repair)."""
-    desired = desired_state(environment)
-    written, skipped = ctx.kube.apply_all(desired.objects, force_write=force_write)
+    """Make the cluster match `environment`: apply (all or nothing, see
+    KubeClient.apply_all), prune, wait for the rollout and check that what runs is the
+    environment's image. `force_write` applies even objects unchanged since the last
+    apply, and looks for strays in the namespace (drift repair)."""
+    desired = desired_or_fail(environment)
+    try:
+        outcome = ctx.kube.apply_all(desired.objects, force_write=force_write)
+    except KubeNotFound as exc:
+        if exc.details.get("kind") != "namespaces":
+            raise
+        # The namespace is gone (deleted by hand, an API server that lost its state):
+        # every record of what was in it is stale. Make it all again.
+        ctx.log(
+            f"Namespace {environment.namespace} is missing on the cluster: creating it and "
+            "everything in it again.",
+            "warning",
+        )
+        ctx.kube.forget_namespace(environment.namespace)
+        outcome = ctx.kube.apply_all(desired.objects, force_write=True)
     removed = prune(ctx, environment, desired, look=force_write) if environment.image else []
-    detail = f"{written} written, {skipped} unchanged" + (
+    detail = f"{outcome.written} written, {outcome.skipped} unchanged" + (
         f", removed {', '.join(removed)}" if removed else ""
     )
     ctx.step(f"Applied {len(desired.objects)} objects to {environment.namespace} ({detail}).")
     if wait and environment.image:
-        wait_for_rollout(ctx, environment)
-        ctx.step("Rollout complete: every pod runs the new configuration.")
+        # The Deployment as written or as read to skip its write: when it shows a finished
+        # rollout (nothing changed its spec), there is nothing to wait for.
+        deployment = ctx.kube.observed.get(deployment_key(environment))
+        if deployment is None or not rollout_status(deployment).done:
+            deployment = wait_for_rollout(ctx, environment)
+        verify_running(ctx, environment, deployment)
+        ctx.step(f"Rollout complete: every pod runs {environment.image}.")

@@ -15,10 +15,12 @@ from django.utils import timezone
 from clusters.engine import OperationContext, OperationFailed, register
 from clusters.models import Operation
 from sites.backups import hooks as data_hooks
-from sites.desired import desired_objects
+from sites.handlers.autoscaling import autoscaled_count, hand_replicas_to_autoscaler
 from sites.handlers.converge import (
     OVERRIDABLE,
+    NothingApplied,
     converge,
+    desired_or_fail,
     load_environment,
     wait_for_rollout,
     with_overrides,
@@ -64,10 +66,12 @@ def deploy(ctx: OperationContext) -> dict:
     future = with_overrides(environment, {"image": image})
     try:
         converge(ctx, future)
+    except NothingApplied:
+        raise
     except OperationFailed:
         if previous and previous != image and ctx.params.get("rollback_on_failure", True):
             ctx.log(f"Rolling back to {previous}.", "warning")
-            ctx.kube.apply_all(desired_objects(environment))
+            ctx.kube.apply_all(desired_or_fail(environment).objects)
             ctx.log(f"Rolled back: the environment runs {previous} again.", "warning")
         raise
     with transaction.atomic():
@@ -85,7 +89,17 @@ def scale(ctx: OperationContext) -> dict:
     environment = load_environment(ctx.operation.target_id)
     changes = {k: v for k, v in ctx.params.items() if k in OVERRIDABLE}
     ctx.plan(2 if environment.image else 1)
-    converge(ctx, with_overrides(environment, changes))
+    future = with_overrides(environment, changes)
+    if environment.image and future.autoscale_enabled and not environment.autoscale_enabled:
+        hand_replicas_to_autoscaler(ctx, future)
+    elif (
+        environment.autoscale_enabled and not future.autoscale_enabled and "replicas" not in changes
+    ):
+        # Off without a count of its own: keep what the autoscaler runs now.
+        count = autoscaled_count(ctx, environment)
+        if count is not None:
+            changes["replicas"] = future.replicas = count
+    converge(ctx, future)
     Environment.objects.filter(pk=environment.pk).update(**changes)
     return changes
 

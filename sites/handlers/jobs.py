@@ -22,12 +22,8 @@ def job_outcome(
     status = ctx.kube.wait_job(
         environment.namespace, job_name, timeout=timeout, poll=settings.HANGAR_POLL_SECONDS
     )
-    pods = ctx.kube.list("v1", "Pod", environment.namespace, label_selector={"job-name": job_name})
-    output = ""
-    if pods:
-        output = ctx.kube.pod_logs(
-            environment.namespace, pods[-1]["metadata"]["name"], tail_lines=JOB_LOG_LINES
-        )
+    # The Job's status is the outcome; its log is only what it printed.
+    output = ctx.kube.job_log(environment.namespace, job_name, tail_lines=JOB_LOG_LINES)
     return status, output
 
 

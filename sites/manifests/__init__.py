@@ -43,6 +43,7 @@ from sites.manifests.policy import (
     render_namespace,
     render_pod_disruption_budget,
     render_resource_quota,
+    render_role_binding,
     render_service_account,
 )
 from sites.manifests.varnish import render_vcl_configmap
@@ -70,6 +71,7 @@ __all__ = [
 # environment's namespace, and so what it may prune there.
 MANAGED_KINDS: frozenset[tuple[str, str]] = frozenset(
     {
+        ("rbac.authorization.k8s.io/v1", "RoleBinding"),
         ("v1", "ServiceAccount"),
         ("v1", "ResourceQuota"),
         ("v1", "LimitRange"),
@@ -118,8 +120,10 @@ def _render(
     secret = render_secret(environment, secret_values)
     configmap = render_configmap(environment, plain_values)
 
+    access = render_role_binding(environment)
     objects = [
         render_namespace(environment),
+        *([access] if access is not None else []),
         render_service_account(environment),
         render_resource_quota(environment, cron_count=len(schedules)),
         render_limit_range(environment),

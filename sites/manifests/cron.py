@@ -8,6 +8,7 @@ from django.conf import settings
 
 from sites.manifests.common import NAME_LABEL, Manifest, environment_labels, metadata
 from sites.manifests.workload import app_container, app_volumes, pod_spec
+from sites.validators import CRONJOB_PREFIX
 
 if TYPE_CHECKING:
     from sites.models import CronSchedule, Environment
@@ -17,7 +18,7 @@ CRON_LABEL = "hangar.dev/cron"
 
 
 def cronjob_name(schedule: CronSchedule) -> str:
-    return f"cron-{schedule.name}"
+    return f"{CRONJOB_PREFIX}{schedule.name}"
 
 
 def render_cronjob(environment: Environment, schedule: CronSchedule) -> Manifest:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.conf import settings
+
 from sites.manifests.common import (
     NAME_LABEL,
     WEB,
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from sites.models import Environment
 
 QUOTA = "hangar"
+ROLE_BINDING = "hangar"
 # One-off jobs the operation engine runs besides cron: deploy hooks, backups.
 EXTRA_PODS = 2
 
@@ -39,6 +42,24 @@ def render_namespace(environment: Environment) -> Manifest:
                 "pod-security.kubernetes.io/enforce-version": "latest",
             },
         },
+    }
+
+
+def render_role_binding(environment: Environment) -> Manifest | None:
+    """Hangar's own access to the namespace: the ClusterRole HANGAR_NAMESPACE_ROLE (what
+    an environment is made of, docs/cluster-access.md) bound here, and only here, to
+    Hangar's service account. None when that setting is empty (a cluster whose role grants
+    Hangar every namespace at once)."""
+    role = settings.HANGAR_NAMESPACE_ROLE
+    if not role:
+        return None
+    account_namespace, _, account = settings.HANGAR_SERVICE_ACCOUNT.partition(":")
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": metadata(environment, ROLE_BINDING),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+        "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": account_namespace}],
     }
 
 

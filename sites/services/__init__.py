@@ -2,10 +2,12 @@
 
 Import from here (``from sites import services``); the modules are grouped by concern:
 ``sites`` (creating sites and environments), ``environments`` (actions that become
-operations), ``config`` (domains, variables, cron: one write path), ``fleet``, ``drift``
-and ``operations`` (the one operation constructor).
+operations), ``config`` (domains, variables, cron: one write path), ``fleet``, ``drift``,
+``capacity`` (whether pods fit the nodes) and ``operations`` (the one operation
+constructor).
 """
 
+from sites.services.capacity import environment_capacity_check
 from sites.services.config import (
     CRON_EDITABLE_FIELDS,
     DOMAIN_EDITABLE_FIELDS,
@@ -60,6 +62,7 @@ __all__ = [
     "env_var_delete",
     "env_var_set",
     "environment_autoscale",
+    "environment_capacity_check",
     "environment_check_drift",
     "environment_create",
     "environment_deploy",

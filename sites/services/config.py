@@ -21,6 +21,10 @@ from clusters.models import Operation
 from controlpanel.core.audit import audit_record, save_changes_audited, save_new_audited
 from controlpanel.core.models import User
 from controlpanel.core.permissions import Action, require
+from sites import validators as v
+from sites.backups.data import environment_secret_env
+from sites.manifests.common import CONFIGMAP_NAME, SECRET_NAME
+from sites.manifests.config import configuration
 from sites.models import CronSchedule, Domain, Environment, EnvVar
 from sites.services.operations import PROVISIONED, environment_operation
 
@@ -159,6 +163,23 @@ def domain_remove(*, actor: User, domain: Domain) -> None:
 # --- variables ----------------------------------------------------------------------------
 
 
+def check_config_size(*, environment: Environment, key: str, value: str, is_secret: bool) -> None:
+    """With `key` set to `value`, the ConfigMap and the Secret (Hangar's own values
+    included) must each stay within what the API server accepts; else a field error on
+    `value`, before anything is saved."""
+    variables = [var for var in environment.env_vars.all() if var.key != key]
+    variables.append(EnvVar(environment=environment, key=key, value=value, is_secret=is_secret))
+    try:
+        secret, plain = configuration(environment, variables, environment_secret_env(environment))
+    except ValueError:
+        return  # a key no object can hold: the key's own validation says so
+    try:
+        v.validate_config_size(secret, kind="Secret", name=SECRET_NAME)
+        v.validate_config_size(plain, kind="ConfigMap", name=CONFIGMAP_NAME)
+    except ValidationError as exc:
+        raise ValidationError({"value": exc}) from None
+
+
 @transaction.atomic
 def env_var_set(
     *, actor: User, environment: Environment, key: str, value: str, is_secret: bool = False
@@ -167,6 +188,12 @@ def env_var_set(
     since that would reveal its value."""
     require(actor, Action.MANAGE_ENV_VARS, environment.site.client)
     existing = EnvVar.objects.select_for_update().filter(environment=environment, key=key).first()
+    check_config_size(
+        environment=environment,
+        key=key,
+        value=value,
+        is_secret=is_secret or (existing is not None and existing.is_secret),
+    )
     if existing is None:
         variable = EnvVar(environment=environment, key=key, value=value, is_secret=is_secret)
         configuration_change(

@@ -18,7 +18,10 @@ from clusters.models import Operation
 from controlpanel.core.models import User
 from controlpanel.core.permissions import Action, require
 from sites import validators as v
+from sites.manifests.cron import cronjob_name
+from sites.manifests.workload import max_web_pods
 from sites.models import CronSchedule, Environment, Release, SiteKind
+from sites.services.capacity import environment_capacity_check
 from sites.services.operations import environment_operation, require_provisioned
 
 # Common one-off tasks per site kind, offered as buttons; any command may be typed.
@@ -176,16 +179,17 @@ def environment_restart(
     return operation
 
 
-def environment_scale_check(environment: Environment, changes: dict[str, Any]) -> dict[str, Any]:
+def environment_scale_check(environment: Environment, changes: dict[str, Any]) -> list[str]:
     """Field-keyed errors unless `changes` (replicas, autoscale bounds) are valid for the
-    environment; changes nothing. Forms call it to show errors before any confirmation."""
+    environment and its pods fit its nodes; changes nothing. Returns the capacity warnings
+    (more pods than the pool holds). Forms call it to show errors before any confirmation."""
     candidate = Environment(
         **{f.attname: getattr(environment, f.attname) for f in Environment._meta.concrete_fields}
     )
     for name, value in changes.items():
         setattr(candidate, name, value)
     candidate.clean()
-    return changes
+    return environment_capacity_check(candidate, pods=max_web_pods(candidate))
 
 
 @transaction.atomic
@@ -258,7 +262,7 @@ def cron_run_now(*, actor: User, cron: CronSchedule, idempotency_key: str = "") 
     environment = cron.environment
     require(actor, Action.MANAGE_CRON, environment.site.client)
     require_provisioned(environment)
-    job_name = f"cron-{cron.name}-manual-{uuid.uuid4().hex[:6]}"[:63]
+    job_name = v.job_name(f"{cronjob_name(cron)}-manual", uuid.uuid4().hex[:6])
     operation, _ = environment_operation(
         kind="cron.run",
         environment=environment,

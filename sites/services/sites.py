@@ -11,7 +11,9 @@ from clusters.models import Cluster, NodePool
 from controlpanel.core.audit import save_new_audited
 from controlpanel.core.models import Client, User
 from controlpanel.core.permissions import Action, require
+from sites.manifests.workload import max_web_pods
 from sites.models import Environment, Site, SiteKind, Tier
+from sites.services.capacity import environment_capacity_check
 
 
 @transaction.atomic
@@ -61,6 +63,8 @@ def environment_create(
         node_pool=node_pool,
         **settings,
     )
+    environment.full_clean()
+    environment_capacity_check(environment, pods=max_web_pods(environment))
     return save_new_audited(
         environment, actor=actor, action="environment.create", client=site.client
     )

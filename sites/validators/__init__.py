@@ -33,9 +33,11 @@ from sites.validators.cron import (
     validate_cron_schedule,
 )
 from sites.validators.envvars import (
+    CONFIG_MAX_BYTES,
     ENV_VALUE_MAX_BYTES,
     RESERVED_ENV_KEYS,
     RESERVED_ENV_PREFIXES,
+    validate_config_size,
     validate_env_key,
     validate_env_value,
 )
@@ -48,6 +50,14 @@ from sites.validators.images import (
     validate_digest,
     validate_image_reference,
 )
+from sites.validators.names import (
+    CRON_NAME_MAX,
+    CRONJOB_NAME_MAX,
+    CRONJOB_PREFIX,
+    LABEL_VALUE_MAX,
+    job_name,
+    validate_cron_name,
+)
 from sites.validators.replicas import (
     CPU_TARGET_MAX,
     CPU_TARGET_MIN,
@@ -57,10 +67,15 @@ from sites.validators.replicas import (
 )
 
 __all__ = [
+    "CONFIG_MAX_BYTES",
     "CPU_TARGET_MAX",
     "CPU_TARGET_MIN",
+    "CRONJOB_NAME_MAX",
+    "CRONJOB_PREFIX",
+    "CRON_NAME_MAX",
     "DNS_LABEL_MAX",
     "ENV_VALUE_MAX_BYTES",
+    "LABEL_VALUE_MAX",
     "MAX_COMMAND_LENGTH",
     "MAX_DIGEST_LENGTH",
     "MAX_IMAGE_REFERENCE_LENGTH",
@@ -71,6 +86,7 @@ __all__ = [
     "TIMEOUT_MIN_SECONDS",
     "ImageReference",
     "describe_cron_schedule",
+    "job_name",
     "namespace_name",
     "next_cron_runs",
     "normalise_hostname",
@@ -80,7 +96,9 @@ __all__ = [
     "resolve_cron_schedule",
     "validate_autoscale",
     "validate_command",
+    "validate_config_size",
     "validate_cpu",
+    "validate_cron_name",
     "validate_cron_schedule",
     "validate_digest",
     "validate_dns_label",

@@ -1,4 +1,10 @@
-"""Cron schedules: five fields, with H tokens that spread a minute or hour per environment."""
+"""Cron schedules: five fields, with H tokens that spread a minute or hour per environment.
+
+The grammar is the one a Kubernetes CronJob accepts (the API server parses schedules
+with robfig/cron's standard parser): numbers, three-letter month and weekday names, `*`,
+ranges, steps and lists; day-of-week 0-6 (Sunday is 0 only); no `L`, `W` or `#`. Hangar
+is stricter where croniter would quietly misread (reversed ranges, steps beyond a field,
+`?` outside the day fields, schedules that never run)."""
 
 from __future__ import annotations
 
@@ -15,7 +21,15 @@ from django.core.exceptions import ValidationError
 from controlpanel.core.validators import _require_str
 
 _CRON_FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
-_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+# Day-of-week stops at 6: the API server refuses 7 ("end of range (7) above maximum (6)").
+_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
+_DAY_OF_WEEK = 4
+# Quartz and cronie extensions croniter understands but the API server refuses.
+_EXTENSIONS = {
+    "L": "L (last day)",
+    "W": "W (nearest weekday)",
+    "#": "# (nth weekday of the month)",
+}
 _CRON_NAMES: tuple[dict[str, int], ...] = (
     {},
     {},
@@ -118,15 +132,26 @@ def _cron_number(atom: str, field: int) -> int:
         number = names[atom.lower()]
     low, high = _CRON_RANGES[field]
     if not low <= number <= high:
-        raise _cron_error(field, f"{number} is out of range {low}-{high}")
+        hint = (
+            "; Kubernetes counts Sunday as 0 only, write 0 or sun"
+            if field == _DAY_OF_WEEK and number == 7
+            else ""
+        )
+        raise _cron_error(field, f"{number} is out of range {low}-{high}{hint}")
     return number
 
 
 def _check_cron_element(element: str, field: int) -> None:
     match = _CRON_ELEMENT_RE.fullmatch(element)
     if not match:
-        # Extensions croniter understands (L, W, #) are left for croniter to judge.
-        return
+        used = [name for mark, name in _EXTENSIONS.items() if mark in element.upper()]
+        if used:
+            raise _cron_error(
+                field,
+                f'"{element}" uses {" and ".join(used)}, which Kubernetes CronJobs do not '
+                "support; use numbers, names, *, ranges (a-b), steps (/n) and lists.",
+            )
+        raise _cron_error(field, f'"{element}" is not a valid value for this field.')
     if match["star"] == "?" and field not in (2, 4):
         raise _cron_error(field, '"?" is only allowed in the day-of-month and day-of-week fields.')
     low, high = _CRON_RANGES[field]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from django.core.exceptions import ValidationError
 
@@ -46,6 +47,8 @@ RESERVED_ENV_KEYS: frozenset[str] = frozenset(
 )
 RESERVED_ENV_PREFIXES: tuple[str, ...] = ("HANGAR_", "KUBERNETES_")
 ENV_VALUE_MAX_BYTES = 32 * 1024
+# The API server refuses a ConfigMap or Secret whose values add up to more than 1 MiB.
+CONFIG_MAX_BYTES = 1024 * 1024
 _ENV_KEY_MAX = 128
 _ENV_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
 
@@ -111,3 +114,17 @@ def validate_env_value(value: str) -> str:
             code="env_value",
         )
     return text
+
+
+def validate_config_size(values: Mapping[str, str], *, kind: str, name: str) -> None:
+    """Check that the values of one ConfigMap or Secret (``kind`` and ``name`` for the
+    message) add up to at most ``CONFIG_MAX_BYTES`` (1 MiB) in UTF-8, the limit the API
+    server applies to each. Code ``config_size``."""
+    size = sum(len(value.encode("utf-8")) for value in values.values())
+    if size > CONFIG_MAX_BYTES:
+        raise ValidationError(
+            f"The {kind} {name} would hold {size:,} bytes of values; Kubernetes refuses a "
+            f"{kind} over 1 MiB ({CONFIG_MAX_BYTES:,} bytes) in total. Shorten or remove "
+            "other variables first.",
+            code="config_size",
+        )

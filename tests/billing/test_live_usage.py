@@ -66,7 +66,7 @@ def test_a_sample_counts_the_pods_that_really_run_and_what_they_use(running, liv
 
 def test_an_unreadable_cluster_falls_back_to_the_database_and_says_why(running, live_sandbox):
     # The API server is down for this hour's sample.
-    live_sandbox.faults.error(503, path_regex=r"^/api/v1/pods$", times=None)
+    live_sandbox.faults.error(503, path_regex=r"^/api/v1/(namespaces/[^/]+/)?pods$", times=None)
 
     run = usage_sample()
 
@@ -74,6 +74,20 @@ def test_an_unreadable_cluster_falls_back_to_the_database_and_says_why(running, 
     assert (sample.source, sample.pods, sample.cpu_millicores) == ("database", 2, 500)
     assert sample.cpu_used_millicores is None
     assert list(SampleRun.objects.get(pk=run.pk).fallbacks) == [str(running.cluster_id)]
+
+
+def test_a_namespace_hangar_may_not_read_is_counted_from_the_database(running, live_sandbox):
+    """Hangar reads pods only where it bound its environment role; a namespace that refuses
+    (403) is counted from the database, and the rest of the cluster is still read."""
+    live_sandbox.faults.error(
+        403, path_regex=rf"^/api/v1/namespaces/{running.namespace}/pods$", times=None
+    )
+    run = usage_sample()
+    sample = EnvironmentSample.objects.get(environment_id=running.pk)
+    assert (sample.source, sample.pods) == ("database", 2)
+    assert run.fallbacks == {}  # the cluster answered
+    requests = live_sandbox.requests.filter(method="GET", path_regex=r"/pods$")
+    assert requests and all("/namespaces/" in r.path for r in requests), "no cluster-wide read"
 
 
 def test_the_environment_page_charts_what_it_uses(running, client, owner, other_owner):

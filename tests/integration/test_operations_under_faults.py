@@ -218,14 +218,17 @@ def test_a_slow_api_server_during_the_drift_pass_never_holds_up_operations(
         )
         for i in range(3)
     ]
-    live_sandbox.faults.delay(3.0, method="GET", path_regex="/configmaps/app-config$", times=None)
+    # Their namespaces were never made: a drift check reads the Namespace, finds it gone
+    # and reports just that (sites.services.drift).
+    drift_read = r"/api/v1/namespaces/acme-slow-a\d$"
+    live_sandbox.faults.delay(3.0, method="GET", path_regex=drift_read, times=None)
     from sites.tasks import reconcile_environments_task
 
     reconcile_environments_task.delay()
     reconcile_environments_task.delay()  # overlaps the first: skipped by its lock
 
     def drift_reading() -> bool:
-        return live_sandbox.requests.count("GET", "/configmaps/app-config$") > 0
+        return live_sandbox.requests.count("GET", drift_read) > 0
 
     wait_for(drift_reading, timeout=30, what="the drift pass to start reading")
     op = services.environment_provision(

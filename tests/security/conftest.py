@@ -34,11 +34,39 @@ def cluster_access_objects() -> list[dict]:
     return objects
 
 
-def hangar_cluster_role() -> dict:
-    (role,) = [o for o in cluster_access_objects() if o["kind"] == "ClusterRole"]
+def _cluster_role(name: str) -> dict:
+    (role,) = [
+        o
+        for o in cluster_access_objects()
+        if o["kind"] == "ClusterRole" and o["metadata"]["name"] == name
+    ]
     return role
+
+
+def hangar_cluster_role() -> dict:
+    """Bound cluster-wide: what Hangar does outside environment namespaces."""
+    return _cluster_role("hangar")
+
+
+def hangar_environment_role() -> dict:
+    """Bound by Hangar itself in each environment namespace it creates."""
+    return _cluster_role("hangar-environment")
 
 
 @pytest.fixture
 def cluster_role_rules() -> list[dict]:
     return hangar_cluster_role()["rules"]
+
+
+@pytest.fixture
+def environment_role_rules() -> list[dict]:
+    return hangar_environment_role()["rules"]
+
+
+def grant_documented_access(sandbox, settings, cluster_rules, environment_rules) -> None:
+    """Make the sandbox grant Hangar's service account exactly these rules: the first
+    through its ClusterRoleBinding, the second through the ClusterRole Hangar binds in each
+    namespace it creates (stored in the sandbox as docs/cluster-access.md installs it)."""
+    settings.HANGAR_SERVICE_ACCOUNT = ":".join(sandbox.user.split(":")[2:4])
+    sandbox.create_object(hangar_environment_role() | {"rules": environment_rules})
+    sandbox.allow_only(cluster_rules)

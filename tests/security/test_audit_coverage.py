@@ -54,7 +54,8 @@ NOT_AUDITED = {
     "sites.services.config.configurations_changed": "queues applies of a shared change "
     "its caller audited (a client's mail relay)",
     "sites.services.drift.environment_check_drift": "stores the periodic drift report on "
-    "the environment; changes nothing on the cluster",
+    "the environment; a repair it queues is audited by environment_operation",
+    "sites.services.config.check_config_size": "validation only",
     "sites.backups.services.backups_visible": "a read (tenant-scoped query)",
     "sites.backups.services.can_download": "a permission check",
     "billing.invoicing.minimum_site_fee": "a read",

@@ -1,17 +1,19 @@
-"""Hangar works with exactly the ClusterRole of docs/cluster-access.md and nothing more.
+"""Hangar works with exactly the roles of docs/cluster-access.md and nothing more.
 
-The sandbox cluster is told to grant only that role's rules (anything else answers 403 and
-access reviews say no), then an environment goes through its whole life on it: test
-connection, provision (database, storage prefix, every object), deploy, scale, cron, a
-one-off command, logs, backup, restore, destroy (with its final backup). And "Test
-connection" asks for nothing the role does not grant (REQUIRED_ACCESS).
+The sandbox cluster is told to grant only the cluster-wide role's rules, plus what the
+RoleBindings Hangar creates grant in each namespace (anything else answers 403 and access
+reviews say no); then an environment goes through its whole life on it: test connection,
+provision (database, storage prefix, its own role binding, every object), deploy, scale,
+cron, a one-off command, logs, backup, restore, destroy (with its final backup). "Test
+connection" asks for nothing the roles do not grant (REQUIRED_ACCESS), and Hangar can
+read no Secret outside its own namespaces.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from clusters.connection import REQUIRED_ACCESS, cluster_test_connection
+from clusters.connection import CLUSTER_ACCESS, NAMESPACE_ACCESS, cluster_test_connection
 from clusters.models import Operation
 from clusters.sandbox import cert_manager_crds
 from clusters.sandbox.access import AllowRule, Attributes
@@ -19,7 +21,11 @@ from sites import selectors, services
 from sites.backups import services as backups
 from sites.models import Backup, Environment
 from tests.engine import drain
-from tests.security.conftest import cluster_access_objects, hangar_cluster_role
+from tests.security.conftest import (
+    cluster_access_objects,
+    grant_documented_access,
+    hangar_cluster_role,
+)
 
 S = Operation.Status
 INGRESS_CLASS = {
@@ -30,41 +36,67 @@ INGRESS_CLASS = {
 }
 
 
-def granted(rules: list[dict], verb: str, resource: str, group: str) -> bool:
+ISSUER = {
+    "apiVersion": "cert-manager.io/v1",
+    "kind": "ClusterIssuer",
+    "metadata": {"name": "letsencrypt"},
+    "spec": {"acme": {"server": "https://acme.example/directory"}},
+}
+
+
+def granted(rules: list[dict], verb: str, resource: str, group: str, name: str = "") -> bool:
     plural, _, sub = resource.partition("/")
-    attrs = Attributes(verb=verb, group=group, resource=plural, subresource=sub)
+    attrs = Attributes(verb=verb, group=group, resource=plural, subresource=sub, name=name)
     return any(AllowRule.from_policy_rule(rule).matches(attrs) for rule in rules)
 
 
-def test_test_connection_asks_only_for_what_the_role_grants(cluster_role_rules):
-    missing = [a for a in REQUIRED_ACCESS if not granted(cluster_role_rules, *a)]
-    assert not missing, f"REQUIRED_ACCESS beyond docs/cluster-access.md: {missing}"
+def test_test_connection_asks_only_for_what_the_roles_grant(
+    cluster_role_rules, environment_role_rules
+):
+    missing = [a for a in CLUSTER_ACCESS if not granted(cluster_role_rules, *a)]
+    assert not missing, f"CLUSTER_ACCESS beyond the hangar ClusterRole: {missing}"
+    missing = [a for a in NAMESPACE_ACCESS if not granted(environment_role_rules, *a)]
+    assert not missing, f"NAMESPACE_ACCESS beyond the hangar-environment role: {missing}"
 
 
-def test_the_role_grants_no_escalation_and_no_way_into_pods(cluster_role_rules):
-    for rule in cluster_role_rules:
+def test_the_roles_grant_no_escalation_no_secrets_cluster_wide_and_no_way_into_pods(
+    cluster_role_rules, environment_role_rules
+):
+    for rule in cluster_role_rules + environment_role_rules:
         for key in ("verbs", "resources", "apiGroups"):
             assert "*" not in rule.get(key, []), rule
-        assert not {"escalate", "bind", "impersonate", "approve", "sign"} & set(rule["verbs"])
-        assert "rbac.authorization.k8s.io" not in rule["apiGroups"], rule
+        assert not {"escalate", "impersonate", "approve", "sign"} & set(rule["verbs"])
         assert "certificates.k8s.io" not in rule["apiGroups"], rule
         assert not rule.get("nonResourceURLs"), rule
+    # RBAC only to bind the one namespaced role: bind limited to its name, no role writes.
+    rbac = [r for r in cluster_role_rules if "rbac.authorization.k8s.io" in r["apiGroups"]]
+    assert {tuple(r["resources"]) for r in rbac} == {("rolebindings",), ("clusterroles",)}
+    (roles,) = [r for r in rbac if r["resources"] == ["clusterroles"]]
+    assert roles["resourceNames"] == ["hangar-environment"]
+    assert not [r for r in environment_role_rules if "rbac.authorization.k8s.io" in r["apiGroups"]]
+    # No Secret is readable through the cluster-wide role: only inside Hangar's namespaces.
+    for verb in ("get", "list", "watch"):
+        assert not granted(cluster_role_rules, verb, "secrets", "")
     # No shell into a site (no SSH by design), no bare pods, no node changes.
-    for verb, resource, group in [
-        ("create", "pods/exec", ""),
-        ("get", "pods/exec", ""),
-        ("create", "pods/attach", ""),
-        ("create", "pods/portforward", ""),
-        ("create", "pods", ""),
-        ("patch", "nodes", ""),
-        ("delete", "nodes", ""),
-        ("create", "serviceaccounts/token", ""),
-        ("create", "roles", "rbac.authorization.k8s.io"),
-        ("create", "rolebindings", "rbac.authorization.k8s.io"),
-        ("create", "customresourcedefinitions", "apiextensions.k8s.io"),
-        ("update", "namespaces/finalize", ""),
-    ]:
-        assert not granted(cluster_role_rules, verb, resource, group), (verb, resource)
+    for rules in (cluster_role_rules, environment_role_rules):
+        for verb, resource, group, name in [
+            ("create", "pods/exec", "", ""),
+            ("get", "pods/exec", "", ""),
+            ("create", "pods/attach", "", ""),
+            ("create", "pods/portforward", "", ""),
+            ("create", "pods", "", ""),
+            ("patch", "nodes", "", ""),
+            ("delete", "nodes", "", ""),
+            ("create", "serviceaccounts/token", "", ""),
+            ("create", "roles", "rbac.authorization.k8s.io", ""),
+            ("create", "clusterroles", "rbac.authorization.k8s.io", ""),
+            ("bind", "clusterroles", "rbac.authorization.k8s.io", "cluster-admin"),
+            ("escalate", "clusterroles", "rbac.authorization.k8s.io", "hangar-environment"),
+            ("create", "clusterrolebindings", "rbac.authorization.k8s.io", ""),
+            ("create", "customresourcedefinitions", "apiextensions.k8s.io", ""),
+            ("update", "namespaces/finalize", "", ""),
+        ]:
+            assert not granted(rules, verb, resource, group, name), (verb, resource, name)
 
 
 def test_the_binding_gives_the_role_to_hangars_service_account_only():
@@ -85,17 +117,20 @@ def succeeded(operation: Operation) -> Operation:
 
 
 def test_a_whole_environment_life_with_only_the_granted_rules(
-    tool_sandbox, data_env, owner, cluster_role_rules
+    tool_sandbox, data_env, owner, cluster_role_rules, environment_role_rules, settings
 ):
     for obj in (INGRESS_CLASS, *cert_manager_crds()):
         tool_sandbox.create_object(obj)
-    tool_sandbox.allow_only(cluster_role_rules)
+    tool_sandbox.create_object(ISSUER)
+    grant_documented_access(tool_sandbox, settings, cluster_role_rules, environment_role_rules)
     cluster = data_env.cluster
     cluster.ingress_class = "nginx"
     cluster.save(update_fields=["ingress_class"])
 
     report = cluster_test_connection(cluster=cluster)
-    assert {c.name: c.ok for c in report.checks}["permissions"], report
+    result = {c.name: c.ok for c in report.checks}
+    assert result["permissions"] and result["environment role"], report
+    assert result["cert-manager"] and result["ingress class"], report
 
     succeeded(services.environment_provision(actor=owner, environment=data_env))
     data_env.refresh_from_db()
@@ -141,6 +176,34 @@ def test_a_whole_environment_life_with_only_the_granted_rules(
     assert not forbidden, [(r.method, r.path) for r in forbidden]
 
 
+def test_secrets_are_readable_only_in_hangars_own_namespaces(
+    live_sandbox, live_environment, owner, cluster_role_rules, environment_role_rules, settings
+):
+    import yaml
+
+    from clusters.kube.client import KubeClient
+    from clusters.kube.transport import Transport, build_api_client
+
+    grant_documented_access(live_sandbox, settings, cluster_role_rules, environment_role_rules)
+    succeeded(services.environment_provision(actor=owner, environment=live_environment))
+    kube = KubeClient(Transport(build_api_client(yaml.safe_dump(live_sandbox.kubeconfig()))))
+    namespace = live_environment.namespace
+    for verb in ("get", "list"):
+        assert kube.can_i(verb, "secrets", namespace=namespace)[0] is True
+        for elsewhere in ("kube-system", "default", "hangar-system", None):
+            assert kube.can_i(verb, "secrets", namespace=elsewhere)[0] is False, elsewhere
+    # And the binding cannot be pointed at a more powerful role.
+    binding = live_sandbox.get_object(
+        "rbac.authorization.k8s.io/v1", "RoleBinding", "hangar", namespace
+    )
+    binding["roleRef"]["name"] = "cluster-admin"
+    binding["metadata"] = {"name": "admin", "namespace": namespace}
+    from clusters.kube.errors import KubeForbidden
+
+    with pytest.raises(KubeForbidden, match='cannot bind resource "clusterroles"'):
+        kube.create(binding)
+
+
 def without(rules: list[dict], resource: str, verb: str) -> list[dict]:
     return [
         rule | {"verbs": [v for v in rule["verbs"] if v != verb]}
@@ -151,11 +214,16 @@ def without(rules: list[dict], resource: str, verb: str) -> list[dict]:
 
 
 def test_the_sandbox_really_refuses_what_the_role_does_not_grant(
-    live_sandbox, live_environment, owner, cluster_role_rules
+    live_sandbox, live_environment, owner, cluster_role_rules, environment_role_rules, settings
 ):
     """The control: without `create jobs`, a one-off command fails at once with the API
     server's message, and nothing else was needed to get that far."""
-    live_sandbox.allow_only(without(cluster_role_rules, "jobs", "create"))
+    grant_documented_access(
+        live_sandbox,
+        settings,
+        cluster_role_rules,
+        without(environment_role_rules, "jobs", "create"),
+    )
     succeeded(services.environment_provision(actor=owner, environment=live_environment))
     op = services.environment_run_command(actor=owner, environment=live_environment, command="ls")
     drain()
@@ -166,9 +234,14 @@ def test_the_sandbox_really_refuses_what_the_role_does_not_grant(
 
 
 def test_an_apply_that_creates_needs_create_as_upstream(
-    live_sandbox, live_environment, owner, cluster_role_rules
+    live_sandbox, live_environment, owner, cluster_role_rules, environment_role_rules, settings
 ):
-    live_sandbox.allow_only(without(cluster_role_rules, "secrets", "create"))
+    grant_documented_access(
+        live_sandbox,
+        settings,
+        cluster_role_rules,
+        without(environment_role_rules, "secrets", "create"),
+    )
     op = services.environment_provision(actor=owner, environment=live_environment)
     drain()
     op.refresh_from_db()
@@ -178,7 +251,11 @@ def test_an_apply_that_creates_needs_create_as_upstream(
 
 @pytest.mark.parametrize(
     ("verb", "resource", "group"),
-    [("create", "namespaces", ""), ("patch", "deployments", "apps"), ("list", "nodes", "")],
+    [
+        ("create", "namespaces", ""),
+        ("create", "rolebindings", "rbac.authorization.k8s.io"),
+        ("list", "nodes", ""),
+    ],
 )
 def test_access_reviews_follow_the_granted_rules(live_sandbox, verb, resource, group):
     import yaml

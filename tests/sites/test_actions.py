@@ -11,17 +11,9 @@ from clusters.models import Operation
 from sites import selectors, services
 from sites.models import Environment, Release
 from tests import factories as f
-from tests.engine import drain
+from tests.engine import drain, provisioned
 
 S = Operation.Status
-
-
-def provisioned(environment, owner):
-    services.environment_provision(actor=owner, environment=environment)
-    drain()
-    environment.refresh_from_db()
-    assert environment.status == Environment.Status.ACTIVE
-    return environment
 
 
 def test_provision_creates_every_object_and_waits_for_the_rollout(

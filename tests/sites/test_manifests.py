@@ -40,6 +40,8 @@ TMP = "/tmp"  # noqa: S108 - a path inside the container, not on this machine
 
 APPLY_ORDER = [
     "Namespace",
+    # Hangar's own access to the namespace comes before anything else in it.
+    "RoleBinding",
     "ServiceAccount",
     "ResourceQuota",
     "LimitRange",
@@ -299,7 +301,7 @@ def test_objects_come_in_apply_order(case):
     kinds = [obj["kind"] for obj in render(case)]
     positions = [APPLY_ORDER.index(kind) for kind in kinds]
     assert positions == sorted(positions)
-    assert kinds[:7] == APPLY_ORDER[:7]
+    assert kinds[:8] == APPLY_ORDER[:8]
 
 
 # --------------------------------------------------------------------------------------------

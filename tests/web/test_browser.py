@@ -195,8 +195,15 @@ def test_staff_sign_in_with_totp_then_check_a_cluster(
         memory_limit="2Gi",
     )
     from clusters.sandbox import cert_manager_crds
+    from tests.security.conftest import hangar_environment_role
 
-    for obj in (INGRESS_CLASS, *cert_manager_crds()):
+    issuer = {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "ClusterIssuer",
+        "metadata": {"name": live_cluster.cert_manager_issuer},
+        "spec": {"acme": {"server": "https://acme.example/directory"}},
+    }
+    for obj in (INGRESS_CLASS, *cert_manager_crds(), issuer, hangar_environment_role()):
         live_sandbox.create_object(obj)
     live_sandbox.add_node("pool-a-1", pool="default-pool", cpu="2", memory="4Gi")
     live_sandbox.add_node("pool-a-2", pool="default-pool", cpu="2", memory="4Gi")

@@ -85,7 +85,7 @@ class SecretValueForm(Form):
 class CronForm(Form):
     name = forms.CharField(
         label="Name",
-        max_length=47,
+        max_length=v.CRON_NAME_MAX,
         help_text="Lower-case letters, digits and hyphens.",
         widget=forms.TextInput(attrs={"spellcheck": "false"}),
     )

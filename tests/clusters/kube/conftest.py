@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from clusters.kube.applied import Applied
 from clusters.kube.client import KubeClient
 from clusters.kube.transport import RetryPolicy, Transport, build_api_client
 from clusters.sandbox import SandboxCluster
@@ -35,16 +36,20 @@ def configmap_for(namespace: str, name: str = "app-config", **data: str) -> dict
 
 class MemoryDigests:
     def __init__(self) -> None:
-        self.data: dict[str, str] = {}
+        self.data: dict[str, Applied] = {}
 
-    def get(self, key: str) -> str | None:
+    def get(self, key: str) -> Applied | None:
         return self.data.get(key)
 
-    def set(self, key: str, digest: str) -> None:
-        self.data[key] = digest
+    def set(self, key: str, record: Applied) -> None:
+        self.data[key] = record
 
     def forget(self, key: str) -> None:
         self.data.pop(key, None)
+
+    def forget_many(self, keys: list[str]) -> None:
+        for key in keys:
+            self.forget(key)
 
     def forget_namespace(self, namespace: str) -> None:
         for key in self.keys(namespace):

@@ -181,3 +181,33 @@ def test_waiting_gives_up_with_a_clear_message(target):
     target.kube.apply(configmap_for(namespace))
     with pytest.raises(KubeTimeout, match=r"Timed out after 0\.2s waiting for namespace"):
         target.kube.wait_namespace_deleted(namespace, timeout=0.2, poll=0.05)
+
+
+def test_a_batch_the_server_refuses_in_part_writes_nothing(target):
+    """apply_all dry-runs every object of a batch (dryRun=All) before writing any: the
+    server's 422 for the last one leaves the first unwritten and unrecorded."""
+    namespace = target.namespace()
+    good = configmap_for(namespace, "first", A="1")
+    bad = configmap_for(namespace, "Not_Valid", B="2")
+    with pytest.raises(KubeInvalid) as excinfo:
+        target.kube.apply_all([good, bad])
+    assert "Not_Valid" in str(excinfo.value)
+    assert target.kube.get_or_none("v1", "ConfigMap", "first", namespace) is None
+    # Nothing recorded: the next apply writes.
+    outcome = target.kube.apply_all([good])
+    assert (outcome.written, outcome.skipped) == (1, 0)
+    assert target.kube.get("v1", "ConfigMap", "first", namespace)["data"] == {"A": "1"}
+
+
+def test_a_single_write_is_not_dry_run_first(sandbox_target):
+    namespace = sandbox_target.namespace()
+    sandbox_target.sandbox.requests.clear()
+    sandbox_target.kube.apply_all(
+        [configmap_for(namespace, "one"), configmap_for(namespace, "two")]
+    )
+    assert sandbox_target.sandbox.requests.count("PATCH") == 4  # two dry runs, two writes
+    sandbox_target.sandbox.requests.clear()
+    sandbox_target.kube.apply_all([configmap_for(namespace, "one", A="2")])
+    assert [r.query.get("dryRun") for r in sandbox_target.sandbox.requests.filter("PATCH")] == [
+        None
+    ]

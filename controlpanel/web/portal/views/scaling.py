@@ -57,9 +57,9 @@ def _estimate(function, **kwargs) -> Estimate | None:
         return None
 
 
-def _check_scale(environment: Environment, replicas: int) -> None:
-    """The action's own validation, without creating anything."""
-    services.environment_scale_check(
+def _check_scale(environment: Environment, replicas: int) -> list[str]:
+    """The action's own validation, without creating anything; its capacity warnings."""
+    return services.environment_scale_check(
         environment, {"replicas": replicas, "autoscale_enabled": False}
     )
 
@@ -89,12 +89,13 @@ def scale(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("portal:operation", operation.pk)
         return _page(request, environment, 400, scale_form=form)
     try:
-        _check_scale(environment, replicas)
+        capacity = _check_scale(environment, replicas)
     except ValidationError as exc:
         apply_errors(form, exc)
         return _page(request, environment, 400, scale_form=form)
     preview = {
         "kind": "scale",
+        "capacity": capacity,
         "replicas": replicas,
         "before": (
             f"{environment.autoscale_min} to {environment.autoscale_max} (autoscaling)"
@@ -147,7 +148,7 @@ def autoscale(request: HttpRequest, pk: int) -> HttpResponse:
         "autoscale_cpu_target": data["autoscale_cpu_target"],
     }
     try:
-        services.environment_scale_check(environment, changes)
+        capacity = services.environment_scale_check(environment, changes)
     except ValidationError as exc:
         apply_errors(form, exc)
         return _page(request, environment, 400, autoscale_form=form)
@@ -167,5 +168,5 @@ def autoscale(request: HttpRequest, pk: int) -> HttpResponse:
             replicas=environment.replicas,
         )
     )
-    preview = {"kind": "autoscale", "data": data, "estimate": estimate}
+    preview = {"kind": "autoscale", "data": data, "estimate": estimate, "capacity": capacity}
     return _page(request, environment, preview=preview, autoscale_form=form)
