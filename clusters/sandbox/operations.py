@@ -28,7 +28,7 @@ from .scale import replicas_of, scale_of
 from .selectors import field_matcher, label_matcher
 from .store import Store
 from .validation import label_errors, name_errors, spec_errors
-from .workloads import RUNNING, pod_status
+from .workloads import RUNNING, UNSCHEDULABLE, pod_status
 
 APPLY = "application/apply-patch+yaml"
 MERGE = "application/merge-patch+json"
@@ -264,6 +264,9 @@ class Api:
     def _start_pod(self, pod: dict[str, Any], state: str) -> None:
         """Play scheduler and kubelet: bind the pod to a node and start it."""
         spec = pod.setdefault("spec", {})
+        if state == UNSCHEDULABLE:
+            pod["status"] = pod_status(pod, state, time.time(), "", "")
+            return
         if not spec.get("nodeName"):
             spec["nodeName"] = self._next_node()
         pod["status"] = pod_status(
