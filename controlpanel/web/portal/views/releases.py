@@ -43,6 +43,10 @@ def _page(
         "promote_form": promote_form or PromoteForm(siblings=[s for s in siblings if s.image]),
         "siblings": siblings,
         "releases": releases,
+        # Exactly one release is live: the newest that went live (a rollback is a new one).
+        "live_release": environment.releases.filter(status=Release.Status.SUCCEEDED)
+        .values_list("pk", flat=True)
+        .first(),
         "operations": operations,
     }
     status = 200 if not (deploy_form or promote_form) else 400
