@@ -378,3 +378,29 @@ def test_the_live_fragment_appends_new_log_lines_and_stops_when_finished(
     last = OperationEvent.objects.filter(operation=operation).last()
     done = as_developer.get(f"/operations/{operation.pk}/live/?after={last.pk}").content.decode()
     assert "hx-trigger" not in done and "Image not found." in done
+
+
+def test_forms_report_every_error_in_one_round(as_developer, env, client, staff_admin):
+    # Issue 17.8: the name's rule next to the missing command, not after it is fixed.
+    bad = as_developer.post(
+        url(env, "cron/add/"),
+        {"name": "Bad_Name", "schedule": "61 * * * *", "command": "", "timeout_seconds": 3600},
+    )
+    page = bad.content.decode()
+    assert bad.status_code == 400
+    for field in ("name", "schedule", "command"):
+        assert f'id="id_{field}_error"' in page, field
+    # The suggestion offered is itself accepted.
+    assert "(try &quot;bad-name&quot;)" in page
+    good = as_developer.post(
+        url(env, "cron/add/"),
+        {"name": "bad-name", "schedule": "0 3 * * *", "command": "true", "timeout_seconds": 60},
+    )
+    assert good.status_code == 302 and CronSchedule.objects.filter(name="bad-name").exists()
+
+    sign_in(client, staff_admin)
+    bad = client.post("/staff/clients/add/", {"name": "", "slug": "Not A Slug"})
+    page = bad.content.decode()
+    for field in ("name", "slug", "billing_email"):
+        assert f'id="id_{field}_error"' in page, field
+    assert "(try &quot;not-a-slug&quot;)" in page

@@ -8,14 +8,18 @@ from billing.models import ClusterCostItem
 from clusters.models import Cluster, NodePool, NodeSize, Provider
 from controlpanel.core.models import Client
 from controlpanel.core.roles import ClientRole, StaffRole
+from controlpanel.core.validators import validate_dns_label
 from controlpanel.web.forms import Form, WriteOnlyTextarea
 from sites.models import SiteKind, Tier
 
 
 class ClientForm(Form):
     name = forms.CharField(max_length=120)
+    # The model's validator here too: all errors in one round (issue 17.8).
     slug = forms.CharField(
-        max_length=63, help_text="Lower-case letters, digits and hyphens; part of namespace names."
+        max_length=63,
+        help_text="Lower-case letters, digits and hyphens; part of namespace names.",
+        validators=[validate_dns_label],
     )
     billing_email = forms.EmailField(label="Billing email")
     markup_percent = forms.DecimalField(
