@@ -404,3 +404,16 @@ def test_forms_report_every_error_in_one_round(as_developer, env, client, staff_
     for field in ("name", "slug", "billing_email"):
         assert f'id="id_{field}_error"' in page, field
     assert "(try &quot;not-a-slug&quot;)" in page
+
+
+def test_a_suspended_client_sees_why_and_what_still_works(as_owner, env, client_a):
+    from controlpanel.core.models import Client
+
+    Client.objects.filter(pk=client_a.pk).update(status=Client.Status.SUSPENDED)
+    for page in (url(env), "/"):
+        html = as_owner.get(page).content.decode()
+        assert 'data-testid="client-suspended"' in html, page
+        assert "is suspended by the agency" in html and "you can still read everything" in html
+    html = as_owner.get(url(env)).content.decode()
+    assert "client suspended" in html  # next to the environment's own status
+    assert "Deploy an image" not in html
