@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.db.models import Q
 
 from billing.models import ClusterCostItem
 from clusters.models import Cluster, NodePool, NodeSize, Provider
@@ -55,6 +56,13 @@ class EnvironmentForm(Form):
     def __init__(self, *args, client: Client, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["site"].queryset = client.sites.order_by("name")
+        # Offer only pools this client may use: shared ones and its own dedicated ones
+        # (another client's dedicated pool is refused on submit; never suggest it).
+        self.fields["node_pool"].queryset = (
+            NodePool.objects.select_related("cluster")
+            .filter(Q(dedicated_client__isnull=True) | Q(dedicated_client=client))
+            .order_by("cluster__name", "name")
+        )
 
 
 class InviteUserForm(Form):
