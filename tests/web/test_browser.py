@@ -466,3 +466,26 @@ def test_a_form_shows_every_error_at_once(page, owner, acme_live):
     for field in ("name", "schedule", "command"):
         page.locator(f"#id_{field}_error").wait_for()
     assert 'try "bad-name"' in page.locator("#id_name_error").inner_text()
+
+
+def test_the_environment_page_fits_a_phone(browser, live_server, settings, owner, acme_live):
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server.url)
+    phone = context.new_page()
+    try:
+        sign_in(phone, owner.email)
+        phone.wait_for_url(re.compile(r"/$"))
+        for tail in ("", "scaling/", "domains/", "logs/", "tasks/", "cron/", "variables/"):
+            phone.goto(f"/environments/{acme_live.pk}/{tail}")
+            wide = phone.evaluate(
+                """() => [...document.querySelectorAll('body *')]
+                    .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+                    .filter(e => !e.closest('.table-responsive, .log-view, pre'))
+                    .map(e => e.tagName + '.' + e.className + ' ' + e.textContent.slice(0, 40))
+                    .slice(0, 5)"""
+            )
+            width = phone.evaluate("() => document.documentElement.scrollWidth")
+            assert width <= 390 and not wide, (tail, width, wide)
+    finally:
+        context.close()

@@ -417,3 +417,18 @@ def test_a_suspended_client_sees_why_and_what_still_works(as_owner, env, client_
     html = as_owner.get(url(env)).content.decode()
     assert "client suspended" in html  # next to the environment's own status
     assert "Deploy an image" not in html
+
+
+def test_owners_read_their_clients_activity_filtered(as_owner, env, client_a, other_client):
+    f.AuditEventFactory(client=client_a, action="environment.deploy", actor_label="ann@acme.test")
+    f.AuditEventFactory(client=client_a, action="cron.create", actor_label="bob@acme.test")
+    f.AuditEventFactory(client=other_client, action="environment.deploy", actor_label="x@globex")
+    page = as_owner.get(f"/clients/{client_a.pk}/activity/").content.decode()
+    assert "ann@acme.test" in page and "bob@acme.test" in page and "x@globex" not in page
+    page = as_owner.get(f"/clients/{client_a.pk}/activity/?action=environment.").content.decode()
+    assert "ann@acme.test" in page and "bob@acme.test" not in page
+    assert as_owner.get(f"/clients/{other_client.pk}/activity/").status_code == 404
+
+
+def test_developers_do_not_read_the_activity(as_developer, client_a):
+    assert as_developer.get(f"/clients/{client_a.pk}/activity/").status_code == 403
