@@ -7,7 +7,7 @@ and progress read the database only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -61,8 +61,12 @@ def environment_logs(
     container: str = "web",
     tail_lines: int = 200,
     since_seconds: int | None = None,
+    timestamps: bool = False,
+    search: str = "",
 ) -> list[PodLog]:
-    """The recent log of every web pod of the environment, one entry per pod."""
+    """The recent log of every web pod of the environment, one entry per pod; with
+    `timestamps`, each line starts with the time the kubelet received it (RFC 3339), and
+    with `search`, only the lines containing it (case-insensitive) are kept."""
     require(actor, Action.VIEW, environment.site.client)
     if container not in CONTAINERS:
         raise ValidationError({"container": f"Choose one of: {', '.join(CONTAINERS)}."})
@@ -76,7 +80,7 @@ def environment_logs(
     pods = kube.list(
         "v1", "Pod", environment.namespace, label_selector={"app.kubernetes.io/name": "web"}
     )
-    return [
+    logs = [
         _pod_log(
             kube,
             environment.namespace,
@@ -84,8 +88,21 @@ def environment_logs(
             container,
             tail_lines=tail_lines,
             since_seconds=since_seconds,
+            timestamps=timestamps,
         )
         for pod in sorted(pods, key=lambda p: p["metadata"]["name"])
+    ]
+    if not search:
+        return logs
+    wanted = search.casefold()
+    return [
+        replace(
+            log,
+            text="".join(
+                line for line in log.text.splitlines(keepends=True) if wanted in line.casefold()
+            ),
+        )
+        for log in logs
     ]
 
 
