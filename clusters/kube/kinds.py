@@ -59,6 +59,8 @@ _KINDS = [
         namespaced=False,
     ),
     Kind("cert-manager.io/v1", "ClusterIssuer", "clusterissuers", namespaced=False),
+    # Read-only: whether a domain's certificate is issued (the domains page).
+    Kind("cert-manager.io/v1", "Certificate", "certificates"),
     Kind(
         "authorization.k8s.io/v1",
         "SelfSubjectAccessReview",
