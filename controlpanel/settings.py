@@ -374,6 +374,9 @@ HANGAR_TOOLBOX_IMAGE = env.str("HANGAR_TOOLBOX_IMAGE", default="hangar-toolbox:1
 HANGAR_BACKUP_TIMEOUT = env.int("HANGAR_BACKUP_TIMEOUT", default=3 * 3600)
 # Seconds a download link for a backup stays valid (at most an hour).
 HANGAR_BACKUP_DOWNLOAD_SECONDS = env.int("HANGAR_BACKUP_DOWNLOAD_SECONDS", default=300)
+# Days a manual, pre-deploy, pre-restore or pre-destroy backup is kept whatever newer
+# backups exist (scheduled ones follow the schedule's daily/weekly/monthly policy).
+HANGAR_BACKUP_SAFETY_KEEP_DAYS = env.int("HANGAR_BACKUP_SAFETY_KEEP_DAYS", default=14)
 # Days a failed backup stays listed (its partial objects are deleted at once when possible).
 HANGAR_BACKUP_FAILED_KEEP_DAYS = env.int("HANGAR_BACKUP_FAILED_KEEP_DAYS", default=30)
 # Object storage: attempts per call (botocore standard retries) and timeouts in seconds.
