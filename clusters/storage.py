@@ -185,7 +185,14 @@ class ObjectStorage:
 
     def check(self) -> None:
         """Can Hangar reach the bucket with these credentials? Raises StorageError if not."""
-        self._call("checking the bucket", "head_bucket")
+        try:
+            self._call("checking the bucket", "head_bucket")
+        except StorageNotFound as exc:
+            # HEAD answers a bare 404, without the NoSuchBucket code a GET would carry.
+            raise StorageError(
+                f"The bucket {self.bucket} does not exist at {self.endpoint or 'AWS S3'}.",
+                code="NoSuchBucket",
+            ) from exc
 
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
         """Every object under `prefix`, in key order."""

@@ -108,6 +108,13 @@ def backup_failed(backup: Backup, reason: str, *, storage_ok: bool = True) -> No
         logger.warning("could not delete the objects of failed backup %s: %s", backup.pk, exc)
 
 
+def backup_mark_corrupt(backup: Backup, reason: str) -> None:
+    """A verified backup found changed or missing: it can no longer be restored or
+    downloaded, and says why."""
+    Backup.objects.filter(pk=backup.pk).update(status=Backup.Status.CORRUPT, error=reason[:4000])
+    backup.status, backup.error = Backup.Status.CORRUPT, reason
+
+
 def backup_record_verified(backup: Backup, result: VerifiedBackup) -> None:
     now = timezone.now()
     fields = {
@@ -119,6 +126,7 @@ def backup_record_verified(backup: Backup, result: VerifiedBackup) -> None:
         "database_sha256": result.database_sha256,
         "files_count": result.files_count,
         "files_size": result.files_size,
+        "database_tables": result.database_tables,
         "manifest_sha256": result.manifest_sha256,
     }
     Backup.objects.filter(pk=backup.pk).update(**fields)
@@ -161,7 +169,7 @@ def take_backup(
     outcome = run_tool_job(ctx, environment, job)
     log_output(ctx, outcome)
     if not outcome.ok:
-        reason = f"The backup job failed: {_last_error(outcome.output) or outcome.message}"
+        reason = f"The backup job failed: {job_failure(outcome)}"
         backup_failed(backup, reason)
         raise OperationFailed(reason)
     Backup.objects.filter(pk=backup.pk).update(finished_at=timezone.now())
@@ -180,9 +188,15 @@ def take_backup(
     backup_record_verified(backup, result)
     ctx.log(
         f"Backup verified: dump {result.database_size} bytes (sha256 "
-        f"{result.database_sha256[:12]}…), {result.files_count} files, "
-        f"{result.files_size} bytes."
+        f"{result.database_sha256[:12]}…, {result.database_tables} tables), "
+        f"{result.files_count} files, {result.files_size} bytes, every checksum read back."
     )
+    if result.database_tables == 0:
+        ctx.log(
+            f"Backup #{backup.pk} holds an empty database (no tables): restoring it over a "
+            "database with tables needs confirming.",
+            "warning",
+        )
     if prune:
         try:
             pruned = retention_apply(environment=environment, storage=storage)
@@ -192,6 +206,12 @@ def take_backup(
             if pruned:
                 ctx.log(f"Retention pruned {len(pruned)} older backup(s).")
     return backup
+
+
+def job_failure(outcome: JobOutcome) -> str:
+    """The cause of a failed Job, as its script said it (the Job's own status, such as
+    BackoffLimitExceeded, only when the script said nothing)."""
+    return _last_error(outcome.output) or outcome.message
 
 
 _STAMPED = re.compile(r"^\d\d:\d\d:\d\d ")

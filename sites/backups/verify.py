@@ -1,10 +1,11 @@
 """What makes a folder in the bucket a backup, checked with boto3 before anything counts.
 
 A backup is verified when its manifest.json (written last by backup.sh) can be read and
-names every object; each object exists with the size the manifest gives; and the dump is
-non-empty, gunzips completely to a mysqldump/mariadb-dump header, ends with the dump's
-"Dump completed" line, and has the SHA-256 the manifest gives. Anything else fails, with
-the reason.
+names every object; each object exists with the size and the SHA-256 the manifest gives
+(every file is read back and hashed, not only the dump); and the dump is non-empty,
+gunzips completely to a mysqldump/mariadb-dump header, ends with the dump's "Dump
+completed" line, and creates at least as many tables as the database had when backup.sh
+counted them. Anything else fails, with the reason.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ HEADERS = (b"-- MariaDB dump", b"-- MySQL dump")
 TRAILER = b"-- Dump completed"
 _HEAD_BYTES = 4096
 _TAIL_BYTES = 1024
+_CREATE_TABLE = b"\nCREATE TABLE "
 
 
 class VerificationFailed(Exception):
@@ -36,12 +38,17 @@ class VerifiedBackup:
     database_sha256: str
     files_count: int
     files_size: int
+    # Tables the dump creates; None for a check that did not read the dump.
+    database_tables: int | None = None
     objects: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _manifest(storage: ObjectStorage, prefix: str) -> tuple[dict[str, Any], str]:
     key = prefix + MANIFEST
     if storage.head(key) is None:
+        # A missing bucket (or refused credentials) answers a HEAD with the same bare 404:
+        # name that cause rather than blaming the backup.
+        storage.check()
         raise VerificationFailed(
             f"{MANIFEST} is missing: the backup did not finish (backup.sh writes it last)."
         )
@@ -75,15 +82,23 @@ def _entries(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     return entries
 
 
-def check_dump(storage: ObjectStorage, key: str, *, sha256: str) -> int:
-    """Stream the dump: its checksum, a complete gzip stream, the header and the trailer.
-    Returns the uncompressed size."""
+@dataclass(frozen=True)
+class DumpFacts:
+    plain_size: int
+    tables: int
+
+
+def check_dump(storage: ObjectStorage, key: str, *, sha256: str) -> DumpFacts:
+    """Stream the dump: its checksum, a complete gzip stream, the header and the trailer,
+    and how many tables it creates."""
     digest = hashlib.sha256()
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
     name = key.rsplit("/", 1)[-1]
     head = b""
     tail = b""
     plain = 0
+    tables = 0
+    carry = b""
     try:
         for chunk in storage.iter_chunks(key):
             digest.update(chunk)
@@ -94,6 +109,9 @@ def check_dump(storage: ObjectStorage, key: str, *, sha256: str) -> int:
                     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
                 data = inflater.decompress(pending)
                 plain += len(data)
+                window = carry + data
+                tables += window.count(_CREATE_TABLE)
+                carry = window[-(len(_CREATE_TABLE) - 1) :]
                 if len(head) < _HEAD_BYTES:
                     head += data[: _HEAD_BYTES - len(head)]
                 tail = (tail + data)[-_TAIL_BYTES:]
@@ -117,7 +135,16 @@ def check_dump(storage: ObjectStorage, key: str, *, sha256: str) -> int:
         raise VerificationFailed(
             f"{name} is incomplete: it lacks the dump's closing '-- Dump completed' line."
         )
-    return plain
+    return DumpFacts(plain_size=plain, tables=tables)
+
+
+def check_file(storage: ObjectStorage, key: str, *, sha256: str, name: str) -> None:
+    """Read an object back and compare its SHA-256 with the manifest's."""
+    found, _ = storage.sha256(key)
+    if found != sha256:
+        raise VerificationFailed(
+            f"{name} is corrupt: its SHA-256 is {found}, the manifest says {sha256}."
+        )
 
 
 def verify_backup(
@@ -147,8 +174,16 @@ def verify_backup(
             )
     if database["size"] == 0:
         raise VerificationFailed("The database dump is empty (0 bytes).")
-    check_dump(storage, prefix + database["key"], sha256=database["sha256"])
+    facts = check_dump(storage, prefix + database["key"], sha256=database["sha256"])
+    source_tables = database.get("tables")
+    if isinstance(source_tables, int) and facts.tables < source_tables:
+        raise VerificationFailed(
+            f"The database had {source_tables} tables when it was backed up, but the dump "
+            f"creates {facts.tables}."
+        )
     files = entries[1:]
+    for entry in files:
+        check_file(storage, prefix + entry["key"], sha256=entry["sha256"], name=entry["key"])
     return VerifiedBackup(
         manifest=manifest,
         manifest_sha256=manifest_sha256,
@@ -156,5 +191,6 @@ def verify_backup(
         database_sha256=database["sha256"],
         files_count=len(files),
         files_size=sum(entry["size"] for entry in files),
+        database_tables=facts.tables,
         objects=entries,
     )
