@@ -15,7 +15,7 @@ from django.utils import timezone
 from clusters.engine import OperationContext, OperationFailed
 from clusters.storage import ObjectStorage, StorageError
 from sites.backups import naming
-from sites.backups.data import object_storage
+from sites.backups.data import environment_database, object_storage
 from sites.backups.retention import retention_apply
 from sites.backups.verify import VerificationFailed, VerifiedBackup, verify_backup
 from sites.manifests.backups import render_backup_job, render_tools_configmap
@@ -63,6 +63,11 @@ def log_output(ctx: OperationContext, outcome: JobOutcome) -> None:
     if outcome.output.strip():
         level = "info" if outcome.ok else "error"
         ctx.log(f"Output of {outcome.name}:\n{outcome.tail(3500)}", level)
+
+
+def files_prefix(environment: Environment) -> str:
+    record = environment_database(environment)
+    return record.files_prefix if record is not None else ""
 
 
 def backup_start(
@@ -175,7 +180,12 @@ def take_backup(
     Backup.objects.filter(pk=backup.pk).update(finished_at=timezone.now())
     storage = object_storage(environment)
     try:
-        result = verify_backup(storage, backup.key_prefix)
+        result = verify_backup(
+            storage,
+            backup.key_prefix,
+            files_prefix=files_prefix(environment),
+            started=backup.taken_at,
+        )
     except VerificationFailed as exc:
         reason = f"The backup did not verify: {exc}"
         backup_failed(backup, reason)
@@ -191,6 +201,12 @@ def take_backup(
         f"{result.database_sha256[:12]}…, {result.database_tables} tables), "
         f"{result.files_count} files, {result.files_size} bytes, every checksum read back."
     )
+    if result.directory_markers:
+        ctx.log(
+            f"{len(result.directory_markers)} empty folder marker(s) hold no content and are "
+            f"not in the backup: {', '.join(result.directory_markers[:10])}",
+            "warning",
+        )
     if result.database_tables == 0:
         ctx.log(
             f"Backup #{backup.pk} holds an empty database (no tables): restoring it over a "

@@ -14,6 +14,7 @@ import hashlib
 import json
 import zlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from clusters.storage import ObjectStorage
@@ -40,6 +41,8 @@ class VerifiedBackup:
     files_size: int
     # Tables the dump creates; None for a check that did not read the dump.
     database_tables: int | None = None
+    # Empty "folder" keys under the files prefix, not backed up (there is nothing in them).
+    directory_markers: list[str] = field(default_factory=list)
     objects: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -147,16 +150,62 @@ def check_file(storage: ObjectStorage, key: str, *, sha256: str, name: str) -> N
         )
 
 
+def _representable(relative: str) -> bool:
+    """Whether a key is a path rclone copies: no empty, '.' or '..' segments."""
+    return all(part not in ("", ".", "..") for part in relative.split("/"))
+
+
+def check_complete(
+    storage: ObjectStorage,
+    files_prefix: str,
+    files: list[dict[str, Any]],
+    *,
+    started: datetime,
+) -> list[str]:
+    """Every object under the environment's files prefix that existed when the backup
+    started must be in the manifest: rclone skips keys it cannot represent as a path
+    (``a//b.txt``, ``./x``) without failing. Raises VerificationFailed naming them.
+    Returns the directory markers (empty keys ending in /: no content) it left out."""
+    backed_up = {entry["key"][len("files/") :] for entry in files}
+    left_out: list[str] = []
+    markers: list[str] = []
+    # Object times have whole seconds: one of the backup's first second may be either.
+    since = started.replace(microsecond=0)
+    for item in storage.list(files_prefix):
+        relative = item.key[len(files_prefix) :]
+        if relative in backed_up:
+            continue
+        if item.key.endswith("/") and item.size == 0:
+            markers.append(item.key)
+        elif not _representable(relative) or (
+            item.last_modified is None or item.last_modified < since
+        ):
+            # Written while the backup ran, a representable key is the next backup's.
+            left_out.append(item.key)
+    if left_out:
+        shown = ", ".join(repr(key) for key in left_out[:10])
+        more = f" and {len(left_out) - 10} more" if len(left_out) > 10 else ""
+        raise VerificationFailed(
+            f"{len(left_out)} file(s) were not backed up, as their keys are not paths the "
+            f"copy tool (rclone) can represent: {shown}{more}. Rename them (no empty, '.' "
+            "or '..' path segments) and back up again."
+        )
+    return markers
+
+
 def verify_backup(
     storage: ObjectStorage,
     prefix: str,
     *,
     expect_manifest_sha256: str = "",
     expect_database_sha256: str = "",
+    files_prefix: str = "",
+    started: datetime | None = None,
 ) -> VerifiedBackup:
     """Verify the backup in folder ``prefix``; raises VerificationFailed with the reason,
     StorageError when the storage cannot be asked. With ``expect_*``, also that nothing
-    changed since an earlier verification (before a restore)."""
+    changed since an earlier verification (before a restore). With ``files_prefix`` and
+    ``started`` (a new backup), also that it holds every file that was there."""
     manifest, manifest_sha256 = _manifest(storage, prefix)
     if expect_manifest_sha256 and manifest_sha256 != expect_manifest_sha256:
         raise VerificationFailed(f"{MANIFEST} changed since the backup was verified.")
@@ -182,6 +231,9 @@ def verify_backup(
             f"creates {facts.tables}."
         )
     files = entries[1:]
+    markers: list[str] = []
+    if files_prefix and started is not None:
+        markers = check_complete(storage, files_prefix, files, started=started)
     for entry in files:
         check_file(storage, prefix + entry["key"], sha256=entry["sha256"], name=entry["key"])
     return VerifiedBackup(
@@ -192,5 +244,6 @@ def verify_backup(
         files_count=len(files),
         files_size=sum(entry["size"] for entry in files),
         database_tables=facts.tables,
+        directory_markers=markers,
         objects=entries,
     )

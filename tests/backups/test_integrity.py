@@ -158,3 +158,28 @@ def test_a_failed_upload_leads_with_the_storages_words(data_env, owner, tool_san
     assert first.startswith("The backup job failed: uploading db.sql.gz:"), backup.error
     assert "NoSuchBucket" in first or "does not exist" in first, backup.error
     assert not first.startswith("The backup job failed: database dump: tee")
+
+
+def test_keys_the_copy_tool_cannot_represent_fail_the_backup_naming_them(
+    data_env, owner, s3, bucket, storage
+):
+    record = provisioned(data_env, owner)
+    seed(record)
+    for key in ("ok.txt", "a//b.txt", "./x", "docs/"):
+        s3.put_object(
+            Bucket=bucket, Key=record.files_prefix + key, Body=b"" if key == "docs/" else b"data"
+        )
+    op, backup = failed_backup(data_env, owner)
+    assert "2 file(s) were not backed up" in backup.error, backup.error
+    assert f"'{record.files_prefix}a//b.txt'" in backup.error
+    assert f"'{record.files_prefix}./x'" in backup.error
+    assert "docs/" not in backup.error  # an empty folder marker has no content
+    assert op.error == backup.error
+
+    # Renamed, it is backed up, and the marker is reported as left out.
+    s3.delete_object(Bucket=bucket, Key=record.files_prefix + "a//b.txt")
+    s3.delete_object(Bucket=bucket, Key=record.files_prefix + "./x")
+    backup = backed_up(data_env, owner)
+    assert backup.files_count == 1
+    op = Operation.objects.get(pk=backup.operation_id)
+    assert any("empty folder marker" in e.message for e in op.events.all())
