@@ -392,6 +392,13 @@ CELERY_BEAT_SCHEDULE["import-scheduled-backups"] = {
     "task": "sites.import_scheduled_backups",
     "schedule": env.float("HANGAR_BACKUP_IMPORT_SECONDS", default=900.0),
 }
+# The scrub: every HANGAR_BACKUP_SCRUB_SECONDS, verify again (every object's checksum) the
+# HANGAR_BACKUP_SCRUB_BATCH verified backups checked longest ago; mark and alert corrupt ones.
+HANGAR_BACKUP_SCRUB_BATCH = env.int("HANGAR_BACKUP_SCRUB_BATCH", default=10)
+CELERY_BEAT_SCHEDULE["scrub-backups"] = {
+    "task": "sites.scrub_backups",
+    "schedule": env.float("HANGAR_BACKUP_SCRUB_SECONDS", default=3600.0),
+}
 CELERY_BEAT_SCHEDULE["verify-restores"] = {
     "task": "sites.verify_restores_due",
     "schedule": 3600.0,

@@ -21,7 +21,7 @@ from controlpanel.core.permissions import Action, client_role, require
 from controlpanel.core.roles import ClientRole, StaffRole
 from controlpanel.core.tenancy import is_agency_staff
 from sites.backups.data import data_enabled, database_server, environment_database
-from sites.backups.jobs import backup_start
+from sites.backups.jobs import backup_mark_corrupt, backup_start
 from sites.models import Backup, BackupSchedule, Environment
 from sites.services.config import Verb, configuration_change
 from sites.services.operations import environment_operation, require_provisioned
@@ -253,9 +253,14 @@ def backup_download_url(*, actor: User, backup: Backup, what: str = "database") 
         f"{backup.taken_at:%Y%m%d-%H%M%S}-{name}"
     )
     try:
-        url = ObjectStorage.for_cluster(backup.cluster).presigned_get(
-            backup.key_prefix + name, filename=filename
-        )
+        storage = ObjectStorage.for_cluster(backup.cluster)
+        # A link that answers 404 is worse than an error now: look first.
+        found = storage.head(backup.key_prefix + name)
+        if found is None:
+            reason = f"Backup #{backup.pk} is no longer usable: {name} is missing from the bucket."
+            backup_mark_corrupt(backup, reason)
+            raise ValidationError({"backup": reason})
+        url = storage.presigned_get(backup.key_prefix + name, filename=filename)
     except StorageError as exc:
         raise ValidationError({"backup": exc.message}) from exc
     audit_record(

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from clusters.models import Operation
 from clusters.storage import ObjectStorage, StorageError
 from sites.backups import services
+from sites.backups.scrub import scrub_backups
 from sites.backups.verify import verify_backup
 from sites.models import Backup
 from tests.backups.helpers import seed, sql
@@ -183,3 +184,49 @@ def test_keys_the_copy_tool_cannot_represent_fail_the_backup_naming_them(
     assert backup.files_count == 1
     op = Operation.objects.get(pk=backup.operation_id)
     assert any("empty folder marker" in e.message for e in op.events.all())
+
+
+def test_the_scrub_marks_backups_found_corrupt_or_missing_and_alerts(
+    data_env, owner, s3, bucket, mailoutbox
+):
+    record = provisioned(data_env, owner)
+    seed(record)
+    s3.put_object(Bucket=bucket, Key=record.files_prefix + "a.txt", Body=b"alpha")
+    rotted = backed_up(data_env, owner)
+    gone = backed_up(data_env, owner)
+    fine = backed_up(data_env, owner)
+    s3.put_object(Bucket=bucket, Key=rotted.key_prefix + "files/a.txt", Body=b"ALPHA")
+    s3.delete_object(Bucket=bucket, Key=gone.database_key)
+    # A backup that failed only because its verification could not reach the storage.
+    blip = backed_up(data_env, owner)
+    Backup.objects.filter(pk=blip.pk).update(
+        status=Backup.Status.FAILED,
+        error="The backup could not be verified: Object storage is unreachable",
+    )
+    mailoutbox.clear()
+
+    report = scrub_backups(limit=10)
+
+    assert set(report.corrupt) == {rotted.pk, gone.pk}
+    assert fine.pk in report.verified and report.recovered == [blip.pk]
+    states = dict(Backup.objects.values_list("pk", "status"))
+    assert states[rotted.pk] == states[gone.pk] == Backup.Status.CORRUPT
+    assert states[fine.pk] == states[blip.pk] == Backup.Status.SUCCEEDED
+    assert "files/a.txt is corrupt" in Backup.objects.get(pk=rotted.pk).error
+    assert {m.subject for m in mailoutbox} == {
+        f"[Hangar] Backup #{b.pk} of {b.site} / {b.environment_slug} is corrupt"
+        for b in (rotted, gone)
+    }
+    with pytest.raises(ValidationError, match="Only a verified backup"):
+        services.backup_download_url(actor=owner, backup=gone)
+
+
+def test_a_download_link_is_never_handed_out_for_a_missing_object(data_env, owner, s3, bucket):
+    record = provisioned(data_env, owner)
+    seed(record)
+    backup = backed_up(data_env, owner)
+    s3.delete_object(Bucket=bucket, Key=backup.database_key)
+    with pytest.raises(ValidationError, match=r"db\.sql\.gz is missing from the bucket"):
+        services.backup_download_url(actor=owner, backup=backup)
+    backup.refresh_from_db()
+    assert backup.status == Backup.Status.CORRUPT
