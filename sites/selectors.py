@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import F, QuerySet
+from django.db.models import F, QuerySet, Sum
 from django.utils.dateparse import parse_datetime
 
 from clusters.kube.client import KubeClient
@@ -23,7 +23,7 @@ from clusters.kube.transport import RetryPolicy
 from clusters.models import Cluster, Operation
 from controlpanel.core.models import Client, User
 from controlpanel.core.permissions import Action, require
-from sites.models import CronSchedule, Environment
+from sites.models import Backup, CronSchedule, Environment
 from sites.services.operations import PROVISIONED
 
 # A person is waiting: give up sooner than an operation would.
@@ -188,3 +188,17 @@ def environments_due_for_drift_check(*, limit: int | None = None) -> QuerySet[En
             : limit or settings.HANGAR_DRIFT_BATCH
         ]
     )
+
+
+def backup_storage(client_id: int) -> dict[str, Any]:
+    """Bytes the client's backups hold in object storage (from the backup records: dump and
+    files of every backup whose objects are kept), per environment and in total; backups
+    of destroyed environments count under their former slug."""
+    rows = (
+        Backup.objects.filter(site__client_id=client_id)
+        .exclude(status__in=[Backup.Status.FAILED, Backup.Status.PENDING])
+        .values("site_id", "environment_slug")
+        .annotate(bytes=Sum(F("database_size") + F("files_size")))
+    )
+    per = {(row["site_id"], row["environment_slug"]): int(row["bytes"] or 0) for row in rows}
+    return {"per_environment": per, "total": sum(per.values())}
