@@ -23,8 +23,10 @@ from .errors import ApiError
 from .logs import render_log
 from .meta import is_owned_by, new_uid, random_suffix, rfc3339
 from .patches import json_patch, merge_patch, strategic_merge
+from .podsecurity import violations
 from .resources import Registry, ResourceType
 from .scale import replicas_of, scale_of
+from .schemas import Shape, canonicalise_quantities
 from .selectors import field_matcher, label_matcher
 from .store import Store
 from .validation import label_errors, name_errors, spec_errors
@@ -147,6 +149,14 @@ class Api:
                 ],
             )
 
+    def _pod_security(self, namespace: str, pod: dict[str, Any]) -> None:
+        """Pod Security admission (enforce) of the pod's namespace; controllers' own pods
+        are not checked here."""
+        ns = self.store.get("", "namespaces", "", namespace) or {}
+        why = violations((ns.get("metadata") or {}).get("labels") or {}, pod)
+        if why:
+            raise errors.forbidden("pods", "", pod["metadata"].get("name", ""), why)
+
     def _require(self, rt: ResourceType, namespace: str, name: str) -> dict[str, Any]:
         obj = self.store.get(rt.group, rt.plural, namespace, name)
         if obj is None:
@@ -243,6 +253,9 @@ class Api:
             elif rt.has_status:
                 obj.pop("status", None)
         apply_defaults(rt, obj, self.allocator, creating=True)
+        canonicalise_quantities(rt.api_version, rt.kind, obj)
+        if rt.kind == "Pod" and opts is not self.SYSTEM:
+            self._pod_security(namespace, obj)
         if rt.kind == "Pod":
             self._start_pod(obj, pod_state)
         self._validate(rt, obj, None)
@@ -250,7 +263,9 @@ class Api:
         meta["managedFields"] = (
             managed
             if managed is not None
-            else record_update(None, obj, manager=opts.manager, now=now, api_version=rt.api_version)
+            else record_update(
+                None, obj, manager=opts.manager, now=now, api_version=rt.api_version, kind=rt.kind
+            )
         )
         if not meta["managedFields"]:
             meta.pop("managedFields")
@@ -339,6 +354,7 @@ class Api:
             else:
                 new.pop("status", None)
         apply_defaults(rt, new, self.allocator, creating=False)
+        canonicalise_quantities(rt.api_version, rt.kind, new)
         if subresource != "status":
             self._validate(rt, new, old)
         if rt.generation and self._spec_changed(rt, old, new):
@@ -354,6 +370,7 @@ class Api:
                 manager=opts.manager,
                 now=rfc3339(),
                 api_version=rt.api_version,
+                kind=rt.kind,
                 subresource=subresource,
             )
         if not meta.get("managedFields"):
@@ -568,7 +585,8 @@ class Api:
             elif kind == MERGE:
                 patched = merge_patch(base, patch)
             else:
-                patched = strategic_merge(base, patch)
+                shape = Shape("autoscaling/v1", "Scale") if subresource == "scale" else rt.shape
+                patched = strategic_merge(base, patch, shape)
             if subresource == "scale":
                 return Result(200, self._scale_to(rt, old, patched, opts))
             wanted = (patched.get("metadata") or {}).get("resourceVersion")
@@ -622,8 +640,7 @@ class Api:
                     force=bool(opts.force),
                     now=now,
                     api_version=rt.api_version,
-                    plural=rt.plural,
-                    group=rt.group,
+                    kind=rt.kind,
                 )
                 merged["metadata"]["name"] = name
                 managed = merged["metadata"].pop("managedFields")
@@ -639,8 +656,7 @@ class Api:
                 force=bool(opts.force),
                 now=now,
                 api_version=rt.api_version,
-                plural=rt.plural,
-                group=rt.group,
+                kind=rt.kind,
                 subresource=subresource,
             )
             managed = merged["metadata"]["managedFields"]
