@@ -511,7 +511,9 @@ class Api:
                 list_meta["continue"] = base64.urlsafe_b64encode(
                     json.dumps({"rv": int(revision), "start": start + limit}).encode()
                 ).decode()
-                list_meta["remainingItemCount"] = len(items) - start - limit
+                if not (query.get("labelSelector") or query.get("fieldSelector")):
+                    # Upstream counts what remains only when no selector filters the list.
+                    list_meta["remainingItemCount"] = len(items) - start - limit
             items = page
         for item in items:
             # Items of typed lists carry no kind/apiVersion on the wire.
