@@ -149,13 +149,20 @@ class Api:
                 ],
             )
 
-    def _pod_security(self, namespace: str, pod: dict[str, Any]) -> None:
-        """Pod Security admission (enforce) of the pod's namespace; controllers' own pods
-        are not checked here."""
+    def pod_security_refusal(self, namespace: str, pod: dict[str, Any]) -> ApiError | None:
+        """The 403 Pod Security admission (enforce) of the pod's namespace gives ``pod``,
+        if any. Controllers ask before creating their pods, as theirs go through admission
+        on a real cluster too."""
         ns = self.store.get("", "namespaces", "", namespace) or {}
         why = violations((ns.get("metadata") or {}).get("labels") or {}, pod)
         if why:
-            raise errors.forbidden("pods", "", pod["metadata"].get("name", ""), why)
+            return errors.forbidden("pods", "", pod["metadata"].get("name", ""), why)
+        return None
+
+    def _pod_security(self, namespace: str, pod: dict[str, Any]) -> None:
+        refusal = self.pod_security_refusal(namespace, pod)
+        if refusal is not None:
+            raise refusal
 
     def _require(self, rt: ResourceType, namespace: str, name: str) -> dict[str, Any]:
         obj = self.store.get(rt.group, rt.plural, namespace, name)

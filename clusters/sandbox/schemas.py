@@ -30,7 +30,13 @@ Path_ = tuple[str, ...]
 
 
 def schema_dir(minor: str = KUBERNETES_MINOR) -> Path:
-    import kubernetes_validate
+    try:
+        import kubernetes_validate
+    except ImportError as exc:  # a production install, which runs no sandbox
+        raise RuntimeError(
+            "the sandbox takes its rules from the Kubernetes schemas kubernetes-validate "
+            "installs; install the development dependencies (requirements-dev.lock)"
+        ) from exc
 
     return (
         Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema" / f"v{minor}.0-local"

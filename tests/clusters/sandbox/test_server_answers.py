@@ -10,7 +10,7 @@ import json
 import pytest
 from kubernetes import client, watch
 
-from .helpers import apply, deployment, raw, status_of
+from .helpers import apply, deployment, raw, status_of, wait_for
 
 APPLY = "application/apply-patch+yaml"
 
@@ -248,6 +248,23 @@ def test_a_restricted_namespace_refuses_a_pod_that_breaks_the_profile(core, make
         seccompProfile={"type": "RuntimeDefault"},
     )
     assert core.create_namespaced_pod(namespace, compliant).metadata.name == "p"
+
+
+def test_a_restricted_namespace_refuses_a_controllers_pods_too(apps, core, make_namespace):
+    namespace = make_namespace(
+        "strict", labels={"pod-security.kubernetes.io/enforce": "restricted"}
+    )
+    apps.create_namespaced_deployment(namespace, deployment(replicas=1))
+
+    def refused():
+        events = core.list_namespaced_event(namespace).items
+        return [e for e in events if e.reason == "FailedCreate"]
+
+    (event,) = wait_for(refused)[:1]
+    assert event.involved_object.kind == "ReplicaSet"
+    assert event.message.startswith("Error creating: pods ")
+    assert 'is forbidden: violates PodSecurity "restricted:latest": ' in event.message
+    assert core.list_namespaced_pod(namespace).items == []
 
 
 # ----- watches ------------------------------------------------------------------------------
