@@ -16,6 +16,7 @@ from .faults import Faults, RequestLog, lose_state
 from .operations import Api
 from .rbac import bound_rules
 from .resources import Registry, ResourceType
+from .schemas import GIT_VERSION
 from .server import DEFAULT_MAX_BODY, Router, SandboxHTTPServer
 from .store import Store
 
@@ -51,7 +52,7 @@ class SandboxCluster:
         objects: Iterable[dict[str, Any]] | None = None,
         controllers: bool = True,
         namespace_defaults: bool = True,
-        git_version: str = "v1.31.0",
+        git_version: str = GIT_VERSION,
         max_body_bytes: int = DEFAULT_MAX_BODY,
         verbose: bool = False,
         execute_tool_jobs: bool = False,

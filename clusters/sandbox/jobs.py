@@ -90,6 +90,8 @@ class JobController(Reconciler):
                 "",
             )
             pod["spec"].pop("nodeName")
+            if self.refused_by_admission(job, pod, "job-controller"):
+                return
             pods = [self.api.system_create(pod_type, namespace, pod)]
             self.emit(
                 job,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .schemas import Shape
+
 READ_WRITE = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 SUBRESOURCE_VERBS = {
     "status": ("get", "patch", "update"),
@@ -36,6 +38,11 @@ class ResourceType:
     @property
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def shape(self) -> Shape:
+        """How this kind's lists merge, from the upstream schema."""
+        return Shape(self.api_version, self.kind)
 
     @property
     def singular(self) -> str:

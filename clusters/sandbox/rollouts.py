@@ -121,6 +121,8 @@ class DeploymentController(Reconciler):
                 "",
             )
             pod["spec"].pop("nodeName")
+            if self.refused_by_admission(replica_set, pod, "replicaset-controller"):
+                break
             created = self.api.system_create(pod_type, namespace, pod, pod_state=state)
             self.emit(
                 replica_set,

@@ -11,10 +11,13 @@ import pytest
 from kubernetes import client
 
 T = TypeVar("T")
+# Multiplies every wait; the conftest raises it on a real cluster, which is slower.
+PATIENCE = 1.0
 
 
 def wait_for(condition: Callable[[], T], timeout: float = 3.0, interval: float = 0.01) -> T:
     """Poll until ``condition`` returns something truthy, failing after ``timeout``."""
+    timeout *= PATIENCE
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -34,9 +37,10 @@ def raw(
     content_type: str | None = None,
     query: list[tuple[str, str]] | None = None,
     auth: bool = True,
+    accept: str = "application/json",
 ) -> tuple[int, dict[str, str], bytes]:
     """One request through the client's own transport, without raising on errors."""
-    headers = {"Accept": "application/json"}
+    headers = {"Accept": accept}
     if content_type:
         headers["Content-Type"] = content_type
     response = api_client.call_api(
