@@ -374,6 +374,9 @@ HANGAR_TOOLBOX_IMAGE = env.str("HANGAR_TOOLBOX_IMAGE", default="hangar-toolbox:1
 HANGAR_BACKUP_TIMEOUT = env.int("HANGAR_BACKUP_TIMEOUT", default=3 * 3600)
 # Seconds a download link for a backup stays valid (at most an hour).
 HANGAR_BACKUP_DOWNLOAD_SECONDS = env.int("HANGAR_BACKUP_DOWNLOAD_SECONDS", default=300)
+# Days a manual, pre-deploy, pre-restore or pre-destroy backup is kept whatever newer
+# backups exist (scheduled ones follow the schedule's daily/weekly/monthly policy).
+HANGAR_BACKUP_SAFETY_KEEP_DAYS = env.int("HANGAR_BACKUP_SAFETY_KEEP_DAYS", default=14)
 # Days a failed backup stays listed (its partial objects are deleted at once when possible).
 HANGAR_BACKUP_FAILED_KEEP_DAYS = env.int("HANGAR_BACKUP_FAILED_KEEP_DAYS", default=30)
 # Object storage: attempts per call (botocore standard retries) and timeouts in seconds.
@@ -388,6 +391,13 @@ HANGAR_DATABASE_READ_TIMEOUT = env.float("HANGAR_DATABASE_READ_TIMEOUT", default
 CELERY_BEAT_SCHEDULE["import-scheduled-backups"] = {
     "task": "sites.import_scheduled_backups",
     "schedule": env.float("HANGAR_BACKUP_IMPORT_SECONDS", default=900.0),
+}
+# The scrub: every HANGAR_BACKUP_SCRUB_SECONDS, verify again (every object's checksum) the
+# HANGAR_BACKUP_SCRUB_BATCH verified backups checked longest ago; mark and alert corrupt ones.
+HANGAR_BACKUP_SCRUB_BATCH = env.int("HANGAR_BACKUP_SCRUB_BATCH", default=10)
+CELERY_BEAT_SCHEDULE["scrub-backups"] = {
+    "task": "sites.scrub_backups",
+    "schedule": env.float("HANGAR_BACKUP_SCRUB_SECONDS", default=3600.0),
 }
 CELERY_BEAT_SCHEDULE["verify-restores"] = {
     "task": "sites.verify_restores_due",

@@ -550,6 +550,8 @@ class Backup(models.Model):
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Verified"
         FAILED = "failed", "Failed"
+        # Verified once, then found changed or missing (before a restore, or by the scrub).
+        CORRUPT = "corrupt", "Corrupt or missing"
 
     class Check(models.TextChoices):
         NONE = "", "Not checked"
@@ -574,6 +576,8 @@ class Backup(models.Model):
     database_sha256 = models.CharField(max_length=64, blank=True)
     files_count = models.PositiveIntegerField(default=0)
     files_size = models.BigIntegerField(default=0)
+    # Tables the dump creates (counted when verified); 0 is an empty database, None unknown.
+    database_tables = models.PositiveIntegerField(null=True, blank=True)
     manifest_sha256 = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
     restore_check = models.CharField(
@@ -612,6 +616,10 @@ class Backup(models.Model):
         if self.finished_at is None:
             return None
         return (self.finished_at - self.taken_at).total_seconds()
+
+    @property
+    def empty_database(self) -> bool:
+        return self.database_tables == 0
 
     @property
     def manifest_key(self) -> str:

@@ -569,6 +569,10 @@ class FleetProgressSerializer(serializers.Serializer):
 
 
 class BackupSerializer(serializers.ModelSerializer):
+    empty_database = serializers.BooleanField(
+        read_only=True, help_text="The dump creates no tables; restoring it needs confirm_empty."
+    )
+
     class Meta:
         from sites.models import Backup
 
@@ -584,8 +588,12 @@ class BackupSerializer(serializers.ModelSerializer):
             "finished_at",
             "verified_at",
             "database_size",
+            "database_sha256",
+            "database_tables",
+            "empty_database",
             "files_count",
             "files_size",
+            "manifest_sha256",
             "error",
             "restore_check",
             "restore_checked_at",
@@ -598,6 +606,11 @@ class BackupSerializer(serializers.ModelSerializer):
 class RestoreSerializer(StrictSerializer):
     target = serializers.IntegerField(help_text="The environment to restore into (same site).")
     restore_files = serializers.BooleanField(required=False, default=True)
+    confirm_empty = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Restore a backup of an empty database over one with tables (empties it).",
+    )
     confirm = serializers.CharField(
         max_length=100,
         required=False,

@@ -17,7 +17,13 @@ from sites.backups.data import (
     environment_password_rotate,
 )
 from sites.backups.hooks import DataServiceUnavailable
-from sites.backups.jobs import log_output, run_tool_job, take_backup
+from sites.backups.jobs import (
+    backup_mark_corrupt,
+    job_failure,
+    log_output,
+    run_tool_job,
+    take_backup,
+)
 from sites.backups.verify import VerificationFailed, verify_backup
 from sites.handlers.converge import converge, load_environment
 from sites.manifests.backups import render_restore_job
@@ -41,7 +47,9 @@ def _verify_again(ctx: OperationContext, backup: Backup) -> None:
             expect_database_sha256=backup.database_sha256,
         )
     except VerificationFailed as exc:
-        raise OperationFailed(f"Backup #{backup.pk} is no longer usable: {exc}") from exc
+        reason = f"Backup #{backup.pk} is no longer usable: {exc}"
+        backup_mark_corrupt(backup, reason)
+        raise OperationFailed(reason) from exc
     except StorageError as exc:
         raise OperationFailed(f"Backup #{backup.pk} could not be checked: {exc.message}") from exc
 
@@ -89,6 +97,7 @@ def backup_restore(ctx: OperationContext) -> dict:
         source_prefix=backup.key_prefix,
         database_sha256=backup.database_sha256,
         restore_files=restore_files,
+        database_size=backup.database_size,
     )
     outcome = run_tool_job(ctx, target, job)
     log_output(ctx, outcome)
@@ -97,7 +106,14 @@ def backup_restore(ctx: OperationContext) -> dict:
         ctx.step("Done: the database" + (" and files are" if restore_files else " is") + " back.")
         return {"backup_id": backup.pk, "safety_backup_id": safety.pk, "target": target.slug}
 
-    reason = f"the restore job failed ({outcome.message})"
+    cause = job_failure(outcome)
+    if "was not touched" in cause:
+        # restore.sh fetches and checks the dump before it changes anything.
+        raise OperationFailed(
+            f"The restore failed before changing {target.name}: {cause}. {target.name} is "
+            f"as it was; safety backup #{safety.pk} was not needed."
+        )
+    reason = f"the restore job failed: {cause}"
     ctx.log(f"The restore failed; putting safety backup #{safety.pk} back.", "error")
     undo = render_restore_job(
         target,
@@ -105,6 +121,7 @@ def backup_restore(ctx: OperationContext) -> dict:
         source_prefix=safety.key_prefix,
         database_sha256=safety.database_sha256,
         restore_files=True,
+        database_size=safety.database_size,
     )
     undone = run_tool_job(ctx, target, undo)
     log_output(ctx, undone)
@@ -113,9 +130,11 @@ def backup_restore(ctx: OperationContext) -> dict:
             f"The restore failed: {reason}. {target.name} was put back as it was before, "
             f"from safety backup #{safety.pk}."
         )
+    # Neither the old state nor the new: say so first, loudly, with what to do.
     raise OperationFailed(
-        f"The restore failed: {reason}, and putting safety backup #{safety.pk} back failed "
-        f"too ({undone.message}). Restore backup #{safety.pk} into {target.name} by hand."
+        f"{target.name} IS HALF-RESTORED: the restore failed ({reason}) and putting safety "
+        f"backup #{safety.pk} back failed too ({job_failure(undone)}). Restore backup "
+        f"#{safety.pk} into {target.name} as soon as the cause is fixed."
     )
 
 
@@ -153,6 +172,7 @@ def backup_check_restore(ctx: OperationContext) -> dict:
             source_prefix=backup.key_prefix,
             database_sha256=backup.database_sha256,
             target_database=scratch,
+            database_size=backup.database_size,
         )
         outcome = run_tool_job(ctx, environment, job)
         log_output(ctx, outcome)
@@ -169,7 +189,7 @@ def backup_check_restore(ctx: OperationContext) -> dict:
             ctx.log(f"Could not drop the scratch database {scratch}: {exc.message}", "warning")
     ctx.step(f"Scratch database {scratch} dropped.")
     if not outcome.ok:
-        detail = f"The dump did not load: {outcome.message}. {outcome.tail(1500)}"
+        detail = f"The dump did not load: {job_failure(outcome)}"
         _record_check(backup, False, detail)
         raise OperationFailed(f"Backup #{backup.pk} does not restore. {detail}")
     if not tables:

@@ -1,6 +1,12 @@
-"""Grandfather-father-son retention: which verified backups to keep, and pruning the rest.
+"""Retention by reason: which verified backups to keep, and pruning the rest.
 
-The policy keeps, going back from the newest backup, the newest backup of each of the last
+Scheduled backups follow grandfather-father-son. Every other backup (manual, before a
+deploy, before a restore, before destroying) is a safety net someone asked for or will
+be told to use: it is kept for HANGAR_BACKUP_SAFETY_KEEP_DAYS (default 14) after it was
+taken, whatever newer backups exist, and is never a GFS candidate, so a later backup of
+the same day cannot push it out. The newest verified backup of any reason is always kept.
+
+The GFS policy keeps, going back from the newest backup, the newest backup of each of the last
 ``daily`` days that have a backup, of each of the last ``weekly`` ISO weeks, and of each of
 the last ``monthly`` months (in the agency's time zone). Counting periods that *have*
 backups, not calendar periods, means a site whose backups stopped for a month still keeps
@@ -76,6 +82,39 @@ def gfs_keep(
     return keep
 
 
+SAFETY_KINDS = frozenset(
+    {
+        Backup.Kind.MANUAL,
+        Backup.Kind.PRE_DEPLOY,
+        Backup.Kind.PRE_RESTORE,
+        Backup.Kind.PRE_DESTROY,
+    }
+)
+
+
+def retention_keep(
+    backups: Iterable[tuple[K, datetime, str]],
+    policy: Policy,
+    *,
+    now: datetime,
+    safety_days: int | None = None,
+    tz: tzinfo | None = None,
+) -> set[K]:
+    """The keys of the backups to keep, from (key, taken_at, kind) triples: GFS over the
+    scheduled ones, every other kind younger than `safety_days`, and the newest of all.
+    `now` is the clock (tests pass their own instead of waiting)."""
+    items = list(backups)
+    if not items:
+        return set()
+    days = settings.HANGAR_BACKUP_SAFETY_KEEP_DAYS if safety_days is None else safety_days
+    cutoff = now - timedelta(days=days)
+    scheduled = [(key, moment) for key, moment, kind in items if kind not in SAFETY_KINDS]
+    keep = gfs_keep(scheduled, policy, tz)
+    keep |= {key for key, moment, kind in items if kind in SAFETY_KINDS and moment >= cutoff}
+    keep.add(max(items, key=lambda item: item[1])[0])
+    return keep
+
+
 def _in_use(environment: Environment) -> set[int]:
     """Backups a pending or running restore (or restore check) is about to read."""
     ids = Operation.objects.filter(
@@ -95,17 +134,20 @@ def _delete(backup: Backup, storage: ObjectStorage) -> None:
 def retention_apply(
     *, environment: Environment, storage: ObjectStorage, now: datetime | None = None
 ) -> list[Backup]:
-    """Prune the environment's verified backups the policy does not keep, and failed ones
-    older than HANGAR_BACKUP_FAILED_KEEP_DAYS. Returns the pruned backups."""
+    """Prune the environment's verified backups that retention_keep does not keep, and
+    failed ones older than HANGAR_BACKUP_FAILED_KEEP_DAYS. Returns the pruned backups."""
+    now = now or timezone.now()
     verified = list(
         Backup.objects.filter(environment=environment, status=Backup.Status.SUCCEEDED).only(
-            "pk", "taken_at", "key_prefix"
+            "pk", "taken_at", "key_prefix", "kind"
         )
     )
-    keep = gfs_keep([(b.pk, b.taken_at) for b in verified], Policy.of(environment))
+    keep = retention_keep(
+        [(b.pk, b.taken_at, b.kind) for b in verified], Policy.of(environment), now=now
+    )
     keep |= _in_use(environment)
     pruned = [b for b in verified if b.pk not in keep]
-    cutoff = (now or timezone.now()) - timedelta(days=settings.HANGAR_BACKUP_FAILED_KEEP_DAYS)
+    cutoff = now - timedelta(days=settings.HANGAR_BACKUP_FAILED_KEEP_DAYS)
     pruned += list(
         Backup.objects.filter(
             environment=environment, status=Backup.Status.FAILED, created_at__lt=cutoff

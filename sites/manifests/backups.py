@@ -77,7 +77,9 @@ def _tool_container(
     }
 
 
-def _tool_pod(environment: Environment, container: Manifest) -> Manifest:
+def _tool_pod(environment: Environment, container: Manifest, scratch_bytes: int = 0) -> Manifest:
+    # restore.sh downloads the whole compressed dump before touching the target.
+    scratch = max(1024**3, scratch_bytes + scratch_bytes // 10 + 256 * 1024**2)
     spec: Manifest = {
         "serviceAccountName": "web",
         "automountServiceAccountToken": False,
@@ -86,7 +88,10 @@ def _tool_pod(environment: Environment, container: Manifest) -> Manifest:
         "restartPolicy": "Never",
         "containers": [container],
         "volumes": [
-            {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+            {
+                "name": "tmp",
+                "emptyDir": {"sizeLimit": "1Gi" if scratch == 1024**3 else str(scratch)},
+            },
             {
                 "name": "scripts",
                 "configMap": {"name": TOOLS_CONFIGMAP, "defaultMode": 0o444},
@@ -109,10 +114,17 @@ def _job_spec(environment: Environment, labels: dict[str, str], pod: Manifest) -
 
 
 def _job(
-    environment: Environment, name: str, role: str, script_name: str, env: dict[str, str]
+    environment: Environment,
+    name: str,
+    role: str,
+    script_name: str,
+    env: dict[str, str],
+    scratch_bytes: int = 0,
 ) -> Manifest:
     labels = {NAME_LABEL: role, TOOL_LABEL: "true"}
-    pod = _tool_pod(environment, _tool_container(environment, role, script_name, env))
+    pod = _tool_pod(
+        environment, _tool_container(environment, role, script_name, env), scratch_bytes
+    )
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -134,9 +146,11 @@ def render_restore_job(
     database_sha256: str,
     restore_files: bool = True,
     target_database: str = "",
+    database_size: int = 0,
 ) -> Manifest:
     """A Job that runs restore.sh: the backup in ``source_prefix`` into this environment
-    (or, with ``target_database``, into that database only)."""
+    (or, with ``target_database``, into that database only). Its scratch volume holds
+    the compressed dump (``database_size`` bytes)."""
     env = {
         "HANGAR_RESTORE_FROM": source_prefix,
         "HANGAR_RESTORE_DB_SHA256": database_sha256,
@@ -144,7 +158,7 @@ def render_restore_job(
     }
     if target_database:
         env["HANGAR_TARGET_DB"] = target_database
-    return _job(environment, name, "restore", "restore.sh", env)
+    return _job(environment, name, "restore", "restore.sh", env, database_size)
 
 
 def render_backup_cronjob(environment: Environment, schedule: BackupSchedule) -> Manifest:

@@ -43,6 +43,7 @@ class BackupViewSet(viewsets.ReadOnlyModelViewSet):
                 backup=backup,
                 target=target,
                 restore_files=data["restore_files"],
+                confirm_empty=data["confirm_empty"],
                 idempotency_key=idempotency_key(request),
             ),
         )

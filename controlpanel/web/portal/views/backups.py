@@ -26,6 +26,10 @@ class RestoreForm(Form):
         label="Type the target environment's name to confirm",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
+    confirm_empty = forms.BooleanField(
+        label="The backup holds an empty database: empty the target's too",
+        required=False,
+    )
 
     def __init__(self, *args, targets: list[Environment], **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -103,7 +107,12 @@ def backup_restore(request: HttpRequest, pk: int, backup_pk: int) -> HttpRespons
     if request.method == "POST" and form.is_valid():
         target = form.targets[form.cleaned_data["target"]]
         operation = attempt(
-            form, backup_services.backup_restore, actor=request.user, backup=backup, target=target
+            form,
+            backup_services.backup_restore,
+            actor=request.user,
+            backup=backup,
+            target=target,
+            confirm_empty=form.cleaned_data["confirm_empty"],
         )
         if operation is not None:
             messages.warning(
