@@ -49,8 +49,10 @@ def namespace_available(environment: Environment) -> str:
             code="namespace_reserved",
         )
     # The same slug on the same site is the per-site unique constraint's to report.
-    others = type(environment)._default_manager.filter(namespace_name=name).exclude(
-        site_id=environment.site_id, slug=environment.slug
+    others = (
+        type(environment)
+        ._default_manager.filter(namespace_name=name)
+        .exclude(site_id=environment.site_id, slug=environment.slug)
     )
     if environment.pk:
         others = others.exclude(pk=environment.pk)

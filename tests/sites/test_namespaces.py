@@ -4,6 +4,8 @@ with this environment's id."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -64,12 +66,10 @@ def test_no_two_environments_ever_share_a_namespace(triples, staff_admin, cluste
             site = Site.objects.filter(client=client, slug=site_slug).first() or f.SiteFactory(
                 client=client, slug=site_slug
             )
-            try:
+            with contextlib.suppress(ValidationError):
                 services.environment_create(
                     actor=staff_admin, site=site, name=env_slug, slug=env_slug, cluster=cluster
                 )
-            except ValidationError:
-                pass
         namespaces = [e.namespace for e in Environment.objects.all()]
         assert len(namespaces) == len(set(namespaces))
         transaction.set_rollback(True)
@@ -121,9 +121,7 @@ def test_destroy_refuses_a_namespace_it_does_not_own(any_environment, owner, any
     namespace = any_environment.namespace
     _foreign_namespace(any_kube, namespace)
     Environment.objects.filter(pk=any_environment.pk).update(status=Environment.Status.ACTIVE)
-    op = services.environment_destroy(
-        actor=owner, environment=any_environment, confirm=namespace
-    )
+    op = services.environment_destroy(actor=owner, environment=any_environment, confirm=namespace)
     drain()
     assert "neither adopts nor deletes" in _failed(op)
     assert any_kube.get_or_none("v1", "Namespace", namespace) is not None
