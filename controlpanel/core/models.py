@@ -11,7 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from controlpanel.core.roles import ClientRole, StaffRole
+from controlpanel.core.roles import ADMIN_HIDDEN_APPS, ClientRole, StaffRole, staff_admin_may
 from controlpanel.core.tenancy import TenantManager, TenantQuerySet, is_agency_staff
 from controlpanel.core.validators import validate_dns_label
 
@@ -80,16 +80,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         """Django admin permissions follow the staff role (the admin is an interim UI)."""
         if not self.is_active:
             return False
-        if self.is_superuser or self.staff_role == StaffRole.ADMIN:
-            return True
-        if self.staff_role == StaffRole.OPERATOR:
-            return not perm.startswith("billing.") or ".view_" in perm
-        if self.staff_role == StaffRole.BILLING:
-            return perm.startswith("billing.") or ".view_" in perm
-        return False
+        return staff_admin_may(self, perm)
 
     def has_module_perms(self, app_label: str) -> bool:
-        return self.is_active and (self.is_superuser or bool(self.staff_role))
+        if not self.is_active or not (self.is_superuser or self.staff_role):
+            return False
+        return app_label not in ADMIN_HIDDEN_APPS
 
     def get_full_name(self) -> str:
         return self.full_name or self.email
