@@ -213,6 +213,10 @@ class AuditEvent(models.Model):
     changes = models.JSONField(default=dict, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=255, blank=True, default="")
+    # The API token the request authenticated with (its id and name), if any: which of a
+    # person's tokens acted. Not a foreign key: tokens live in the API app, above core.
+    token_id = models.PositiveBigIntegerField(null=True, blank=True)
+    token_name = models.CharField(max_length=100, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     objects = AuditEventManager()
