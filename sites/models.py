@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -17,6 +18,7 @@ from controlpanel.core.models import Client
 from controlpanel.core.tenancy import TenantManager
 from controlpanel.core.validators import validate_dns_label
 from sites import validators as v
+from sites.namespaces import namespace_available
 
 _GIT_URL = re.compile(r"^(https://[^\s/]+/\S+|ssh://\S+|git@[^\s:]+:\S+)$")
 
@@ -159,6 +161,11 @@ class Environment(models.Model):
         default=False, help_text="Put a Varnish cache in front of the web container."
     )
     hash_salt = EncryptedTextField(default=_new_hash_salt)
+    # The namespace, fixed when the environment is first saved and unique across every
+    # client: "{client}-{site}-{env}" alone can collide (acme + www + shop-prod and
+    # acme-www + shop + prod), and two environments in one namespace overwrite and destroy
+    # each other's objects (sites.namespaces).
+    namespace_name = models.CharField(max_length=63, unique=True, editable=False)
     # Bumped by every change of domains, variables or cron schedules; the cluster has the
     # change once an operation applied that version. Differing means "not applied yet".
     config_version = models.PositiveIntegerField(default=0)
@@ -186,9 +193,16 @@ class Environment(models.Model):
     def __str__(self) -> str:
         return f"{self.site} / {self.name}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.namespace_name:
+            self.namespace_name = self.namespace
+        super().save(*args, **kwargs)
+
     @property
     def namespace(self) -> str:
-        return v.namespace_name(self.site.client.slug, self.site.slug, self.slug)
+        return self.namespace_name or v.namespace_name(
+            self.site.client.slug, self.site.slug, self.slug
+        )
 
     @property
     def lock_key(self) -> str:
@@ -202,7 +216,7 @@ class Environment(models.Model):
     def clean(self) -> None:
         errors: dict[str, ValidationError] = {}
         if self.site_id and self.slug and "slug" not in errors:
-            _collect(errors, "slug", v.validate_namespace_name, self.namespace)
+            _collect(errors, "slug", namespace_available, self)
         if self.image:
             _collect(errors, "image", v.validate_image_reference, self.image)
         _collect(errors, "replicas", v.validate_replicas, self.replicas)

@@ -13,7 +13,7 @@ from clusters.engine.context import log_event
 from clusters.engine.dispatch import enqueue_on_commit
 from clusters.engine.registry import get_kind
 from clusters.models import Cluster, Operation
-from controlpanel.core.audit import audit_record
+from controlpanel.core.audit import audit_record, request_token
 from controlpanel.core.models import Client, User
 from controlpanel.core.permissions import Action, can
 
@@ -79,6 +79,7 @@ def operation_create(
                 params=params,
                 requested_by=requested_by if requested_by and requested_by.pk else None,
                 idempotency_key=key,
+                api_token_id=request_token()[0],
                 request_fingerprint=print_,
                 steps_total=max(1, steps_total),
             )

@@ -10,6 +10,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from controlpanel.api.tokens import PREFIX, token_lookup
+from controlpanel.core.audit import set_request_token
 
 FAILED_ATTEMPTS_PER_MINUTE = 20
 
@@ -41,6 +42,7 @@ class TokenAuthentication(authentication.BaseAuthentication):
             except ValueError:
                 cache.set(key, 1, timeout=60)
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
+        set_request_token(token.pk, token.name)
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:

@@ -24,8 +24,8 @@ def needed_scope(request: Request, view: Any) -> str:
 
 
 class HasScope(BasePermission):
-    """A personal token needs the view's scope (`write` implies `read`; `admin` implies
-    all). A deploy token may only use views that declare `allow_deploy_token`."""
+    """A personal token needs the view's scope (`write` and `deploy` imply `read`; `admin`
+    implies all). A deploy token may only use views that declare `allow_deploy_token`."""
 
     message = "This token's scopes do not allow this request."
 
@@ -41,6 +41,6 @@ class HasScope(BasePermission):
         needed = needed_scope(request, view)
         if needed == Scope.READ:
             return bool(scopes & {Scope.READ, Scope.WRITE, Scope.DEPLOY})
-        if needed == Scope.DEPLOY:
-            return bool(scopes & {Scope.DEPLOY, Scope.WRITE})
+        # Exactly as docs/api.md says: `write` changes configuration but does not deploy,
+        # `deploy` deploys but changes nothing else.
         return needed in scopes

@@ -50,6 +50,36 @@ def _validated_expiry(expires_at: datetime | None) -> datetime | None:
     return expires_at
 
 
+def _within_parent(parent: ApiToken | None, scopes: list[str], expires_at: datetime | None) -> None:
+    """A token creating a token (`parent`, None for a signed-in session) gives no more than
+    it has: a subset of its own scopes (admin covers read, write and deploy; no token
+    creates an admin token) and an expiry no later than its own. Deploy tokens create
+    nothing."""
+    if parent is None:
+        return
+    if parent.is_deploy_token:
+        raise PermissionDenied("A deploy token cannot create tokens.")
+    own = set(parent.scopes)
+    if Scope.ADMIN in own:
+        own |= {Scope.READ, Scope.WRITE, Scope.DEPLOY}
+    own.discard(Scope.ADMIN)
+    wider = sorted(set(scopes) - own)
+    if wider:
+        raise ValidationError(
+            {
+                "scopes": f"This token cannot give scopes it does not have ({', '.join(wider)});"
+                f" it can give: {', '.join(sorted(own)) or 'none'}."
+            }
+        )
+    if parent.expires_at is not None and (expires_at is None or expires_at > parent.expires_at):
+        raise ValidationError(
+            {
+                "expires_at": "A token created by a token expires no later than it: "
+                f"at or before {parent.expires_at.isoformat()}."
+            }
+        )
+
+
 def _reauth_key(user: User) -> str:
     return f"hangar:reauth-failures:{user.pk}"
 
@@ -83,9 +113,15 @@ def reauthenticate(*, actor: User, password: str | None) -> None:
 
 @transaction.atomic
 def token_create(
-    *, actor: User, name: str, scopes: list[str], expires_at: datetime | None = None
+    *,
+    actor: User,
+    name: str,
+    scopes: list[str],
+    expires_at: datetime | None = None,
+    parent: ApiToken | None = None,
 ) -> tuple[ApiToken, str]:
-    """A personal token for `actor`. Returns the row and the token, shown only now."""
+    """A personal token for `actor`, made by a session or by `parent` (a token, which can
+    give no more than it has). Returns the row and the token, shown only now."""
     name = (name or "").strip()
     errors = {}
     if not name or len(name) > 100:
@@ -101,6 +137,7 @@ def token_create(
         errors["scopes"] = "Only agency staff can create tokens with the admin scope."
     if errors:
         raise ValidationError(errors)
+    _within_parent(parent, scopes, expires_at)
     expires_at = _validated_expiry(expires_at)
     token = _new_token()
     row = ApiToken.objects.create(
@@ -119,10 +156,16 @@ def token_create(
 
 @transaction.atomic
 def deploy_token_create(
-    *, actor: User, environment: Environment, name: str, expires_at: datetime | None = None
+    *,
+    actor: User,
+    environment: Environment,
+    name: str,
+    expires_at: datetime | None = None,
+    parent: ApiToken | None = None,
 ) -> tuple[ApiToken, str]:
     """A token that can only deploy `environment` (for a CI pipeline)."""
     require(actor, Action.DEPLOY, environment.site.client)
+    _within_parent(parent, [Scope.DEPLOY], expires_at)
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise ValidationError({"name": "Give the token a name of 1-100 characters."})

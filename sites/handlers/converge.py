@@ -17,6 +17,7 @@ from sites.desired import DesiredState, desired_state
 from sites.manifests import MANAGED_BY
 from sites.manifests.common import WEB, selector_labels
 from sites.models import Environment
+from sites.namespaces import require_owned
 from sites.validators import parse_image_reference
 
 OVERRIDABLE = frozenset(
@@ -161,6 +162,7 @@ def converge(
     environment's image. `force_write` applies even objects unchanged since the last
     apply, and looks for strays in the namespace (drift repair)."""
     desired = desired_or_fail(environment)
+    require_owned(ctx.kube, environment)
     try:
         outcome = ctx.kube.apply_all(desired.objects, force_write=force_write)
     except KubeNotFound as exc:

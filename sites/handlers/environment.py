@@ -27,6 +27,7 @@ from sites.handlers.converge import (
 )
 from sites.manifests import render_foundation
 from sites.models import Environment, Release
+from sites.namespaces import require_owned
 
 
 def _mark_failed(operation: Operation) -> None:
@@ -39,6 +40,7 @@ def _mark_failed(operation: Operation) -> None:
 def provision(ctx: OperationContext) -> dict:
     environment = load_environment(ctx.operation.target_id)
     ctx.plan(3 if environment.image else 2)
+    require_owned(ctx.kube, environment)
     ctx.kube.apply(render_foundation(environment)[0])
     ctx.step(f"Namespace {environment.namespace} exists.")
     data_hooks.provision_data(ctx, environment)
@@ -157,8 +159,10 @@ def destroy(ctx: OperationContext) -> dict:
     environment = load_environment(ctx.operation.target_id)
     ctx.plan(2)
     namespace = environment.namespace
+    # Before the final backup too: its Job would run in someone else's namespace.
+    exists = require_owned(ctx.kube, environment)
     data_hooks.final_backup(ctx, environment)
-    deleted = ctx.kube.delete("v1", "Namespace", namespace)
+    deleted = exists and ctx.kube.delete("v1", "Namespace", namespace)
     ctx.step(f"Deleting namespace {namespace}." if deleted else f"Namespace {namespace} was gone.")
     ctx.kube.wait_namespace_deleted(namespace, timeout=600, poll=settings.HANGAR_POLL_SECONDS)
     ctx.step(f"Namespace {namespace} and everything in it are deleted.")

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from clusters.models import Cluster
 from controlpanel.api import serializers as s
 from controlpanel.api.models import Scope
+from controlpanel.api.permissions import token_of
 from controlpanel.api.views.base import (
     TokenAwareMixin,
     accepted,
@@ -331,6 +332,7 @@ class EnvironmentViewSet(TokenAwareMixin, mixins.CreateModelMixin, viewsets.Read
             environment=self._environment(),
             name=data["name"],
             expires_at=data.get("expires_at"),
+            parent=token_of(request),
         )
         body = s.TokenSerializer(row).data | {"token": token}
         return Response(body, status=201)

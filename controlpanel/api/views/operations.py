@@ -16,6 +16,7 @@ from clusters.engine import operation_cancel
 from clusters.models import Operation, OperationEvent
 from controlpanel.api import serializers as s
 from controlpanel.api.pagination import NewestFirst
+from controlpanel.api.permissions import token_of
 from controlpanel.api.views.base import TokenAwareMixin
 
 MAX_WAIT_SECONDS = 60
@@ -26,13 +27,21 @@ class OperationViewSet(TokenAwareMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.OperationSerializer
     pagination_class = NewestFirst
     filterset_fields = ["status", "kind", "target_type", "target_id", "client", "batch"]
-    allow_deploy_token = True
+
+    @property
+    def allow_deploy_token(self) -> bool:
+        # A deploy token reads the operations it started, and does nothing else with them.
+        return self.action in {"list", "retrieve"}
 
     def get_queryset(self):
         queryset = Operation.objects.for_user(self.request.user).select_related("requested_by")
         deploy_env = self.deploy_environment_id()
         if deploy_env is not None:
-            queryset = queryset.filter(target_type="environment", target_id=deploy_env)
+            queryset = queryset.filter(
+                target_type="environment",
+                target_id=deploy_env,
+                api_token_id=token_of(self.request).pk,  # type: ignore[union-attr]
+            )
         if self.action == "retrieve":
             queryset = queryset.prefetch_related(
                 Prefetch("events", queryset=OperationEvent.objects.order_by("created_at", "id"))

@@ -43,6 +43,7 @@ class TokenViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             name=data["name"],
             scopes=data["scopes"],
             expires_at=data.get("expires_at"),
+            parent=token_of(request),
         )
         return Response(s.TokenSerializer(row).data | {"token": token}, status=201)
 
