@@ -338,6 +338,9 @@ class Operation(models.Model):
     request_fingerprint = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
     result = models.JSONField(default=dict, blank=True)
+    # Set when someone asked a running operation of an abortable kind to stop; the run
+    # checks it at its next step or poll (OperationContext.progress) and stops there.
+    abort_requested_at = models.DateTimeField(null=True, blank=True)
     # Who runs it: host:pid:process start:nonce (clusters.engine.workers), the claim's token.
     worker = models.CharField(max_length=128, blank=True)
     # When a message for this pending operation was handed to the broker (or is due, for a

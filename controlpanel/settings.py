@@ -247,6 +247,11 @@ HANGAR_RETRY_DELAYS = [
 HANGAR_POLL_SECONDS = env.float("HANGAR_POLL_SECONDS", default=2.0)
 # How long a deploy waits for its rollout before failing it.
 HANGAR_ROLLOUT_TIMEOUT = env.float("HANGAR_ROLLOUT_TIMEOUT", default=600.0)
+# A rollout fails as soon as a new pod certainly cannot become ready (clusters.kube.status
+# .pod_trouble): a container crash-looping after this many restarts, or a pod no node took
+# for this many seconds (time for a cluster autoscaler to add a node).
+HANGAR_CRASH_RESTARTS = env.int("HANGAR_CRASH_RESTARTS", default=3)
+HANGAR_UNSCHEDULABLE_SECONDS = env.float("HANGAR_UNSCHEDULABLE_SECONDS", default=120.0)
 # Hangar's own identity on its clusters ("namespace:name" of its service account) and the
 # ClusterRole it binds to that account in each environment namespace it creates (see
 # docs/cluster-access.md). An empty role binds nothing: for a cluster whose role grants

@@ -414,8 +414,10 @@ class Release(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Deploying"
-        SUCCEEDED = "succeeded", "Live"
+        # Went live once; only the newest of these is live now (Environment.live_release).
+        SUCCEEDED = "succeeded", "Deployed"
         FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="releases")
     image = models.CharField(max_length=v.MAX_IMAGE_REFERENCE_LENGTH)

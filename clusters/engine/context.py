@@ -17,6 +17,11 @@ class OperationFailed(Exception):
     """A handler's verdict that the operation cannot succeed; the message is for users."""
 
 
+class OperationAborted(OperationFailed):
+    """Someone asked this run to stop (Operation.abort_requested_at). A handler that
+    started something undoes it and re-raises; the run ends cancelled, not failed."""
+
+
 class ClaimLost(Exception):
     """This run no longer holds its operation (the sweeper gave it to another worker):
     it stops before its next step and writes nothing more, to the database or a cluster."""
@@ -79,7 +84,12 @@ class OperationContext:
         )
 
     def _update(self, **fields: Any) -> None:
-        """Write to the row only while the claim holds; checking and writing are one query."""
-        if self._lost.is_set() or not self._held().update(**fields):
-            self._lost.set()
-            raise ClaimLost(f"Operation {self.operation.pk} was taken back from this run.")
+        """Write to the row only while the claim holds and no stop was asked for; checking
+        and writing are one query (a second only when the write did not happen)."""
+        if not self._lost.is_set():
+            if self._held().filter(abort_requested_at__isnull=True).update(**fields):
+                return
+            if self._held().exists():
+                raise OperationAborted("Stopped on request.")
+        self._lost.set()
+        raise ClaimLost(f"Operation {self.operation.pk} was taken back from this run.")

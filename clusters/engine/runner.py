@@ -20,8 +20,14 @@ from django.db import (
 )
 from django.utils import timezone
 
-from clusters.engine.context import ClaimLost, OperationContext, OperationFailed, log_event
-from clusters.engine.registry import get_kind, run_failure_hook
+from clusters.engine.context import (
+    ClaimLost,
+    OperationAborted,
+    OperationContext,
+    OperationFailed,
+    log_event,
+)
+from clusters.engine.registry import get_kind, run_cancel_hook, run_failure_hook
 from clusters.engine.workers import WorkerIdentity, claim_token
 from clusters.kube.errors import KubeError
 from clusters.models import Cluster, Operation, OperationEvent
@@ -217,6 +223,17 @@ def _reschedule(op: Operation, reason: str) -> bool:
     return won
 
 
+def _abort_requester(op: Operation) -> str:
+    """Who asked for the stop, as its log recorded it."""
+    asked = (
+        OperationEvent.objects.filter(operation=op, message__startswith="Stop requested by")
+        .order_by("-pk")
+        .values_list("message", flat=True)
+        .first()
+    )
+    return asked or ""
+
+
 def run_operation(operation_id: int) -> str:
     """Run one operation if it may run now. Returns what happened, for logs and tests.
     (Connection hygiene is the caller's: Celery's Django fixup, or the embedded loop.)"""
@@ -240,6 +257,9 @@ def run_operation(operation_id: int) -> str:
         except ClaimLost:
             logger.warning("operation %s: claim lost; this run stopped", op.pk)
             return "lost"
+        except OperationAborted as exc:
+            requested = _abort_requester(op)
+            _finish(op, S.CANCELLED, error=f"{exc} {requested}".strip())
         except OperationFailed as exc:
             _finish(op, S.FAILED, error=str(exc))
         except KubeError as exc:
@@ -283,6 +303,9 @@ def run_operation(operation_id: int) -> str:
         run_failure_hook(kind, op)
     elif op.status == S.SUCCEEDED:
         log_event(op, "Succeeded.")
+    elif op.status == S.CANCELLED:
+        log_event(op, op.error, OperationEvent.Level.WARNING)
+        run_cancel_hook(kind, op)
     from clusters.engine.dispatch import dispatch
 
     dispatch(op.cluster_id)  # the next of this key, and what waited for the slot

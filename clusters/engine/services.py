@@ -8,10 +8,11 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from clusters.engine.context import log_event
 from clusters.engine.dispatch import enqueue_on_commit
-from clusters.engine.registry import get_kind
+from clusters.engine.registry import find_kind, get_kind, run_cancel_hook
 from clusters.models import Cluster, Operation
 from controlpanel.core.audit import audit_record, request_token
 from controlpanel.core.models import Client, User
@@ -92,24 +93,78 @@ def operation_create(
     return op, True
 
 
+def may_cancel(actor: User, operation: Operation) -> bool:
+    """Whether `actor` may cancel or stop `operation`: the permission of the action it
+    carries out (its kind's, see register), on its client; cluster work needs the
+    cluster's managers."""
+    if operation.client is None:
+        return can(actor, Action.MANAGE_CLUSTERS)
+    kind = find_kind(operation.kind)
+    permission = Action(kind.permission) if kind is not None and kind.permission else Action.DEPLOY
+    return can(actor, permission, operation.client)
+
+
+def cancellable(operation: Operation) -> bool:
+    """Whether a Cancel (pending) or Stop (running) can work for this operation now."""
+    if operation.status == Operation.Status.PENDING:
+        return True
+    kind = find_kind(operation.kind)
+    return (
+        operation.status == Operation.Status.RUNNING
+        and kind is not None
+        and kind.abortable
+        and operation.abort_requested_at is None
+    )
+
+
 @transaction.atomic
 def operation_cancel(*, actor: User, operation: Operation) -> Operation:
-    """Cancel an operation that has not started. A running one finishes its run."""
-    if operation.client is not None:
-        allowed = can(actor, Action.DEPLOY, operation.client)
-    else:
-        allowed = can(actor, Action.MANAGE_CLUSTERS)
-    if not allowed:
+    """Cancel an operation that has not started: nothing of it reaches the cluster, and
+    what it marked as under way (an environment "destroying") is put back. A running
+    operation of an abortable kind is asked to stop: it stops at its next step or poll
+    and undoes what it started (see OperationContext and the kind's handler)."""
+    if not may_cancel(actor, operation):
         raise PermissionDenied("You are not allowed to cancel this operation.")
     updated = Operation.objects.filter(pk=operation.pk, status=Operation.Status.PENDING).update(
         status=Operation.Status.CANCELLED,
         error=f"Cancelled by {actor}.",
+        finished_at=timezone.now(),
     )
     operation.refresh_from_db()
-    if not updated:
-        raise ValidationError(
-            {"status": f"Only pending operations can be cancelled; this one is {operation.status}."}
+    kind = find_kind(operation.kind)
+    if updated:
+        log_event(operation, f"Cancelled by {actor}.")
+        if kind is not None:
+            run_cancel_hook(kind, operation)
+        audit_record(
+            actor=actor, action="operation.cancel", target=operation, client=operation.client
         )
-    log_event(operation, f"Cancelled by {actor}.")
-    audit_record(actor=actor, action="operation.cancel", target=operation, client=operation.client)
+        return operation
+    if operation.status != Operation.Status.RUNNING:
+        raise ValidationError(
+            {"status": f"This operation has already {FINISHED_AS[operation.status]}."}
+        )
+    if kind is None or not kind.abortable:
+        raise ValidationError(
+            {
+                "status": "This operation is running and cannot be stopped safely part-way; "
+                "it finishes on its own."
+            }
+        )
+    asked = Operation.objects.filter(
+        pk=operation.pk, status=Operation.Status.RUNNING, abort_requested_at__isnull=True
+    ).update(abort_requested_at=timezone.now())
+    if asked:
+        log_event(operation, f"Stop requested by {actor}.", "warning")
+        audit_record(
+            actor=actor, action="operation.abort", target=operation, client=operation.client
+        )
+    operation.refresh_from_db()
     return operation
+
+
+FINISHED_AS = {
+    Operation.Status.SUCCEEDED: "succeeded",
+    Operation.Status.FAILED: "failed",
+    Operation.Status.CANCELLED: "been cancelled",
+}

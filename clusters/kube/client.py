@@ -453,10 +453,18 @@ class KubeClient:
         return job_status(self.get("batch/v1", "Job", name, namespace))
 
     def wait_job(
-        self, namespace: str, name: str, *, timeout: float = 3600, poll: float = 2.0
+        self,
+        namespace: str,
+        name: str,
+        *,
+        timeout: float = 3600,
+        poll: float = 2.0,
+        on_progress: Callable[[JobStatus], None] | None = None,
     ) -> JobStatus:
         def check() -> JobStatus | None:
             status = self.job_status(namespace, name)
+            if on_progress is not None and not status.done:
+                on_progress(status)
             return status if status.done else None
 
         return self._wait(check, timeout=timeout, poll=poll, what=f'job "{name}"')

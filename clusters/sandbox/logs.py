@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from . import errors
-from .workloads import CRASHING, log_lines, pod_state
+from .workloads import CRASHING, PULL_FAILING, UNSCHEDULABLE, log_lines, pod_state
 
 
 def _container(pod: dict[str, Any], wanted: str | None) -> str:
@@ -38,7 +38,17 @@ def render_log(
     meta = pod["metadata"]
     name = meta["name"]
     container = _container(pod, query.get("container"))
-    if query.get("previous") in ("true", "1") and pod_state(pod) != CRASHING:
+    state = pod_state(pod)
+    # A container that never started has no log; the kubelet (or, unbound, the API server)
+    # says why, as a 400.
+    if state == PULL_FAILING:
+        raise errors.bad_request(
+            f'container "{container}" in pod "{name}" is waiting to start: trying and failing '
+            "to pull image"
+        )
+    if state == UNSCHEDULABLE:
+        raise errors.bad_request(f"pod {name} does not have a host assigned")
+    if query.get("previous") in ("true", "1") and state != CRASHING:
         raise errors.bad_request(
             f'previous terminated container "{container}" in pod "{name}" not found'
         )

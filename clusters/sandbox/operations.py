@@ -30,7 +30,7 @@ from .schemas import Shape, canonicalise_quantities
 from .selectors import field_matcher, label_matcher
 from .store import Store
 from .validation import label_errors, name_errors, spec_errors
-from .workloads import RUNNING, pod_status
+from .workloads import RUNNING, UNSCHEDULABLE, pod_status
 
 APPLY = "application/apply-patch+yaml"
 MERGE = "application/merge-patch+json"
@@ -286,6 +286,9 @@ class Api:
     def _start_pod(self, pod: dict[str, Any], state: str) -> None:
         """Play scheduler and kubelet: bind the pod to a node and start it."""
         spec = pod.setdefault("spec", {})
+        if state == UNSCHEDULABLE:
+            pod["status"] = pod_status(pod, state, time.time(), "", "")
+            return
         if not spec.get("nodeName"):
             spec["nodeName"] = self._next_node()
         pod["status"] = pod_status(

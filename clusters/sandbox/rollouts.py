@@ -9,11 +9,28 @@ from typing import Any
 from .meta import annotation, owner_reference, random_suffix
 from .operations import Api
 from .reconcile import Reconciler, is_ready, set_condition
-from .workloads import ANNOTATION_PREFIX, CRASHING, RUNNING, pod_from_template, template_hash
+from .workloads import (
+    ANNOTATION_PREFIX,
+    CRASHING,
+    NO_ROOM,
+    PULL_FAILING,
+    RUNNING,
+    UNSCHEDULABLE,
+    pod_from_template,
+    pull_error,
+    template_hash,
+)
 
 ROLLOUT_DELAY = ANNOTATION_PREFIX + "rollout-delay-seconds"
 FAIL_ROLLOUT = ANNOTATION_PREFIX + "fail-rollout"
 REVISION = "deployment.kubernetes.io/revision"
+# FAIL_ROLLOUT's values: how the new pods fail ("true" is the crash loop).
+FAILURES = {
+    "true": CRASHING,
+    "crash-loop": CRASHING,
+    "image-pull": PULL_FAILING,
+    "unschedulable": UNSCHEDULABLE,
+}
 
 
 def _max_unavailable(spec: dict[str, Any], desired: int) -> int:
@@ -28,7 +45,9 @@ class DeploymentController(Reconciler):
 
     The annotation ``sandbox.hangar.dev/rollout-delay-seconds`` overrides the
     delay; ``sandbox.hangar.dev/fail-rollout: "true"`` makes the new pods
-    crash-loop so the rollout never completes.
+    crash-loop so the rollout never completes; ``"image-pull"`` makes their image one
+    the node cannot pull, ``"unschedulable"`` makes them fit no node (with the kubelet's
+    or the scheduler's statuses and events).
     """
 
     def __init__(self, api: Api, rollout_delay: float) -> None:
@@ -44,13 +63,13 @@ class DeploymentController(Reconciler):
         first = self._first_seen(deployment, now)
         desired = int(spec.get("replicas", 1))
         rs_name = f"{meta['name']}-{template_hash(spec.get('template') or {})}"
-        failing = annotation(deployment, FAIL_ROLLOUT) == "true"
+        failing = FAILURES.get(annotation(deployment, FAIL_ROLLOUT) or "")
         if now - first >= self._delay(deployment, ROLLOUT_DELAY, self.rollout_delay):
             replica_sets = self._owned("apps", "replicasets", namespace, uid)
             current = next((r for r in replica_sets if r["metadata"]["name"] == rs_name), None)
             if current is None:
                 current = self._new_replica_set(deployment, rs_name, replica_sets)
-            self._scale_replica_set(current, desired, CRASHING if failing else RUNNING)
+            self._scale_replica_set(current, desired, failing or RUNNING)
             if not failing:
                 for other in replica_sets:
                     if other["metadata"]["name"] != rs_name:
@@ -131,16 +150,7 @@ class DeploymentController(Reconciler):
                 f"Created pod: {created['metadata']['name']}",
                 "replicaset-controller",
             )
-            if state == CRASHING:
-                container = (created["spec"].get("containers") or [{}])[0].get("name", "")
-                self.emit(
-                    created,
-                    "Warning",
-                    "BackOff",
-                    f"Back-off restarting failed container {container} in pod "
-                    f"{created['metadata']['name']}_{namespace}({created['metadata']['uid']})",
-                    "kubelet",
-                )
+            self._pod_events(created, state)
             pods.append(created)
         for pod in sorted(pods, key=lambda p: p["metadata"]["creationTimestamp"])[desired:]:
             self.api.system_delete(pod_type, pod)
@@ -156,6 +166,29 @@ class DeploymentController(Reconciler):
             self.api.system_update(
                 rs_type, replica_set, {**replica_set, "status": status}, subresource="status"
             )
+
+    def _pod_events(self, pod: dict[str, Any], state: str) -> None:
+        """The events a kubelet or the scheduler records for a pod that does not start."""
+        container = (pod["spec"].get("containers") or [{}])[0]
+        name, image = container.get("name", ""), container.get("image", "")
+        meta = pod["metadata"]
+        if state == CRASHING:
+            self.emit(
+                pod,
+                "Warning",
+                "BackOff",
+                f"Back-off restarting failed container {name} in pod "
+                f"{meta['name']}_{meta['namespace']}({meta['uid']})",
+                "kubelet",
+            )
+        elif state == PULL_FAILING:
+            self.emit(pod, "Normal", "Pulling", f'Pulling image "{image}"', "kubelet")
+            self.emit(pod, "Warning", "Failed", pull_error(image), "kubelet")
+            self.emit(pod, "Warning", "Failed", "Error: ErrImagePull", "kubelet")
+            self.emit(pod, "Normal", "BackOff", f'Back-off pulling image "{image}"', "kubelet")
+            self.emit(pod, "Warning", "Failed", "Error: ImagePullBackOff", "kubelet")
+        elif state == UNSCHEDULABLE:
+            self.emit(pod, "Warning", "FailedScheduling", NO_ROOM, "default-scheduler")
 
     def _deployment_status(
         self, deployment: dict[str, Any], rs_name: str, desired: int, first: float, now: float

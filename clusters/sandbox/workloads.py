@@ -13,6 +13,21 @@ ANNOTATION_PREFIX = "sandbox.hangar.dev/"
 LOG_LINES = ANNOTATION_PREFIX + "log-lines"
 # The pod states the sandbox models.
 RUNNING, CRASHING, SUCCEEDED, FAILED = "running", "crash-loop", "succeeded", "failed"
+# Pods that never start: an image the node cannot pull, a pod no node can take.
+PULL_FAILING, UNSCHEDULABLE = "image-pull", "unschedulable"
+# What the scheduler says of a pod that fits no node (the sandbox's nodes are three).
+NO_ROOM = (
+    "0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: "
+    "3 No preemption victims found for incoming pod."
+)
+
+
+def pull_error(image: str) -> str:
+    """What containerd answers for an image that does not exist, as the kubelet reports it."""
+    return (
+        f'Failed to pull image "{image}": rpc error: code = NotFound desc = failed to pull and '
+        f'unpack image "{image}": failed to resolve reference "{image}": {image}: not found'
+    )
 
 
 def template_hash(template: dict[str, Any]) -> str:
@@ -54,6 +69,22 @@ def pod_status(
     spec = pod.get("spec") or {}
     name = pod["metadata"]["name"]
     since = rfc3339(started)
+    if state == UNSCHEDULABLE:
+        # Never bound to a node: no IPs, no container statuses, only the scheduler's word.
+        return {
+            "phase": "Pending",
+            "conditions": [
+                {
+                    "type": "PodScheduled",
+                    "status": "False",
+                    "lastProbeTime": None,
+                    "lastTransitionTime": since,
+                    "reason": "Unschedulable",
+                    "message": NO_ROOM,
+                }
+            ],
+            "qosClass": _qos(spec),
+        }
     ready = state == RUNNING
     statuses = []
     for container in spec.get("containers") or []:
@@ -69,6 +100,16 @@ def pod_status(
         }
         if state == RUNNING:
             status["state"] = {"running": {"startedAt": since}}
+        elif state == PULL_FAILING:
+            status["imageID"] = ""
+            status.pop("containerID")
+            status["state"] = {
+                "waiting": {
+                    "reason": "ImagePullBackOff",
+                    "message": f'Back-off pulling image "{image}": ErrImagePull: '
+                    + pull_error(image),
+                }
+            }
         elif state == CRASHING:
             status["restartCount"] = 3
             status["state"] = {
@@ -98,7 +139,13 @@ def pod_status(
                 }
             }
         statuses.append(status)
-    phase = {RUNNING: "Running", CRASHING: "Running", SUCCEEDED: "Succeeded", FAILED: "Failed"}
+    phase = {
+        RUNNING: "Running",
+        CRASHING: "Running",
+        PULL_FAILING: "Pending",
+        SUCCEEDED: "Succeeded",
+        FAILED: "Failed",
+    }
     unready = [s["name"] for s in statuses if not s["ready"]]
     condition_ok = "True" if ready else "False"
 
@@ -169,8 +216,13 @@ def pod_state(pod: dict[str, Any]) -> str:
         return SUCCEEDED
     if phase == "Failed":
         return FAILED
+    if phase == "Pending" and not (pod.get("spec") or {}).get("nodeName"):
+        return UNSCHEDULABLE
     for container in status.get("containerStatuses") or []:
-        if "waiting" in (container.get("state") or {}) and container.get("restartCount"):
+        waiting = (container.get("state") or {}).get("waiting")
+        if waiting and waiting.get("reason") in ("ImagePullBackOff", "ErrImagePull"):
+            return PULL_FAILING
+        if waiting and container.get("restartCount"):
             return CRASHING
     return RUNNING
 

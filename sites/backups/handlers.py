@@ -10,6 +10,7 @@ from clusters.dbserver import DatabaseServerError, quote, validate_identifier
 from clusters.engine import OperationContext, OperationFailed, register
 from clusters.models import Operation
 from clusters.storage import ObjectStorage, StorageError
+from controlpanel.core.permissions import Action
 from sites.backups.data import (
     data_enabled,
     database_server,
@@ -60,7 +61,13 @@ def _backup_failed(operation: Operation) -> None:
     ).update(status=Backup.Status.FAILED, error=operation.error[:4000])
 
 
-@register("backup.create", on_failure=_backup_failed)
+@register(
+    "backup.create",
+    on_failure=_backup_failed,
+    on_cancel=_backup_failed,  # a backup cancelled before it ran ends, with the reason
+    permission=Action.BACKUP,
+    label="Back up",
+)
 def backup_create(ctx: OperationContext) -> dict:
     environment = load_environment(ctx.operation.target_id)
     backup = Backup.objects.get(pk=ctx.params["backup_id"])
@@ -71,7 +78,13 @@ def backup_create(ctx: OperationContext) -> dict:
     return {"backup_id": backup.pk, "key_prefix": backup.key_prefix}
 
 
-@register("backup.restore", on_failure=_backup_failed)
+@register(
+    "backup.restore",
+    on_failure=_backup_failed,
+    on_cancel=_backup_failed,
+    permission=Action.RESTORE,
+    label="Restore",
+)
 def backup_restore(ctx: OperationContext) -> dict:
     target = load_environment(ctx.operation.target_id)
     backup = Backup.objects.select_related("cluster", "environment").get(pk=ctx.params["backup_id"])
@@ -146,7 +159,7 @@ def _record_check(backup: Backup, passed: bool, detail: str) -> None:
     )
 
 
-@register("backup.check_restore")
+@register("backup.check_restore", permission=Action.BACKUP, label="Test a restore")
 def backup_check_restore(ctx: OperationContext) -> dict:
     """Restore a backup into a scratch database, check that it loaded tables, drop it."""
     environment = load_environment(ctx.operation.target_id)
@@ -202,7 +215,7 @@ def backup_check_restore(ctx: OperationContext) -> dict:
     return {"backup_id": backup.pk, "tables": len(tables)}
 
 
-@register("environment.rotate_database_password")
+@register("environment.rotate_database_password", label="Rotate database password")
 def rotate_database_password(ctx: OperationContext) -> dict:
     environment = load_environment(ctx.operation.target_id)
     _require_data(environment)

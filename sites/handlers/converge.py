@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from clusters.engine import OperationContext, OperationFailed
 from clusters.kube.client import path_key
 from clusters.kube.errors import KubeError, KubeNotFound, KubeUnreachable
-from clusters.kube.status import rollout_status
+from clusters.kube.status import PodTrouble, pod_trouble, rollout_status
 from sites.desired import DesiredState, desired_state
 from sites.manifests import MANAGED_BY
 from sites.manifests.common import WEB, selector_labels
@@ -73,8 +73,73 @@ def prune(
     return removed
 
 
+class RolloutBroken(OperationFailed):
+    """A new pod certainly cannot become ready: the rollout fails now, not at its deadline."""
+
+
+def _new_pods(ctx: OperationContext, environment: Environment) -> list[dict[str, Any]]:
+    """The web pods made from the Deployment's current template (as last read): those
+    carrying its annotations (the config checksum, a restart stamp) and its images. Old
+    pods, crash-looping or not, are what the rollout replaces, not its failure."""
+    deployment = ctx.kube.observed.get(deployment_key(environment)) or {}
+    template = (deployment.get("spec") or {}).get("template") or {}
+    wanted = (template.get("metadata") or {}).get("annotations") or {}
+    images = {
+        c.get("name"): c.get("image") for c in (template.get("spec") or {}).get("containers") or []
+    }
+    pods = ctx.kube.list(
+        "v1", "Pod", environment.namespace, label_selector=selector_labels(environment, WEB)
+    )
+    new = []
+    for pod in pods:
+        annotations = (pod.get("metadata") or {}).get("annotations") or {}
+        running = {
+            c.get("name"): c.get("image") for c in (pod.get("spec") or {}).get("containers") or []
+        }
+        if running == images and all(annotations.get(k) == v for k, v in wanted.items()):
+            new.append(pod)
+    return new
+
+
+def explain_trouble(ctx: OperationContext, namespace: str, trouble: PodTrouble) -> str:
+    """The cause first, then what `kubectl logs --tail` and the pod's events say."""
+    parts = [trouble.message]
+    if trouble.has_log:
+        try:
+            log = ctx.kube.pod_logs(
+                namespace, trouble.pod, container=trouble.container, tail_lines=TAIL
+            )
+        except KubeError as exc:
+            log = f"(log unavailable: {exc.message})"
+        parts.append(f"Last log lines of {trouble.container}:\n{log.rstrip()}")
+    try:
+        events = ctx.kube.list(
+            "v1",
+            "Event",
+            namespace,
+            field_selector=f"involvedObject.kind=Pod,involvedObject.name={trouble.pod}",
+        )
+    except KubeError:
+        events = []
+    events.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
+    lines = [
+        f"{e.get('type', '')} {e.get('reason', '')}: {e.get('message', '')}" for e in events[-TAIL:]
+    ]
+    if lines:
+        parts.append(f"Events of pod {trouble.pod}:\n" + "\n".join(lines))
+    return "\n\n".join(parts)
+
+
+TAIL = 10  # log lines and events shown with a failed rollout
+
+
 def wait_for_rollout(ctx: OperationContext, environment: Environment) -> dict[str, Any]:
     """Wait until the web Deployment has rolled out; returns it as last read.
+
+    While it waits, the new pods are read too: one that certainly cannot become ready
+    (crash loop, image that cannot be pulled, no node to run it; clusters.kube.status
+    .pod_trouble) fails the rollout at once with its cause, log lines and events, instead
+    of at the rollout's deadline.
 
     Losing contact with the API server while waiting is not a failed rollout: it is
     retried until the wait's own deadline, and after that the operation is retried later
@@ -82,6 +147,16 @@ def wait_for_rollout(ctx: OperationContext, environment: Environment) -> dict[st
 
     def report(status: Any) -> None:
         ctx.progress(f"Rollout: {status.message}")
+        if status.done or status.failed:
+            return
+        for pod in _new_pods(ctx, environment):
+            trouble = pod_trouble(
+                pod,
+                restarts=settings.HANGAR_CRASH_RESTARTS,
+                unschedulable_seconds=settings.HANGAR_UNSCHEDULABLE_SECONDS,
+            )
+            if trouble is not None:
+                raise RolloutBroken(explain_trouble(ctx, environment.namespace, trouble))
 
     try:
         ctx.kube.wait_rollout(

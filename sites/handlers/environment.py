@@ -8,12 +8,15 @@ failed operation never leaves the database claiming what the cluster does not ha
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from clusters.engine import OperationContext, OperationFailed, register
 from clusters.models import Operation
+from controlpanel.core.permissions import Action
 from sites.backups import hooks as data_hooks
 from sites.handlers.autoscaling import autoscaled_count, hand_replicas_to_autoscaler
 from sites.handlers.converge import (
@@ -34,9 +37,36 @@ def _mark_failed(operation: Operation) -> None:
     Environment.objects.filter(
         pk=operation.target_id, status=Environment.Status.PROVISIONING
     ).update(status=Environment.Status.FAILED)
+    _release_ends(operation, Release.Status.FAILED)
 
 
-@register("environment.provision", on_failure=_mark_failed)
+def _put_back(marked: str) -> Callable[[Operation], None]:
+    """On cancel: the environment's status goes back to what it was before the service
+    marked it `marked` (recorded in the operation's params), unless something else
+    changed it since."""
+
+    def hook(operation: Operation) -> None:
+        before = operation.params.get("status_before")
+        if before:
+            Environment.objects.filter(pk=operation.target_id, status=marked).update(status=before)
+        _release_ends(operation, Release.Status.CANCELLED)
+
+    return hook
+
+
+def _release_ends(operation: Operation, status: str) -> None:
+    """The release an operation was making ends as the operation did: every release ends
+    in a final state."""
+    Release.objects.filter(operation=operation, status=Release.Status.PENDING).update(status=status)
+
+
+@register(
+    "environment.provision",
+    on_failure=_mark_failed,
+    on_cancel=_put_back(Environment.Status.PROVISIONING),
+    permission=Action.MANAGE_SITES,
+    label="Provision",
+)
 def provision(ctx: OperationContext) -> dict:
     environment = load_environment(ctx.operation.target_id)
     ctx.plan(3 if environment.image else 2)
@@ -45,20 +75,33 @@ def provision(ctx: OperationContext) -> dict:
     ctx.step(f"Namespace {environment.namespace} exists.")
     data_hooks.provision_data(ctx, environment)
     converge(ctx, environment)
-    Environment.objects.filter(pk=environment.pk).update(
-        status=Environment.Status.ACTIVE,
-        applied_config_version=ctx.params.get("config_version", environment.config_version),
-    )
+    with transaction.atomic():
+        Environment.objects.filter(pk=environment.pk).update(
+            applied_config_version=ctx.params.get("config_version", environment.config_version)
+        )
+        # Only a provisioning becomes active: a destroy queued meanwhile keeps its status.
+        Environment.objects.filter(
+            pk=environment.pk, status=Environment.Status.PROVISIONING
+        ).update(status=Environment.Status.ACTIVE)
+        _release_ends(ctx.operation, Release.Status.SUCCEEDED)
     return {"namespace": environment.namespace}
 
 
 def _deploy_failed(operation: Operation) -> None:
-    Release.objects.filter(operation=operation, status=Release.Status.PENDING).update(
-        status=Release.Status.FAILED
-    )
+    _release_ends(operation, Release.Status.FAILED)
 
 
-@register("environment.deploy", on_failure=_deploy_failed)
+def _deploy_cancelled(operation: Operation) -> None:
+    _release_ends(operation, Release.Status.CANCELLED)
+
+
+@register(
+    "environment.deploy",
+    on_failure=_deploy_failed,
+    on_cancel=_deploy_cancelled,
+    abortable=True,
+    label="Deploy",
+)
 def deploy(ctx: OperationContext) -> dict:
     environment = load_environment(ctx.operation.target_id)
     image = ctx.params["image"]
@@ -77,8 +120,11 @@ def deploy(ctx: OperationContext) -> dict:
             ctx.log(f"Rolled back: the environment runs {previous} again.", "warning")
         raise
     with transaction.atomic():
-        Environment.objects.filter(pk=environment.pk).update(
-            image=image, status=Environment.Status.ACTIVE
+        Environment.objects.filter(pk=environment.pk).update(image=image)
+        # A deploy that works repairs a failed environment; it never undoes a destroy
+        # queued meanwhile (the status follows the operations that really ran).
+        Environment.objects.filter(pk=environment.pk, status=Environment.Status.FAILED).update(
+            status=Environment.Status.ACTIVE
         )
         Release.objects.filter(pk=ctx.params.get("release_id")).update(
             status=Release.Status.SUCCEEDED
@@ -86,7 +132,7 @@ def deploy(ctx: OperationContext) -> dict:
     return {"image": image, "previous_image": previous}
 
 
-@register("environment.scale")
+@register("environment.scale", label="Scale")
 def scale(ctx: OperationContext) -> dict:
     environment = load_environment(ctx.operation.target_id)
     changes = {k: v for k, v in ctx.params.items() if k in OVERRIDABLE}
@@ -106,7 +152,7 @@ def scale(ctx: OperationContext) -> dict:
     return changes
 
 
-@register("environment.apply_config")
+@register("environment.apply_config", label="Apply configuration")
 def apply_config(ctx: OperationContext) -> dict:
     environment = load_environment(ctx.operation.target_id)
     ctx.plan(2 if environment.image else 1)
@@ -120,7 +166,7 @@ def apply_config(ctx: OperationContext) -> dict:
     return {"config_version": version}
 
 
-@register("environment.restart")
+@register("environment.restart", label="Restart")
 def restart(ctx: OperationContext) -> dict:
     environment = load_environment(ctx.operation.target_id)
     if not environment.image:
@@ -154,7 +200,13 @@ def _destroy_failed(operation: Operation) -> None:
     )
 
 
-@register("environment.destroy", on_failure=_destroy_failed)
+@register(
+    "environment.destroy",
+    on_failure=_destroy_failed,
+    on_cancel=_put_back(Environment.Status.DESTROYING),
+    permission=Action.DESTROY_ENVIRONMENT,
+    label="Destroy",
+)
 def destroy(ctx: OperationContext) -> dict:
     environment = load_environment(ctx.operation.target_id)
     ctx.plan(2)

@@ -33,7 +33,7 @@ def _summary(output: str) -> tuple[list[str], str]:
     return answers, verdict
 
 
-@register("environment.test_mail")
+@register("environment.test_mail", label="Send test mail")
 def test_mail(ctx: OperationContext) -> dict:
     environment = load_environment(ctx.operation.target_id)
     ctx.plan(2)

@@ -61,16 +61,30 @@ def environment_provision(
     require(actor, Action.MANAGE_SITES, environment.site.client)
     if environment.status == Environment.Status.DESTROYING:
         raise ValidationError({"environment": "This environment is being destroyed."})
+    before = environment.status
     Environment.objects.filter(pk=environment.pk).update(status=Environment.Status.PROVISIONING)
     environment.status = Environment.Status.PROVISIONING
-    operation, _ = environment_operation(
+    operation, created = environment_operation(
         kind="environment.provision",
         environment=environment,
         actor=actor,
-        params={"config_version": environment.config_version},
+        params={"config_version": environment.config_version, "status_before": before},
+        fingerprint_params={"config_version": environment.config_version},
         idempotency_key=idempotency_key,
         steps_total=3,
     )
+    if created and environment.image:
+        # What it is provisioned with is its first release, one it can be rolled back to.
+        reference = v.parse_image_reference(environment.image)
+        Release.objects.create(
+            environment=environment,
+            image=environment.image,
+            digest=reference.digest or "",
+            created_by=actor,
+            note="Provisioned",
+            status=Release.Status.PENDING,
+            operation=operation,
+        )
     return operation
 
 
@@ -83,6 +97,7 @@ def environment_deploy(
     idempotency_key: str = "",
     note: str = "",
     rollback_on_failure: bool = True,
+    label: str = "Deploy",
 ) -> Operation:
     """Deploy an image reference. The environment keeps showing its current image until the
     rollout succeeds; the Release records the attempt either way."""
@@ -111,6 +126,8 @@ def environment_deploy(
             "image": image,
             "release_id": release.pk,
             "rollback_on_failure": rollback_on_failure,
+            # What people read the operation as: a deploy, a promote or a rollback.
+            "label": label,
         },
         fingerprint_params={"image": image, "rollback_on_failure": rollback_on_failure},
         idempotency_key=idempotency_key,
@@ -141,6 +158,7 @@ def environment_promote(
         image=image,
         idempotency_key=idempotency_key,
         note=f"Promoted from {source.name}",
+        label=f"Promote from {source.name}",
     )
 
 
@@ -159,6 +177,7 @@ def environment_rollback(
         image=image,
         idempotency_key=idempotency_key,
         note=f"Rollback to release #{release.pk}",
+        label=f"Roll back to release #{release.pk}",
     )
 
 
@@ -316,12 +335,17 @@ def environment_destroy(
         raise ValidationError(
             {"confirm": f"Type the namespace name, {environment.namespace}, to confirm."}
         )
+    # A second destroy behind the first has nothing else to put back when cancelled.
+    before = "" if environment.status == Environment.Status.DESTROYING else environment.status
     Environment.objects.filter(pk=environment.pk).update(status=Environment.Status.DESTROYING)
     environment.status = Environment.Status.DESTROYING
     operation, _ = environment_operation(
         kind="environment.destroy",
         environment=environment,
         actor=actor,
+        # Cancelling the destroy puts this status back.
+        params={"status_before": before},
+        fingerprint_params={},
         idempotency_key=idempotency_key,
     )
     return operation

@@ -40,8 +40,20 @@
     });
   }
 
+  // Forms that stop or change something running ask once before they submit.
+  function confirmForms(root) {
+    root.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      if (form.dataset.watched) { return; }
+      form.dataset.watched = "1";
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.dataset.confirm)) { event.preventDefault(); }
+      });
+    });
+  }
+
   function enhance(root) {
     watchConfirmations(root);
+    confirmForms(root);
     scrollLogs(root);
     copyButtons(root);
   }

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from clusters.models import Operation
 from sites import selectors, services
+from sites.manifests.common import selector_labels
 from sites.models import Environment, Release
 from tests import factories as f
 from tests.engine import drain, provisioned
@@ -140,6 +141,19 @@ def test_config_changes_reach_the_cluster_and_roll_the_pods(live_environment, ow
     assert ingress["spec"]["rules"][0]["host"] == "www.acme.test"
     live_environment.refresh_from_db()
     assert not live_environment.config_pending
+
+    # Changing an existing variable (issue 17.1) reaches the cluster and rolls the pods too.
+    applied = checksum()
+    services.env_var_set(actor=owner, environment=live_environment, key="FEATURE", value="off")
+    drain()
+    assert live_kube.get("v1", "ConfigMap", "app-config", namespace)["data"]["FEATURE"] == "off"
+    assert checksum() != applied
+    pods = live_kube.list(
+        "v1", "Pod", namespace, label_selector=selector_labels(live_environment, "web")
+    )
+    assert {p["metadata"]["annotations"]["hangar.dev/config-checksum"] for p in pods} == {
+        checksum()
+    }
 
     domain = live_environment.domains.get()
     services.domain_remove(actor=owner, domain=domain)

@@ -74,9 +74,21 @@ def test_promote_runs_the_siblings_image_pinned_by_digest(as_developer, env, clu
     )
     page = as_developer.get(url(env)).content.decode()
     assert "Staging (registry.example.com/acme/web:1.1.0)" in page
-    as_developer.post(url(env, "promote/"), {"source": staging.pk})
+    # No source chosen for you (issue 17.7): an empty choice is an error, not Development.
+    missing = as_developer.post(url(env, "promote/"), {})
+    assert "Choose the environment whose image to promote." in missing.content.decode()
+    # Production asks first, naming what replaces what; nothing runs until confirmed.
+    confirm = as_developer.post(url(env, "promote/"), {"source": staging.pk}).content.decode()
+    assert 'id="confirm-action"' in confirm
+    assert f"registry.example.com/acme/web:1.1.0@sha256:{'a' * 64} (what runs in Staging)" in (
+        confirm
+    )
+    assert f"replaces {env.image} (release #" in confirm
+    assert not operations("environment.deploy").exists()
+    as_developer.post(url(env, "promote/"), {"source": staging.pk, "step": "confirm"})
     operation = operations("environment.deploy").get()
     assert operation.params["image"].endswith("@sha256:" + "a" * 64)
+    assert operation.params["label"] == "Promote from Staging"
 
 
 def test_rollback_to_a_live_release(as_developer, env):
@@ -84,7 +96,10 @@ def test_rollback_to_a_live_release(as_developer, env):
         environment=env, image="registry.example.com/acme/web:0.9", status=Release.Status.SUCCEEDED
     )
     f.ReleaseFactory(environment=env, status=Release.Status.SUCCEEDED)
-    as_developer.post(url(env, f"rollback/{old.pk}/"))
+    confirm = as_developer.post(url(env, f"rollback/{old.pk}/")).content.decode()
+    assert f"registry.example.com/acme/web:0.9 (release #{old.pk}) replaces" in confirm
+    assert not operations("environment.deploy").exists()
+    as_developer.post(url(env, f"rollback/{old.pk}/"), {"step": "confirm"})
     assert (
         operations("environment.deploy")
         .get()
@@ -332,7 +347,9 @@ def test_viewers_see_members_but_cannot_invite(client, viewer, client_a):
 
 
 def test_pending_operations_can_be_cancelled(as_developer, env):
-    as_developer.post(url(env, "restart/"))
+    confirm = as_developer.post(url(env, "restart/")).content.decode()
+    assert "Restart every pod of" in confirm and not operations("environment.restart").exists()
+    as_developer.post(url(env, "restart/"), {"step": "confirm"})
     operation = operations("environment.restart").get()
     response = as_developer.post(f"/operations/{operation.pk}/cancel/", follow=True)
     operation.refresh_from_db()

@@ -27,9 +27,13 @@ class PromoteForm(Form):
 
     def __init__(self, *args, siblings, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["source"].choices = [
+        # No default: which environment's image replaces this one's is always a choice.
+        self.fields["source"].choices = [("", "Choose an environment…")] + [
             (env.pk, f"{env.name} ({env.image or 'nothing deployed'})") for env in siblings
         ]
+        self.fields["source"].error_messages["required"] = (
+            "Choose the environment whose image to promote."
+        )
 
 
 class ScaleForm(Form):

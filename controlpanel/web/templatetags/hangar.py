@@ -89,3 +89,29 @@ def bytes_label(value: int | None) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{value} B"
+
+
+@register.filter
+def operation_label(operation: Any) -> str:
+    """What an operation does, as people say it ("Promote from Staging", "Restart")."""
+    from clusters.engine.describe import operation_label as label
+
+    return label(operation)
+
+
+@register.filter
+def took(operation: Any) -> str:
+    """How long a finished operation ran: "0.4 s", "3 min 5 s"."""
+    from clusters.engine.describe import duration
+
+    if not (operation.started_at and operation.finished_at):
+        return ""
+    return duration(operation.finished_at - operation.started_at)
+
+
+@register.simple_tag
+def stands(operation: Any) -> str:
+    """{% stands operation %}: a pending operation's place in line, else its progress."""
+    from clusters.engine.describe import where_it_stands
+
+    return where_it_stands(operation)

@@ -5,18 +5,24 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from clusters.engine.services import operation_cancel
+from clusters.engine.services import cancellable, may_cancel, operation_cancel
 from clusters.models import Operation, OperationEvent
 from controlpanel.web.shortcuts import scoped_or_404
 from sites.models import Environment
 
 PAGE_SIZE = 50
+# What stopping a running operation of a kind undoes, said before and after.
+STOP_UNDOES = {
+    "environment.deploy": "The previous release is applied again.",
+    "environment.command": "Its Job and pods are deleted; the output so far is kept.",
+    "cron.run": "Its Job and pods are deleted; the output so far is kept.",
+}
 LOG_LINES = 500
 
 
@@ -70,6 +76,9 @@ def operation(request: HttpRequest, pk: int) -> HttpResponse:
         "last_event": events[-1].pk if events else 0,
         "environment": _environment(op),
         "nav_section": "operations",
+        # Only a button that can work: pending ones cancel, abortable running ones stop.
+        "can_cancel": cancellable(op) and may_cancel(request.user, op),
+        "stop_undoes": STOP_UNDOES.get(op.kind, ""),
     }
     return render(request, "portal/operation.html", context)
 
@@ -98,9 +107,17 @@ def operation_live(request: HttpRequest, pk: int) -> HttpResponse:
 def operation_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     op = scoped_or_404(request, Operation.objects.select_related("client"), pk=pk)
     try:
-        operation_cancel(actor=request.user, operation=op)
+        op = operation_cancel(actor=request.user, operation=op)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
     else:
-        messages.success(request, "Cancelled. Nothing was changed on the cluster.")
+        if op.status == Operation.Status.RUNNING:
+            messages.success(
+                request,
+                "Asked to stop: it stops at its next step. " + STOP_UNDOES.get(op.kind, ""),
+            )
+        else:
+            messages.success(request, "Cancelled. Nothing was changed on the cluster.")
     return redirect("portal:operation", op.pk)

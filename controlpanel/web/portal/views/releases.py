@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from clusters.models import Operation
@@ -14,7 +15,7 @@ from controlpanel.web.portal.forms import DeployForm, PromoteForm
 from controlpanel.web.portal.views.base import render_environment
 from controlpanel.web.shortcuts import attempt, environment_or_404
 from sites import services
-from sites.models import Environment, Release
+from sites.models import Environment, Release, Tier
 
 RELEASES_SHOWN = 20
 
@@ -32,6 +33,7 @@ def _page(
     environment: Environment,
     deploy_form: DeployForm | None = None,
     promote_form: PromoteForm | None = None,
+    confirm: dict | None = None,
 ) -> HttpResponse:
     siblings = _siblings(environment)
     releases = list(environment.releases.select_related("created_by", "operation")[:RELEASES_SHOWN])
@@ -43,7 +45,12 @@ def _page(
         "promote_form": promote_form or PromoteForm(siblings=[s for s in siblings if s.image]),
         "siblings": siblings,
         "releases": releases,
+        # Exactly one release is live: the newest that went live (a rollback is a new one).
+        "live_release": environment.releases.filter(status=Release.Status.SUCCEEDED)
+        .values_list("pk", flat=True)
+        .first(),
         "operations": operations,
+        "confirm": confirm,
     }
     status = 200 if not (deploy_form or promote_form) else 400
     return render_environment(
@@ -81,6 +88,41 @@ def deploy(request: HttpRequest, pk: int) -> HttpResponse:
     return _page(request, environment, deploy_form=form)
 
 
+def _needs_confirmation(request: HttpRequest, environment: Environment) -> bool:
+    """Production actions ask first: the first POST shows what will change, the second
+    (step=confirm, sent by the confirmation's button) does it."""
+    return environment.tier == Tier.PRODUCTION and request.POST.get("step") != "confirm"
+
+
+def _confirmation(
+    request: HttpRequest,
+    environment: Environment,
+    *,
+    title: str,
+    lines: list[str],
+    action: str,
+    button: str,
+    hidden: dict[str, object] | None = None,
+) -> HttpResponse:
+    return _page(
+        request,
+        environment,
+        confirm={
+            "title": title,
+            "lines": lines,
+            "action": action,
+            "button": button,
+            "hidden": hidden or {},
+        },
+    )
+
+
+def _running(environment: Environment) -> str:
+    live = environment.releases.filter(status=Release.Status.SUCCEEDED).first()
+    image = environment.image or "nothing"
+    return f"{image} (release #{live.pk})" if live is not None else image
+
+
 @require_POST
 @login_required
 def promote(request: HttpRequest, pk: int) -> HttpResponse:
@@ -89,6 +131,22 @@ def promote(request: HttpRequest, pk: int) -> HttpResponse:
     form = PromoteForm(request.POST, siblings=siblings)
     if form.is_valid():
         source = next(s for s in siblings if s.pk == form.cleaned_data["source"])
+        if _needs_confirmation(request, environment):
+            live = source.releases.filter(status=Release.Status.SUCCEEDED).first()
+            incoming = services.pinned(source.image, live.digest if live is not None else "")
+            return _confirmation(
+                request,
+                environment,
+                title=f"Promote {source.name} to {environment.name}?",
+                lines=[
+                    f"{incoming} (what runs in {source.name}) replaces "
+                    f"{_running(environment)} in {environment.name}.",
+                    "If the new pods do not become ready, the current release keeps running.",
+                ],
+                action=reverse("portal:promote", args=[environment.pk]),
+                button=f"Promote to {environment.name}",
+                hidden={"source": source.pk},
+            )
         operation = attempt(
             form,
             services.environment_promote,
@@ -108,6 +166,18 @@ def promote(request: HttpRequest, pk: int) -> HttpResponse:
 def rollback(request: HttpRequest, pk: int, release_pk: int) -> HttpResponse:
     environment = environment_or_404(request, pk)
     release = get_object_or_404(Release, pk=release_pk, environment=environment)
+    if _needs_confirmation(request, environment):
+        return _confirmation(
+            request,
+            environment,
+            title=f"Roll {environment.name} back to release #{release.pk}?",
+            lines=[
+                f"{services.pinned(release.image, release.digest)} (release #{release.pk}) "
+                f"replaces {_running(environment)} in {environment.name}."
+            ],
+            action=reverse("portal:rollback", args=[environment.pk, release.pk]),
+            button=f"Roll back to release #{release.pk}",
+        )
     form = DeployForm()
     operation = attempt(
         form,
@@ -135,6 +205,19 @@ def _simple_action(request: HttpRequest, pk: int, action, what: str) -> HttpResp
 @require_POST
 @login_required
 def restart(request: HttpRequest, pk: int) -> HttpResponse:
+    environment = environment_or_404(request, pk)
+    if _needs_confirmation(request, environment):
+        return _confirmation(
+            request,
+            environment,
+            title=f"Restart every pod of {environment.name}?",
+            lines=[
+                f"Each of its {environment.replicas} pod(s) is replaced by a new one running "
+                f"{environment.image}, one at a time as the new ones become ready."
+            ],
+            action=reverse("portal:restart", args=[environment.pk]),
+            button="Restart the pods",
+        )
     return _simple_action(request, pk, services.environment_restart, "Restarting the pods.")
 
 

@@ -58,7 +58,7 @@ def task_run(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(
                 request,
                 f"Running “{operation.params['command']}” as a Job with the site's image. "
-                "Its output appears in the log below when it finishes.",
+                "Its output appears below as it comes.",
             )
             return redirect("portal:operation", operation.pk)
     return _page(request, environment, form)
