@@ -33,17 +33,14 @@ def running_image(kube: KubeClient, environment) -> str:
 
 def set_image_behind_hangars_back(kube: KubeClient, environment, image: str) -> None:
     """What `kubectl set image deployment/web web=...` does: another field manager
-    changes the live Deployment's image."""
+    changes the live Deployment's image, with a strategic merge patch (a read-then-PUT
+    would race the deployment controller's status writes and get a 409)."""
     path = f"/apis/apps/v1/namespaces/{environment.namespace}/deployments/web"
-    live = kube.get("apps/v1", "Deployment", "web", environment.namespace)
-    for container in live["spec"]["template"]["spec"]["containers"]:
-        if container["name"] == "web":
-            container["image"] = image
     kube.transport.request(
-        "PUT",
+        "PATCH",
         path,
-        body=live,
-        content_type="application/json",
+        body={"spec": {"template": {"spec": {"containers": [{"name": "web", "image": image}]}}}},
+        content_type="application/strategic-merge-patch+json",
         query=[("fieldManager", "kubectl-set")],
     )
 
