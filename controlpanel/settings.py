@@ -382,6 +382,12 @@ HANGAR_BACKUP_DOWNLOAD_SECONDS = env.int("HANGAR_BACKUP_DOWNLOAD_SECONDS", defau
 # Days a manual, pre-deploy, pre-restore or pre-destroy backup is kept whatever newer
 # backups exist (scheduled ones follow the schedule's daily/weekly/monthly policy).
 HANGAR_BACKUP_SAFETY_KEEP_DAYS = env.int("HANGAR_BACKUP_SAFETY_KEEP_DAYS", default=14)
+# Days the backups of a destroyed environment are kept (the pre-destroy one included).
+HANGAR_BACKUP_DESTROYED_KEEP_DAYS = env.int("HANGAR_BACKUP_DESTROYED_KEEP_DAYS", default=90)
+# Putting a safety backup back after a failed restore: attempts while the storage does
+# not answer, and the first pause in seconds (doubling).
+HANGAR_RESTORE_UNDO_ATTEMPTS = env.int("HANGAR_RESTORE_UNDO_ATTEMPTS", default=5)
+HANGAR_RESTORE_UNDO_BACKOFF = env.float("HANGAR_RESTORE_UNDO_BACKOFF", default=15.0)
 # Days a failed backup stays listed (its partial objects are deleted at once when possible).
 HANGAR_BACKUP_FAILED_KEEP_DAYS = env.int("HANGAR_BACKUP_FAILED_KEEP_DAYS", default=30)
 # Object storage: attempts per call (botocore standard retries) and timeouts in seconds.

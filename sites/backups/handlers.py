@@ -4,6 +4,9 @@ sites app loads."""
 
 from __future__ import annotations
 
+import time
+
+from django.conf import settings
 from django.utils import timezone
 
 from clusters.dbserver import DatabaseServerError, quote, validate_identifier
@@ -19,6 +22,7 @@ from sites.backups.data import (
 )
 from sites.backups.hooks import DataServiceUnavailable
 from sites.backups.jobs import (
+    JobOutcome,
     backup_mark_corrupt,
     job_failure,
     log_output,
@@ -128,16 +132,7 @@ def backup_restore(ctx: OperationContext) -> dict:
         )
     reason = f"the restore job failed: {cause}"
     ctx.log(f"The restore failed; putting safety backup #{safety.pk} back.", "error")
-    undo = render_restore_job(
-        target,
-        name=f"restore-{ctx.operation.pk}-undo",
-        source_prefix=safety.key_prefix,
-        database_sha256=safety.database_sha256,
-        restore_files=True,
-        database_size=safety.database_size,
-    )
-    undone = run_tool_job(ctx, target, undo)
-    log_output(ctx, undone)
+    undone = _undo(ctx, target, safety)
     if undone.ok:
         raise OperationFailed(
             f"The restore failed: {reason}. {target.name} was put back as it was before, "
@@ -149,6 +144,35 @@ def backup_restore(ctx: OperationContext) -> dict:
         f"backup #{safety.pk} back failed too ({job_failure(undone)}). Restore backup "
         f"#{safety.pk} into {target.name} as soon as the cause is fixed."
     )
+
+
+def _undo(ctx: OperationContext, target: Environment, safety: Backup) -> JobOutcome:
+    """Put the safety backup back. restore.sh fetches the dump before it changes anything,
+    so an attempt the storage did not answer left the target as the failed restore did:
+    try again, with growing pauses, while the storage is away."""
+    attempts = max(1, settings.HANGAR_RESTORE_UNDO_ATTEMPTS)
+    pause = settings.HANGAR_RESTORE_UNDO_BACKOFF
+    for attempt in range(1, attempts + 1):
+        undo = render_restore_job(
+            target,
+            name=f"restore-{ctx.operation.pk}-undo" + (f"-{attempt}" if attempt > 1 else ""),
+            source_prefix=safety.key_prefix,
+            database_sha256=safety.database_sha256,
+            restore_files=True,
+            database_size=safety.database_size,
+        )
+        undone = run_tool_job(ctx, target, undo)
+        log_output(ctx, undone)
+        if undone.ok or "was not touched" not in job_failure(undone) or attempt == attempts:
+            return undone
+        ctx.log(
+            f"Putting safety backup #{safety.pk} back failed ({job_failure(undone)}); "
+            f"trying again in {pause:.0f}s (attempt {attempt + 1} of {attempts}).",
+            "warning",
+        )
+        time.sleep(pause)
+        pause *= 2
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _record_check(backup: Backup, passed: bool, detail: str) -> None:

@@ -29,7 +29,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from clusters.models import Operation
-from clusters.storage import ObjectStorage
+from clusters.storage import ObjectStorage, StorageError
 from sites.models import Backup, BackupSchedule, Environment
 
 logger = logging.getLogger(__name__)
@@ -115,7 +115,35 @@ def retention_keep(
     return keep
 
 
-def _in_use(environment: Environment) -> set[int]:
+def retention_words(policy: Policy, safety_days: int | None = None) -> str:
+    """The retention `policy` gives, in words, for the schedule forms."""
+    days = settings.HANGAR_BACKUP_SAFETY_KEEP_DAYS if safety_days is None else safety_days
+
+    def count(n: int, unit: str) -> str:
+        return f"{n} {unit}" + ("" if n == 1 else "s")
+
+    periods = [
+        count(n, unit)
+        for n, unit in (
+            (policy.daily, "day"),
+            (policy.weekly, "week"),
+            (policy.monthly, "month"),
+        )
+        if n
+    ]
+    if not periods:
+        periods = ["0 periods"]
+    listed = ", ".join(periods[:-1]) + (" and " if len(periods) > 1 else "") + periods[-1]
+    most = policy.daily + policy.weekly + policy.monthly
+    return (
+        f"Scheduled backups: the newest of each of the last {listed} that have one "
+        f"(at most {most}, as a backup can stand for a day and its week). Manual, "
+        f"pre-deploy, pre-restore and pre-destroy backups: {count(days, 'day')} each, "
+        "whatever newer backups exist. The newest verified backup is always kept."
+    )
+
+
+def _in_use(environment: Environment | None) -> set[int]:
     """Backups a pending or running restore (or restore check) is about to read."""
     ids = Operation.objects.filter(
         kind__in=["backup.restore", "backup.check_restore"],
@@ -159,4 +187,29 @@ def retention_apply(
         done.append(backup)
     if done:
         logger.info("pruned %d backups of %s", len(done), environment.namespace)
+    return done
+
+
+def prune_destroyed(*, now: datetime | None = None) -> list[Backup]:
+    """Backups of destroyed environments (the one taken before destroying above all) are
+    kept HANGAR_BACKUP_DESTROYED_KEEP_DAYS after they were taken, then pruned: no newer
+    backup will ever come to replace them, so only time decides."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.HANGAR_BACKUP_DESTROYED_KEEP_DAYS)
+    in_use = _in_use(None)
+    done = []
+    old = (
+        Backup.objects.filter(environment__isnull=True, taken_at__lt=cutoff)
+        .exclude(status__in=[Backup.Status.PENDING, Backup.Status.RUNNING])
+        .select_related("cluster")
+    )
+    for backup in old:
+        if backup.pk in in_use:
+            continue
+        try:
+            _delete(backup, ObjectStorage.for_cluster(backup.cluster))
+        except StorageError as exc:
+            logger.warning("could not prune backup %s: %s", backup.pk, exc.message)
+            continue
+        done.append(backup)
     return done

@@ -5,6 +5,9 @@ MariaDB and the S3 server."""
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import json
 import os
 import shutil
 
@@ -230,3 +233,54 @@ def test_a_download_link_is_never_handed_out_for_a_missing_object(data_env, owne
         services.backup_download_url(actor=owner, backup=backup)
     backup.refresh_from_db()
     assert backup.status == Backup.Status.CORRUPT
+
+
+def test_the_undo_is_tried_again_while_the_storage_is_away(
+    data_env, owner, mariadb, s3, bucket, tool_sandbox, tmp_path, settings
+):
+    """The restore changed the target and then failed; the storage is away for the first
+    attempt to put the safety backup back: the next attempt puts it back."""
+    settings.HANGAR_RESTORE_UNDO_BACKOFF = 0
+    record = provisioned(data_env, owner)
+    seed(record)
+    backup = backed_up(data_env, owner)
+    sql(record, "UPDATE node SET title = 'current'")
+    before = mariadb.table_checksums(record.name)
+    # A dump that verifies but does not load, as in test_failures.
+    plain = gzip.decompress(s3.get_object(Bucket=bucket, Key=backup.database_key)["Body"].read())
+    cut = plain.index(b"INSERT INTO `users`")
+    broken = gzip.compress(plain[:cut] + b"THIS IS NOT SQL;\n" + plain[cut:])
+    s3.put_object(Bucket=bucket, Key=backup.database_key, Body=broken)
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=backup.manifest_key)["Body"].read())
+    manifest["database"].update(size=len(broken), sha256=hashlib.sha256(broken).hexdigest())
+    raw = json.dumps(manifest).encode()
+    s3.put_object(Bucket=bucket, Key=backup.manifest_key, Body=raw)
+    Backup.objects.filter(pk=backup.pk).update(
+        database_sha256=manifest["database"]["sha256"],
+        manifest_sha256=hashlib.sha256(raw).hexdigest(),
+    )
+    # The restore's download works; the first undo's does not; later ones do.
+    real = shutil.which("rclone")
+    count = tmp_path / "count"
+    count.write_text("0")
+    tool_sandbox.tool_job_env["PATH"] = fake_tool(
+        tmp_path,
+        "rclone",
+        f"""if [ "$1" = copyto ]; then
+  n=$(($(cat "{count}") + 1)); echo "$n" > "{count}"
+  if [ "$n" = 2 ]; then
+    echo "ERROR : db.sql.gz: Failed to copy: dial tcp: connection refused" >&2; exit 1
+  fi
+fi
+exec "{real}" "$@"
+""",
+    )
+    op = services.backup_restore(actor=owner, backup=backup, target=data_env)
+    drain()
+    op.refresh_from_db()
+    assert op.status == S.FAILED
+    assert "was put back as it was before" in op.error, op.error
+    assert mariadb.table_checksums(record.name) == before
+    log = "\n".join(e.message for e in op.events.all())
+    assert "trying again in 0s (attempt 2 of 5)" in log
+    assert count.read_text().strip() == "3"

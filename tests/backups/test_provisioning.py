@@ -148,3 +148,23 @@ def test_a_new_storage_key_reaches_every_environments_secret(
     before = Operation.objects.count()
     cluster_update(actor=staff_admin, cluster=cluster, name="Renamed")
     assert Operation.objects.count() == before
+
+
+def test_test_connection_checks_the_storage_and_the_database_server(data_cluster, storage):
+    from clusters.connection import probe_cluster
+
+    checks = {c.name: c for c in probe_cluster(data_cluster).checks}
+    assert checks["object storage"].ok, checks["object storage"].detail
+    assert checks["database server"].ok, checks["database server"].detail
+    assert list(storage.list("hangar-probe/")) == []  # the probe cleaned up
+
+    data_cluster.storage_bucket += "-gone"
+    data_cluster.db_admin_password = "wrong"
+    checks = {c.name: c for c in probe_cluster(data_cluster).checks}
+    assert not checks["object storage"].ok
+    assert "does not exist" in checks["object storage"].detail
+    assert not checks["database server"].ok
+    assert (
+        "Access denied" in checks["database server"].detail
+        or "refused" in checks["database server"].detail
+    )

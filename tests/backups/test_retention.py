@@ -206,3 +206,20 @@ def test_safety_backups_of_one_day_all_survive_a_later_backup(data_cluster, site
         "manual",
     }
     assert Backup.objects.filter(environment=environment).count() == 7
+
+
+@pytest.mark.django_db
+def test_backups_of_a_destroyed_environment_go_after_their_period(
+    data_cluster, site, storage, settings
+):
+    from sites.backups.retention import prune_destroyed
+
+    settings.HANGAR_BACKUP_DESTROYED_KEEP_DAYS = 90
+    environment = f.EnvironmentFactory(site=site, cluster=data_cluster, slug="gone")
+    last = f.BackupFactory(environment=environment, kind="pre-destroy", taken_at=START)
+    storage.put_bytes(last.key_prefix + "manifest.json", b"{}")
+    environment.delete()  # destroyed: its backups outlive it
+    assert prune_destroyed(now=START + dt.timedelta(days=89)) == []
+    assert [b.pk for b in prune_destroyed(now=START + dt.timedelta(days=91))] == [last.pk]
+    assert not Backup.objects.filter(pk=last.pk).exists()
+    assert list(storage.list(last.key_prefix)) == []

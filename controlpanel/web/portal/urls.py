@@ -94,6 +94,7 @@ urlpatterns = [
     # ... backups (when the backup services exist) ...
     path(f"{environment}backups/", backups.backups, name="backups"),
     path(f"{environment}backups/now/", backups.backup_now, name="backup_now"),
+    path(f"{environment}backups/schedule/", backups.backup_schedule, name="backup_schedule"),
     path(
         f"{environment}backups/<int:backup_pk>/restore/",
         backups.backup_restore,
