@@ -132,6 +132,16 @@ def drive_membership_remove(w):
     return "membership.remove", w.client, w.owner
 
 
+def drive_reset_two_factor(w):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from controlpanel.core.services import reset_two_factor
+
+    TOTPDevice.objects.create(user=w.owner, name="phone", confirmed=True)
+    reset_two_factor(actor=w.staff_admin, user=w.owner)
+    return "user.two_factor_reset", None, w.staff_admin
+
+
 def drive_user_invite(w):
     from controlpanel.core.services import user_invite
 
@@ -591,6 +601,7 @@ DRIVERS: dict[str, Driver] = {
             "membership_set_role",
             "membership_remove",
             "user_invite",
+            "reset_two_factor",
         ],
         "sites.services.sites": ["site_create", "environment_create"],
         "sites.services.config": [
