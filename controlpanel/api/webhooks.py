@@ -164,6 +164,12 @@ def deliver(delivery_id: int) -> WebhookDelivery:
     if delivery.status != WebhookDelivery.Status.PENDING:
         return delivery
     webhook = delivery.webhook
+    if not webhook.active:
+        # Turned off since the event: the owner asked for no more calls, retries included.
+        delivery.status = WebhookDelivery.Status.FAILED
+        delivery.error = "The webhook was deactivated; not sent."
+        delivery.save(update_fields=["status", "error"])
+        return delivery
     body = json.dumps(
         {
             "id": delivery.pk,

@@ -156,3 +156,21 @@ def test_webhooks_api_is_for_owners_and_staff(
     assert api.patch(url, {"active": False}, format="json").status_code == 200
     bad = api.patch(url, {"events": ["everything"]}, format="json")
     assert bad.status_code == 400 and "events" in bad.json()["errors"]
+
+
+def test_a_deactivated_webhook_stops_retrying(endpoint, owner, client_a):
+    from controlpanel.api.webhooks import webhook_update
+
+    webhook, _ = webhook_create(
+        actor=owner, client=client_a, url=endpoint.url, events=["operation.finished"]
+    )
+    endpoint.status = 503
+    delivery = WebhookDelivery.objects.create(
+        webhook=webhook, event="operation.finished", payload={}
+    )
+    deliver(delivery.pk)
+    webhook_update(actor=owner, webhook=webhook, active=False)
+    deliver(delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.status == "failed" and "deactivated" in delivery.error
+    assert len(endpoint.received) == 1
