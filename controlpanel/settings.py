@@ -58,7 +58,7 @@ INSTALLED_APPS = [
     "clusters",
     "sites",
     "billing",
-    "controlpanel.api",
+    "controlpanel.integrations",
     "controlpanel",
 ]
 

@@ -9,8 +9,8 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from controlpanel.api.tokens import PREFIX, digest, token_lookup
 from controlpanel.core.audit import client_ip, set_request_token
+from controlpanel.integrations.tokens import PREFIX, digest, token_lookup
 
 FAILED_ATTEMPTS_PER_MINUTE = 20
 

@@ -8,8 +8,8 @@ import threading
 from django.core.cache import cache
 from rest_framework.test import APIRequestFactory
 
-from controlpanel.api.models import ApiToken
 from controlpanel.api.throttling import TokenRateThrottle
+from controlpanel.integrations.models import ApiToken
 
 
 def test_concurrent_requests_never_pass_more_than_the_limit(settings):

@@ -8,8 +8,8 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from controlpanel.api.models import ApiToken
-from controlpanel.api.tokens import digest, token_create, token_revoke
+from controlpanel.integrations.models import ApiToken
+from controlpanel.integrations.tokens import digest, token_create, token_revoke
 
 
 def test_a_token_is_shown_once_and_stored_hashed(api, owner):

@@ -12,8 +12,8 @@ import pytest
 
 from clusters.engine import operation_create, register
 from clusters.engine.runner import run_operation
-from controlpanel.api.models import Webhook, WebhookDelivery
-from controlpanel.api.webhooks import MAX_ATTEMPTS, deliver, webhook_create
+from controlpanel.integrations.models import Webhook, WebhookDelivery
+from controlpanel.integrations.webhooks import MAX_ATTEMPTS, deliver, webhook_create
 
 
 @register("test.webhook")
@@ -159,7 +159,7 @@ def test_webhooks_api_is_for_owners_and_staff(
 
 
 def test_a_deactivated_webhook_stops_retrying(endpoint, owner, client_a):
-    from controlpanel.api.webhooks import webhook_update
+    from controlpanel.integrations.webhooks import webhook_update
 
     webhook, _ = webhook_create(
         actor=owner, client=client_a, url=endpoint.url, events=["operation.finished"]
