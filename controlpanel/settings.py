@@ -58,7 +58,7 @@ INSTALLED_APPS = [
     "clusters",
     "sites",
     "billing",
-    "controlpanel.api",
+    "controlpanel.integrations",
     "controlpanel",
 ]
 
@@ -319,7 +319,7 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "controlpanel.api.permissions.HasScope",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["controlpanel.api.parsers.SafeJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_FILTER_BACKENDS": [
         "controlpanel.api.filters.FilterBackend",

@@ -104,6 +104,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return problem(
             400, "Invalid input", "Correct the fields listed in errors.", _field_errors(exc)
         )
+    if isinstance(exc, exceptions.ParseError):
+        # The body as a whole (not JSON, not UTF-8, nested too deep): the field is "body".
+        return problem(400, "Malformed request", str(exc.detail), {"body": [str(exc.detail)]})
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
     if isinstance(exc, PermissionDenied):

@@ -8,7 +8,7 @@ from typing import Any
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-from controlpanel.api.models import ApiToken, Scope
+from controlpanel.integrations.models import ApiToken, Scope
 
 
 def token_of(request: Request) -> ApiToken | None:

@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from clusters.models import Cluster, NodePool, NodeSize, Operation, OperationEvent
-from controlpanel.api.models import ApiToken, Scope
 from controlpanel.core.models import AuditEvent, Client, Membership
+from controlpanel.integrations.models import ApiToken, Scope
 from sites import validators as v
 from sites.models import CronSchedule, Domain, Environment, EnvVar, Release, Site
 
@@ -500,7 +500,7 @@ class DeployTokenCreateSerializer(StrictSerializer):
 
 class WebhookSerializer(serializers.ModelSerializer):
     class Meta:
-        from controlpanel.api.models import Webhook
+        from controlpanel.integrations.models import Webhook
 
         model = Webhook
         fields = ["id", "client", "url", "events", "active", "created_at", "updated_at"]
@@ -531,7 +531,7 @@ class WebhookUpdateSerializer(StrictSerializer):
 
 class WebhookDeliverySerializer(serializers.ModelSerializer):
     class Meta:
-        from controlpanel.api.models import WebhookDelivery
+        from controlpanel.integrations.models import WebhookDelivery
 
         model = WebhookDelivery
         fields = [

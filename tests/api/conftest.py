@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from controlpanel.api.tokens import deploy_token_create, token_create
+from controlpanel.integrations.tokens import deploy_token_create, token_create
 
 
 @pytest.fixture

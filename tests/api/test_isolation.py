@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from controlpanel.api.tokens import token_create
+from controlpanel.integrations.tokens import token_create
 from tests import factories as f
 
 ACTORS = [

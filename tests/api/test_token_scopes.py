@@ -9,9 +9,9 @@ import datetime
 from django.utils import timezone
 
 from clusters.models import Operation
-from controlpanel.api.models import ApiToken
-from controlpanel.api.tokens import token_create
 from controlpanel.core.models import AuditEvent
+from controlpanel.integrations.models import ApiToken
+from controlpanel.integrations.tokens import token_create
 from tests import factories as f
 
 IMAGE = {"image": "registry.example.com/acme/web:2.0"}

@@ -12,8 +12,8 @@ import pytest
 
 from clusters.engine import operation_create, register
 from clusters.engine.runner import run_operation
-from controlpanel.api.models import Webhook, WebhookDelivery
-from controlpanel.api.webhooks import MAX_ATTEMPTS, deliver, webhook_create
+from controlpanel.integrations.models import Webhook, WebhookDelivery
+from controlpanel.integrations.webhooks import MAX_ATTEMPTS, deliver, webhook_create
 
 
 @register("test.webhook")
@@ -156,3 +156,21 @@ def test_webhooks_api_is_for_owners_and_staff(
     assert api.patch(url, {"active": False}, format="json").status_code == 200
     bad = api.patch(url, {"events": ["everything"]}, format="json")
     assert bad.status_code == 400 and "events" in bad.json()["errors"]
+
+
+def test_a_deactivated_webhook_stops_retrying(endpoint, owner, client_a):
+    from controlpanel.integrations.webhooks import webhook_update
+
+    webhook, _ = webhook_create(
+        actor=owner, client=client_a, url=endpoint.url, events=["operation.finished"]
+    )
+    endpoint.status = 503
+    delivery = WebhookDelivery.objects.create(
+        webhook=webhook, event="operation.finished", payload={}
+    )
+    deliver(delivery.pk)
+    webhook_update(actor=owner, webhook=webhook, active=False)
+    deliver(delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.status == "failed" and "deactivated" in delivery.error
+    assert len(endpoint.received) == 1

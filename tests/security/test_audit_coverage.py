@@ -39,8 +39,8 @@ MODULES = (
     "sites.backups.services",
     "billing.services",
     "billing.invoicing",
-    "controlpanel.api.tokens",
-    "controlpanel.api.webhooks",
+    "controlpanel.integrations.tokens",
+    "controlpanel.integrations.webhooks",
 )
 
 # Public functions that change nothing an auditor asks about.
@@ -61,15 +61,17 @@ NOT_AUDITED = {
     "billing.invoicing.minimum_site_fee": "a read",
     "billing.invoicing.client_month_lines": "a read",
     "billing.invoicing.invoice_email_address": "a read",
-    "controlpanel.api.tokens.digest": "pure: SHA-256 of a token",
-    "controlpanel.api.tokens.token_lookup": "authentication; writes only last_used_at",
-    "controlpanel.api.tokens.reauthenticate": "a password check; failures are logged",
-    "controlpanel.api.webhooks.validate_url": "pure validation",
-    "controlpanel.api.webhooks.sign": "pure: the HMAC of a delivery",
-    "controlpanel.api.webhooks.deliver": "one attempt of a delivery; the WebhookDelivery row "
-    "is its log (status, attempts, response)",
-    "controlpanel.api.webhooks.deliver_with_retries": "the embedded worker's delivery loop",
-    "controlpanel.api.webhooks.queue_event": "deliveries of an event whose change is audited",
+    "controlpanel.integrations.tokens.digest": "pure: SHA-256 of a token",
+    "controlpanel.integrations.tokens.token_lookup": "authentication; writes only last_used_at",
+    "controlpanel.integrations.tokens.reauthenticate": "a password check; failures are logged",
+    "controlpanel.integrations.webhooks.validate_url": "pure validation",
+    "controlpanel.integrations.webhooks.sign": "pure: the HMAC of a delivery",
+    "controlpanel.integrations.webhooks.deliver": "one attempt of a delivery; the "
+    "WebhookDelivery row is its log (status, attempts, response)",
+    "controlpanel.integrations.webhooks.deliver_with_retries": "the embedded worker's "
+    "delivery loop",
+    "controlpanel.integrations.webhooks.queue_event": "deliveries of an event whose change "
+    "is audited",
 }
 
 
@@ -130,6 +132,16 @@ def drive_membership_remove(w):
 
     membership_remove(actor=w.owner, membership=_member(w))
     return "membership.remove", w.client, w.owner
+
+
+def drive_reset_two_factor(w):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from controlpanel.core.services import reset_two_factor
+
+    TOTPDevice.objects.create(user=w.owner, name="phone", confirmed=True)
+    reset_two_factor(actor=w.staff_admin, user=w.owner)
+    return "user.two_factor_reset", None, w.staff_admin
 
 
 def drive_user_invite(w):
@@ -522,21 +534,21 @@ def drive_invoice_delete_draft(w):
 
 
 def drive_token_create(w):
-    from controlpanel.api.tokens import token_create
+    from controlpanel.integrations.tokens import token_create
 
     token_create(actor=w.owner, name="laptop", scopes=["read"])
     return "token.create", None, w.owner
 
 
 def drive_deploy_token_create(w):
-    from controlpanel.api.tokens import deploy_token_create
+    from controlpanel.integrations.tokens import deploy_token_create
 
     deploy_token_create(actor=w.owner, environment=w.environment, name="ci")
     return "token.create_deploy", w.client, w.owner
 
 
 def drive_token_revoke(w):
-    from controlpanel.api.tokens import deploy_token_create, token_revoke
+    from controlpanel.integrations.tokens import deploy_token_create, token_revoke
 
     row, _ = deploy_token_create(actor=w.owner, environment=w.environment, name="ci")
     token_revoke(actor=w.owner, token=row)
@@ -544,7 +556,7 @@ def drive_token_revoke(w):
 
 
 def _webhook(w):
-    from controlpanel.api.webhooks import webhook_create
+    from controlpanel.integrations.webhooks import webhook_create
 
     webhook, _ = webhook_create(
         actor=w.owner,
@@ -561,21 +573,21 @@ def drive_webhook_create(w):
 
 
 def drive_webhook_update(w):
-    from controlpanel.api.webhooks import webhook_update
+    from controlpanel.integrations.webhooks import webhook_update
 
     webhook_update(actor=w.owner, webhook=_webhook(w), active=False)
     return "webhook.update", w.client, w.owner
 
 
 def drive_webhook_delete(w):
-    from controlpanel.api.webhooks import webhook_delete
+    from controlpanel.integrations.webhooks import webhook_delete
 
     webhook_delete(actor=w.owner, webhook=_webhook(w))
     return "webhook.delete", w.client, w.owner
 
 
 def drive_webhook_ping(w):
-    from controlpanel.api.webhooks import webhook_ping
+    from controlpanel.integrations.webhooks import webhook_ping
 
     webhook_ping(actor=w.owner, webhook=_webhook(w))
     return "webhook.ping", w.client, w.owner
@@ -591,6 +603,7 @@ DRIVERS: dict[str, Driver] = {
             "membership_set_role",
             "membership_remove",
             "user_invite",
+            "reset_two_factor",
         ],
         "sites.services.sites": ["site_create", "environment_create"],
         "sites.services.config": [
@@ -648,8 +661,8 @@ DRIVERS: dict[str, Driver] = {
             "invoice_void",
             "invoice_delete_draft",
         ],
-        "controlpanel.api.tokens": ["token_create", "deploy_token_create", "token_revoke"],
-        "controlpanel.api.webhooks": [
+        "controlpanel.integrations.tokens": ["token_create", "deploy_token_create", "token_revoke"],
+        "controlpanel.integrations.webhooks": [
             "webhook_create",
             "webhook_update",
             "webhook_delete",

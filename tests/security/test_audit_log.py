@@ -246,7 +246,7 @@ def api():
 
 @pytest.fixture
 def as_token(api):
-    from controlpanel.api.tokens import token_create
+    from controlpanel.integrations.tokens import token_create
 
     def use(user, scopes=("read",)):
         _, token = token_create(actor=user, name="test", scopes=list(scopes))

@@ -33,9 +33,9 @@ from rest_framework.test import APIClient
 from billing.invoicing import invoice_generate
 from clusters.connection import cluster_test_connection
 from clusters.models import Operation, OperationEvent
-from controlpanel.api.tokens import token_create
-from controlpanel.api.webhooks import webhook_create, webhook_ping
 from controlpanel.core.models import AuditEvent
+from controlpanel.integrations.tokens import token_create
+from controlpanel.integrations.webhooks import webhook_create, webhook_ping
 from sites import selectors, services
 from sites.backups import services as backups
 from sites.models import Backup, EnvironmentDatabase
@@ -271,8 +271,8 @@ def api_get_paths() -> list[str]:
 def _ids(prefix: str) -> list[str]:
     from billing.models import Invoice
     from clusters.models import Cluster, NodePool, NodeSize
-    from controlpanel.api.models import ApiToken, Webhook
     from controlpanel.core.models import Client, Membership
+    from controlpanel.integrations.models import ApiToken, Webhook
     from sites.models import CronSchedule, Domain, Environment, EnvVar, Site
 
     models = {

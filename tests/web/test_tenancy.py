@@ -71,7 +71,7 @@ def acme(environment, cluster, owner):
     cron = f.CronScheduleFactory(environment=environment)
     variable = f.EnvVarFactory(environment=environment)
     release = f.ReleaseFactory(environment=environment)
-    from controlpanel.api.tokens import deploy_token_create
+    from controlpanel.integrations.tokens import deploy_token_create
 
     token, _ = deploy_token_create(actor=owner, environment=environment, name="ci")
     return environment, operation, cron, variable, release, token

@@ -14,7 +14,6 @@ from rest_framework.response import Response
 
 from clusters.models import Cluster
 from controlpanel.api import serializers as s
-from controlpanel.api.models import Scope
 from controlpanel.api.permissions import token_of
 from controlpanel.api.views.base import (
     TokenAwareMixin,
@@ -24,6 +23,7 @@ from controlpanel.api.views.base import (
     with_etag,
 )
 from controlpanel.core.permissions import Action, require
+from controlpanel.integrations.models import Scope
 from sites import services
 from sites.models import Environment, EnvVar, Release, Site
 from sites.selectors import environment_logs
@@ -324,7 +324,7 @@ class EnvironmentViewSet(TokenAwareMixin, mixins.CreateModelMixin, viewsets.Read
     @extend_schema(request=s.DeployTokenCreateSerializer, responses={201: s.TokenCreatedSerializer})
     @action(detail=True, methods=["post"], url_path="deploy-tokens")
     def deploy_tokens(self, request: Request, pk: str) -> Response:
-        from controlpanel.api.tokens import deploy_token_create
+        from controlpanel.integrations.tokens import deploy_token_create
 
         data = parse(s.DeployTokenCreateSerializer, request)
         row, token = deploy_token_create(

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from django import forms
 
-from controlpanel.api.models import Scope
 from controlpanel.core.events import EVENTS
 from controlpanel.core.roles import ClientRole
+from controlpanel.integrations.models import Scope
 from controlpanel.web.forms import Form
 from sites import validators as v
 from sites.selectors import CONTAINERS, MAX_TAIL_LINES

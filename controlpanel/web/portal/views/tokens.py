@@ -13,8 +13,8 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from controlpanel.api.models import ApiToken, Scope
-from controlpanel.api.tokens import reauthenticate, token_create, token_revoke
+from controlpanel.integrations.models import ApiToken, Scope
+from controlpanel.integrations.tokens import reauthenticate, token_create, token_revoke
 from controlpanel.web.forms import ConfirmNameForm
 from controlpanel.web.portal.forms import TokenForm
 from controlpanel.web.shortcuts import attempt

@@ -25,11 +25,11 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
-from controlpanel.api.models import Webhook, WebhookDelivery
 from controlpanel.core.audit import audit_record
 from controlpanel.core.events import EVENTS, event_published
 from controlpanel.core.models import Client, User
 from controlpanel.core.permissions import Action, require
+from controlpanel.integrations.models import Webhook, WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -164,6 +164,12 @@ def deliver(delivery_id: int) -> WebhookDelivery:
     if delivery.status != WebhookDelivery.Status.PENDING:
         return delivery
     webhook = delivery.webhook
+    if not webhook.active:
+        # Turned off since the event: the owner asked for no more calls, retries included.
+        delivery.status = WebhookDelivery.Status.FAILED
+        delivery.error = "The webhook was deactivated; not sent."
+        delivery.save(update_fields=["status", "error"])
+        return delivery
     body = json.dumps(
         {
             "id": delivery.pk,
@@ -211,7 +217,7 @@ def deliver(delivery_id: int) -> WebhookDelivery:
 def _send_later(delivery_id: int, countdown: float = 0) -> None:
     mode = settings.HANGAR_OPERATION_DISPATCH
     if mode == "celery":
-        from controlpanel.api.tasks import deliver_webhook_task
+        from controlpanel.integrations.tasks import deliver_webhook_task
 
         try:
             deliver_webhook_task.apply_async((delivery_id,), countdown=countdown, retry=False)

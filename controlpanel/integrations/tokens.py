@@ -13,10 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from controlpanel.api.models import ApiToken, Scope
 from controlpanel.core.audit import audit_record
 from controlpanel.core.models import User
 from controlpanel.core.permissions import Action, can, require
+from controlpanel.integrations.models import ApiToken, Scope
 from sites.models import Environment
 
 PREFIX = "hgr_"
