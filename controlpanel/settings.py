@@ -223,6 +223,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sites.reconcile_environments",
         "schedule": env.float("HANGAR_RECONCILE_SECONDS", default=60.0),
     },
+    # Scheduled cron runs that failed are announced (cron.failed) within this period.
+    "check-cron-runs": {
+        "task": "sites.check_cron_runs",
+        "schedule": env.float("HANGAR_CRON_CHECK_SECONDS", default=120.0),
+    },
 }
 # The drift pass checks a batch per run, the longest unchecked first, and starts no check
 # after its budget: every environment is checked once per ceil(environments / batch) runs

@@ -354,6 +354,8 @@ class CronSchedule(models.Model):
         ],
     )
     suspended = models.BooleanField(default=False)
+    # Scheduled runs that failed up to this time have been announced (cron.failed).
+    failures_reported_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

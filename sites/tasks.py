@@ -13,6 +13,7 @@ from clusters.kube.errors import KubeError
 from controlpanel.core.locks import one_at_a_time
 from sites.models import Environment
 from sites.selectors import environments_due_for_drift_check
+from sites.services.cron_runs import report_failed_cron_runs
 from sites.services.drift import environment_check_drift
 
 logger = logging.getLogger(__name__)
@@ -40,3 +41,27 @@ def reconcile_environments_task() -> dict[str, int]:
         checked += 1
         drifted += bool(report)
     return {"checked": checked, "drifted": drifted, "failed": failed}
+
+
+@shared_task(name="sites.check_cron_runs")
+@one_at_a_time
+def check_cron_runs_task() -> dict[str, int]:
+    """Announce failed scheduled cron runs (sites.services.cron_runs), environment by
+    environment; one whose cluster does not answer is tried again next pass."""
+    deadline = time.monotonic() + settings.HANGAR_DRIFT_BUDGET_SECONDS
+    reported = failed = 0
+    environments = (
+        Environment.objects.filter(status=Environment.Status.ACTIVE, cron_schedules__isnull=False)
+        .distinct()
+        .select_related("site__client", "cluster")
+        .prefetch_related("cron_schedules")
+    )
+    for environment in environments:
+        if time.monotonic() >= deadline:
+            break
+        try:
+            reported += len(report_failed_cron_runs(environment))
+        except KubeError as exc:
+            failed += 1
+            logger.warning("cron runs of %s: %s", environment.namespace, exc.message)
+    return {"reported": reported, "failed": failed}

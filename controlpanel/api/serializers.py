@@ -296,6 +296,7 @@ class OperationSerializer(serializers.ModelSerializer):
             "created_at",
             "started_at",
             "finished_at",
+            "abort_requested_at",
         ]
         read_only_fields = fields
 

@@ -28,6 +28,13 @@ def validate_dns_label(value: str) -> str:
     return _check_dns_label(value, "slug")
 
 
+def suggest_dns_label(value: str) -> str:
+    """A valid DNS label close to `value` ("Bad_Name" → "bad-name"), or "" if none is."""
+    lowered = "".join(c if c.isascii() and c.isalnum() else "-" for c in value.lower())
+    label = re.sub(r"-{2,}", "-", lowered)[:DNS_LABEL_MAX].strip("-")
+    return label if _DNS_LABEL_RE.fullmatch(label) else ""
+
+
 def _check_dns_label(value: str, noun: str) -> str:
     value = _require_str(value, f"A {noun}", "dns_label")
     if not value:
@@ -40,10 +47,12 @@ def _check_dns_label(value: str, noun: str) -> str:
         )
     if _DNS_LABEL_RE.fullmatch(value):
         return value
+    suggestion = suggest_dns_label(value)
+    # Only a suggestion that is itself valid is offered.
+    try_it = f' (try "{suggestion}")' if suggestion else ""
     if any(c.isupper() for c in value):
         raise ValidationError(
-            f'"{value}" contains uppercase letters; a {noun} must be lowercase '
-            f'(try "{value.lower()}").',
+            f'"{value}" contains uppercase letters; a {noun} must be lowercase{try_it}.',
             code="dns_label",
         )
     bad = sorted({c for c in value if not (c.isascii() and (c.isalnum() or c == "-"))})
@@ -51,7 +60,7 @@ def _check_dns_label(value: str, noun: str) -> str:
         shown = ", ".join(repr(c) for c in bad)
         raise ValidationError(
             f'"{value}" contains {shown}; a {noun} may only contain lowercase letters a-z, '
-            "digits and hyphens.",
+            f"digits and hyphens{try_it}.",
             code="dns_label",
         )
     raise ValidationError(

@@ -9,10 +9,12 @@ from clusters.engine import OperationContext, OperationFailed, register
 from clusters.engine.context import OperationAborted
 from clusters.kube.status import JobStatus
 from clusters.models import Operation
+from controlpanel.core.events import publish
 from controlpanel.core.permissions import Action
 from sites.handlers.converge import load_environment
 from sites.manifests.jobs import render_command_job
 from sites.models import Environment
+from sites.services.cron_runs import cron_failure_data
 
 JOB_LOG_LINES = 500
 
@@ -74,7 +76,32 @@ def _run_job(ctx: OperationContext, environment: Environment, job_name: str) -> 
     return result
 
 
-@register("cron.run", permission=Action.MANAGE_CRON, abortable=True, label="Run cron now")
+def _cron_run_failed(operation: Operation) -> None:
+    """A run started by "Run now" that failed is announced as a scheduled one is."""
+    environment = Environment.objects.select_related("site__client").get(pk=operation.target_id)
+    cron = environment.cron_schedules.filter(name=operation.params.get("cron")).first()
+    if cron is None:
+        return
+    publish(
+        client=environment.site.client,
+        event="cron.failed",
+        data=cron_failure_data(
+            environment,
+            cron,
+            operation.params.get("job_name", ""),
+            operation.error.split("\n", 1)[0],
+            (operation.result or {}).get("output", ""),
+        ),
+    )
+
+
+@register(
+    "cron.run",
+    on_failure=_cron_run_failed,
+    permission=Action.MANAGE_CRON,
+    abortable=True,
+    label="Run cron now",
+)
 def cron_run(ctx: OperationContext) -> dict:
     environment = load_environment(ctx.operation.target_id)
     ctx.plan(2)

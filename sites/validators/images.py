@@ -118,9 +118,12 @@ def _check_repository(repository: str) -> None:
         if _PATH_COMPONENT_RE.fullmatch(component):
             continue
         if any(c.isupper() for c in component):
+            lowered = repository.lower()
+            # Only a suggestion that is itself valid is offered.
+            valid = all(_PATH_COMPONENT_RE.fullmatch(part) for part in lowered.split("/"))
             raise _image_error(
                 f'"{repository}" contains uppercase letters; the repository path must be '
-                f'lowercase (try "{repository.lower()}").'
+                "lowercase" + (f' (try "{lowered}").' if valid else ".")
             )
         raise _image_error(
             f'"{component}" is not a valid repository path component; use lowercase letters and '

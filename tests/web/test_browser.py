@@ -363,3 +363,129 @@ def test_back_up_production_and_restore_it_into_staging(
     page.locator('#op-live[data-status="succeeded"]').wait_for(timeout=20_000)
     restore = Operation.objects.get(kind="backup.restore")
     assert restore.target_id == staging_env.pk and restore.status == "succeeded"
+
+
+# --- Operations that tell the truth (issue 17) ---------------------------------------------
+
+
+def _in_background(operation):
+    """Run `operation` as a worker would, beside the browser."""
+    import threading
+
+    from django.db import connection
+
+    from clusters.engine.runner import run_operation
+
+    def run() -> None:
+        try:
+            run_operation(operation.pk)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_a_failing_deploy_shows_its_cause_first(page, owner, acme_live, live_kube):
+    live_kube.merge_patch(
+        "apps/v1",
+        "Deployment",
+        "web",
+        {"metadata": {"annotations": {"sandbox.hangar.dev/fail-rollout": "crash-loop"}}},
+        namespace=acme_live.namespace,
+        field_manager="test",
+    )
+    sign_in(page, owner.email)
+    page.wait_for_url(re.compile(r"/$"))
+    page.goto(f"/environments/{acme_live.pk}/")
+    page.get_by_label("Image", exact=True).fill("registry.example.com/acme/web:1.2.0")
+    page.get_by_role("button", name="Deploy", exact=True).click()
+    page.wait_for_url(re.compile(r"/operations/\d+/"))
+    drain()
+    page.locator('#op-live[data-status="failed"]').wait_for()
+    cause = page.locator(".op-error").inner_text()
+    assert cause.startswith("Container web of pod web-")
+    assert "keeps crashing (CrashLoopBackOff" in cause
+    assert "exiting with code 1" in cause and "BackOff" in cause
+    assert "Rolled back" in page.locator("#op-log").inner_text()
+
+
+def test_production_promote_names_the_change_and_asks_first(page, owner, acme_live):
+    sign_in(page, owner.email)
+    page.wait_for_url(re.compile(r"/$"))
+    page.goto(f"/environments/{acme_live.pk}/")
+    promote = page.get_by_label("Promote what runs in", exact=True)
+    assert promote.input_value() == ""  # no default source
+    promote.select_option(label="Staging (registry.example.com/acme/web:1.1.0)")
+    page.get_by_role("button", name=f"Promote to {acme_live.name}").click()
+    change = page.get_by_test_id("confirm-change").first.inner_text()
+    assert "registry.example.com/acme/web:1.1.0 (what runs in Staging) replaces" in change
+    assert acme_live.image in change
+    assert not Operation.objects.filter(kind="environment.deploy").exists()
+    page.get_by_role("button", name=f"Confirm: Promote to {acme_live.name}").click()
+    page.wait_for_url(re.compile(r"/operations/\d+/"))
+    page.get_by_role("heading", name=re.compile("Promote from Staging")).wait_for()
+
+
+def test_a_running_task_streams_its_output_and_can_be_stopped(
+    page, owner, acme_live, live_sandbox, live_kube
+):
+    live_sandbox.controllers.job_duration = 120
+    sign_in(page, owner.email)
+    page.wait_for_url(re.compile(r"/$"))
+    page.goto(f"/environments/{acme_live.pk}/tasks/")
+    page.get_by_label("Command", exact=True).fill("drush updb -y")
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.wait_for_url(re.compile(r"/operations/\d+/"))
+    operation = Operation.objects.get(kind="environment.command")
+    worker = _in_background(operation)
+    try:
+        # Its output shows while it runs, without a reload.
+        page.locator("#op-output").wait_for()
+        assert page.locator('#op-live[data-status="running"]').count() == 1
+        assert "started image" in page.locator("#op-output").inner_text()
+        page.reload()  # the Stop button is there for a running task
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name="Stop", exact=True).click()
+        page.locator('#op-live[data-status="cancelled"]').wait_for()
+    finally:
+        worker.join(timeout=30)
+    job = Operation.objects.get(pk=operation.pk).params["job_name"]
+    assert live_kube.get_or_none("batch/v1", "Job", job, acme_live.namespace) is None
+    assert "Deleted job" in page.locator("#op-log").inner_text()
+
+
+def test_a_form_shows_every_error_at_once(page, owner, acme_live):
+    sign_in(page, owner.email)
+    page.wait_for_url(re.compile(r"/$"))
+    page.goto(f"/environments/{acme_live.pk}/cron/")
+    page.get_by_label("Name", exact=True).fill("Bad_Name")
+    page.get_by_label("Schedule", exact=True).fill("61 * * * *")
+    page.get_by_role("button", name="Add the schedule").click()
+    for field in ("name", "schedule", "command"):
+        page.locator(f"#id_{field}_error").wait_for()
+    assert 'try "bad-name"' in page.locator("#id_name_error").inner_text()
+
+
+def test_the_environment_page_fits_a_phone(browser, live_server, settings, owner, acme_live):
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server.url)
+    phone = context.new_page()
+    try:
+        sign_in(phone, owner.email)
+        phone.wait_for_url(re.compile(r"/$"))
+        for tail in ("", "scaling/", "domains/", "logs/", "tasks/", "cron/", "variables/"):
+            phone.goto(f"/environments/{acme_live.pk}/{tail}")
+            wide = phone.evaluate(
+                """() => [...document.querySelectorAll('body *')]
+                    .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+                    .filter(e => !e.closest('.table-responsive, .log-view, pre'))
+                    .map(e => e.tagName + '.' + e.className + ' ' + e.textContent.slice(0, 40))
+                    .slice(0, 5)"""
+            )
+            width = phone.evaluate("() => document.documentElement.scrollWidth")
+            assert width <= 390 and not wide, (tail, width, wide)
+    finally:
+        context.close()

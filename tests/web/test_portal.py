@@ -378,3 +378,57 @@ def test_the_live_fragment_appends_new_log_lines_and_stops_when_finished(
     last = OperationEvent.objects.filter(operation=operation).last()
     done = as_developer.get(f"/operations/{operation.pk}/live/?after={last.pk}").content.decode()
     assert "hx-trigger" not in done and "Image not found." in done
+
+
+def test_forms_report_every_error_in_one_round(as_developer, env, client, staff_admin):
+    # Issue 17.8: the name's rule next to the missing command, not after it is fixed.
+    bad = as_developer.post(
+        url(env, "cron/add/"),
+        {"name": "Bad_Name", "schedule": "61 * * * *", "command": "", "timeout_seconds": 3600},
+    )
+    page = bad.content.decode()
+    assert bad.status_code == 400
+    for field in ("name", "schedule", "command"):
+        assert f'id="id_{field}_error"' in page, field
+    # The suggestion offered is itself accepted.
+    assert "(try &quot;bad-name&quot;)" in page
+    good = as_developer.post(
+        url(env, "cron/add/"),
+        {"name": "bad-name", "schedule": "0 3 * * *", "command": "true", "timeout_seconds": 60},
+    )
+    assert good.status_code == 302 and CronSchedule.objects.filter(name="bad-name").exists()
+
+    sign_in(client, staff_admin)
+    bad = client.post("/staff/clients/add/", {"name": "", "slug": "Not A Slug"})
+    page = bad.content.decode()
+    for field in ("name", "slug", "billing_email"):
+        assert f'id="id_{field}_error"' in page, field
+    assert "(try &quot;not-a-slug&quot;)" in page
+
+
+def test_a_suspended_client_sees_why_and_what_still_works(as_owner, env, client_a):
+    from controlpanel.core.models import Client
+
+    Client.objects.filter(pk=client_a.pk).update(status=Client.Status.SUSPENDED)
+    for page in (url(env), "/"):
+        html = as_owner.get(page).content.decode()
+        assert 'data-testid="client-suspended"' in html, page
+        assert "is suspended by the agency" in html and "you can still read everything" in html
+    html = as_owner.get(url(env)).content.decode()
+    assert "client suspended" in html  # next to the environment's own status
+    assert "Deploy an image" not in html
+
+
+def test_owners_read_their_clients_activity_filtered(as_owner, env, client_a, other_client):
+    f.AuditEventFactory(client=client_a, action="environment.deploy", actor_label="ann@acme.test")
+    f.AuditEventFactory(client=client_a, action="cron.create", actor_label="bob@acme.test")
+    f.AuditEventFactory(client=other_client, action="environment.deploy", actor_label="x@globex")
+    page = as_owner.get(f"/clients/{client_a.pk}/activity/").content.decode()
+    assert "ann@acme.test" in page and "bob@acme.test" in page and "x@globex" not in page
+    page = as_owner.get(f"/clients/{client_a.pk}/activity/?action=environment.").content.decode()
+    assert "ann@acme.test" in page and "bob@acme.test" not in page
+    assert as_owner.get(f"/clients/{other_client.pk}/activity/").status_code == 404
+
+
+def test_developers_do_not_read_the_activity(as_developer, client_a):
+    assert as_developer.get(f"/clients/{client_a.pk}/activity/").status_code == 403

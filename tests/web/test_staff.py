@@ -241,3 +241,14 @@ def test_all_operations_filter(admin, cluster, client_a):
     page = admin.get("/staff/operations/?status=failed").content.decode()
     # Kinds read as what they do (issue 17.6).
     assert ">Deploy<" in page and "Run cron now" not in page
+
+
+def test_the_node_pool_choice_offers_only_pools_the_client_may_use(
+    admin, client_a, other_client, cluster
+):
+    shared = f.NodePoolFactory(cluster=cluster, name="shared")
+    own = f.NodePoolFactory(cluster=cluster, name="acme-only", dedicated_client=client_a)
+    f.NodePoolFactory(cluster=cluster, name="globex-only", dedicated_client=other_client)
+    page = admin.get(f"/staff/clients/{client_a.pk}/").content.decode()
+    assert f'value="{shared.pk}"' in page and f'value="{own.pk}"' in page
+    assert "globex-only" not in page  # issue 17.9: never offered, then refused

@@ -87,15 +87,19 @@ class SecretValueForm(Form):
 
 
 class CronForm(Form):
+    # The service's own validators on the fields too, so that every field's error shows
+    # in one round (a bad name next to a missing schedule), not after the others are fixed.
     name = forms.CharField(
         label="Name",
         max_length=v.CRON_NAME_MAX,
         help_text="Lower-case letters, digits and hyphens.",
         widget=forms.TextInput(attrs={"spellcheck": "false"}),
+        validators=[v.validate_cron_name],
     )
     schedule = forms.CharField(
         label="Schedule",
         max_length=120,
+        validators=[v.validate_cron_schedule],
         help_text="Five cron fields (minute hour day month weekday); H spreads a minute or hour.",
         widget=forms.TextInput(attrs={"spellcheck": "false", "placeholder": "H/15 * * * *"}),
     )
@@ -104,6 +108,7 @@ class CronForm(Form):
         max_length=v.MAX_COMMAND_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
         help_text="Runs with /bin/sh -c in the environment's own image.",
+        validators=[v.validate_command],
     )
     timeout_seconds = forms.IntegerField(
         label="Timeout (seconds)",

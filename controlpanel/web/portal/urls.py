@@ -4,6 +4,7 @@ ids answer 404."""
 from django.urls import path
 
 from controlpanel.web.portal.views import (
+    activity,
     backups,
     costs,
     cron,
@@ -113,6 +114,7 @@ urlpatterns = [
     path("operations/<int:pk>/cancel/", operations.operation_cancel_view, name="operation_cancel"),
     # A client's people and webhooks.
     path("clients/<int:pk>/members/", members.members, name="members"),
+    path("clients/<int:pk>/activity/", activity.activity, name="activity"),
     path("clients/<int:pk>/members/invite/", members.member_invite, name="member_invite"),
     path(
         "clients/<int:pk>/members/<int:membership_pk>/role/",

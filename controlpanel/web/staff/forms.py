@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 from django import forms
+from django.db.models import Q
 
 from billing.models import ClusterCostItem
 from clusters.models import Cluster, NodePool, NodeSize, Provider
 from controlpanel.core.models import Client
 from controlpanel.core.roles import ClientRole, StaffRole
+from controlpanel.core.validators import validate_dns_label
 from controlpanel.web.forms import Form, WriteOnlyTextarea
 from sites.models import SiteKind, Tier
 
 
 class ClientForm(Form):
     name = forms.CharField(max_length=120)
+    # The model's validator here too: all errors in one round (issue 17.8).
     slug = forms.CharField(
-        max_length=63, help_text="Lower-case letters, digits and hyphens; part of namespace names."
+        max_length=63,
+        help_text="Lower-case letters, digits and hyphens; part of namespace names.",
+        validators=[validate_dns_label],
     )
     billing_email = forms.EmailField(label="Billing email")
     markup_percent = forms.DecimalField(
@@ -51,6 +56,13 @@ class EnvironmentForm(Form):
     def __init__(self, *args, client: Client, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["site"].queryset = client.sites.order_by("name")
+        # Offer only pools this client may use: shared ones and its own dedicated ones
+        # (another client's dedicated pool is refused on submit; never suggest it).
+        self.fields["node_pool"].queryset = (
+            NodePool.objects.select_related("cluster")
+            .filter(Q(dedicated_client__isnull=True) | Q(dedicated_client=client))
+            .order_by("cluster__name", "name")
+        )
 
 
 class InviteUserForm(Form):

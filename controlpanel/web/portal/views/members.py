@@ -34,6 +34,7 @@ def _page(request: HttpRequest, client: Client, form=None, status: int = 200) ->
         "manage": manage,
         "form": form or InviteForm(),
         "may_webhooks": can(request.user, Action.MANAGE_INTEGRATIONS, client),
+        "may_activity": can(request.user, Action.VIEW_AUDIT, client),
         "nav_client_id": client.pk,
     }
     return render(request, "portal/members.html", context, status=status)
