@@ -396,7 +396,13 @@ class CronSchedule(models.Model):
 
 
 class Release(models.Model):
-    """One deploy of an image to an environment: the deploy history."""
+    """One deploy of an image to an environment: the deploy history.
+
+    `image` is the reference as deployed (a tag, or a tag pinned by digest); `digest` is
+    what the pods really ran once the rollout finished (containerStatuses[].imageID), so a
+    promote or a rollback deploys that digest even after the tag moved. `pod_digests`
+    counts the web pods per digest as last seen (after the rollout, a restart, a scale or
+    a drift check): another digest there means pods pulled a tag that moved."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Deploying"
@@ -406,6 +412,8 @@ class Release(models.Model):
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="releases")
     image = models.CharField(max_length=v.MAX_IMAGE_REFERENCE_LENGTH)
     digest = models.CharField(max_length=v.MAX_DIGEST_LENGTH, blank=True)
+    pod_digests = models.JSONField(default=dict, blank=True)
+    digests_seen_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -428,6 +436,18 @@ class Release(models.Model):
 
     def __str__(self) -> str:
         return self.image
+
+    @property
+    def tag_reference(self) -> str:
+        """The image as named by its tag, without a digest (``registry/web:1.4``)."""
+        return self.image.partition("@")[0]
+
+    @property
+    def other_pod_digests(self) -> dict[str, int]:
+        """Digests some web pods run that are not the release's, with their pod counts."""
+        if not self.digest:
+            return {}
+        return {d: n for d, n in (self.pod_digests or {}).items() if d != self.digest}
 
     def clean(self) -> None:
         errors: dict[str, ValidationError] = {}
