@@ -17,6 +17,7 @@ from controlpanel.core.models import Client
 from controlpanel.core.tenancy import TenantManager
 from controlpanel.core.validators import validate_dns_label
 from sites import validators as v
+from sites.local.rules import validate_sanitize_sql
 
 _GIT_URL = re.compile(r"^(https://[^\s/]+/\S+|ssh://\S+|git@[^\s:]+:\S+)$")
 
@@ -50,6 +51,12 @@ class Site(models.Model):
         blank=True,
         help_text="Where this site's images are pushed, e.g. registry.example.com/acme/web.",
     )
+    sanitize_sql = models.TextField(
+        "sanitize rules",
+        blank=True,
+        help_text="SQL run on a copy of a backup before developers get it; empty: the "
+        "default for the site's kind (Drupal and WordPress users' e-mails, names, passwords).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -71,6 +78,8 @@ class Site(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, ValidationError] = {}
+        if self.sanitize_sql:
+            _collect(errors, "sanitize_sql", validate_sanitize_sql, self.sanitize_sql)
         if self.repository_url and not _GIT_URL.match(self.repository_url):
             errors["repository_url"] = ValidationError(
                 "Give a Git repository URL: https://host/path, ssh://... or git@host:path.",
@@ -643,4 +652,5 @@ class Backup(models.Model):
 
 
 # Mail settings live with their code (sites.mail); imported here so Django sees the model.
+from sites.local.models import SanitizedDump  # noqa: E402, F401
 from sites.mail.models import MailSettings  # noqa: E402, F401
