@@ -154,3 +154,47 @@ def test_only_a_verified_backup_is_sanitized(data_env, owner):
         local.backup_sanitize(actor=owner, backup=backup)
     assert caught.value.message_dict == {"backup": ["Only a verified backup can be sanitized."]}
     assert not SanitizedDump.objects.exists()
+
+
+def test_the_files_script_fetches_every_file_with_links_of_its_own(
+    data_env, owner, developer, bucket, s3, tmp_path
+):
+    import subprocess
+
+    record = provisioned(data_env, owner)
+    s3.put_object(Bucket=bucket, Key=record.files_prefix + "images/logo.png", Body=b"\x89PNG")
+    s3.put_object(Bucket=bucket, Key=record.files_prefix + "a b/it's.txt", Body=b"quoted")
+    api = APIClient()
+    _, token = token_create(actor=developer, name="laptop", scopes=["read", "deploy"])
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    response = api.get(f"/api/v1/environments/{data_env.pk}/files.sh")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/x-shellscript")
+    script = tmp_path / "files.sh"
+    script.write_bytes(response.content)
+    assert "hangar-test-secret" not in response.content.decode()  # presigned, no keys
+    done = subprocess.run(  # noqa: S603 - the script under test, as a developer runs it
+        ["/bin/sh", str(script)], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "2 files in files/" in done.stdout
+    assert (tmp_path / "files/images/logo.png").read_bytes() == b"\x89PNG"
+    assert (tmp_path / "files/a b/it's.txt").read_bytes() == b"quoted"
+
+
+def test_the_api_queues_the_sanitize_operation(data_env, owner, developer):
+    provisioned(data_env, owner)
+    backup = backed_up(data_env, owner)
+    api = APIClient()
+    _, token = token_create(actor=developer, name="laptop", scopes=["read", "deploy"])
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    response = api.post(f"/api/v1/backups/{backup.pk}/sanitize/")
+
+    assert response.status_code == 202
+    body = response.json()
+    assert body["status"] == "pending" and body["operation"]
+    assert response["Location"].endswith(f"/operations/{body['operation']}/")
+    assert "users_field_data" in body["sanitize_sql"]

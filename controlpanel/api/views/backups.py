@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from controlpanel.api import serializers as s
+from controlpanel.api.models import Scope
 from controlpanel.api.views.base import accepted, idempotency_key
 from controlpanel.api.views.environments import parse
 from controlpanel.api.views.local import SanitizedDumpOutput, SanitizedLinkOutput
@@ -25,6 +26,7 @@ class BackupViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Backup.objects.none()  # for the schema; requests use get_queryset
     serializer_class = s.BackupSerializer
     filterset_fields = ["site", "environment", "status", "kind"]
+    required_scope: str | None = None  # set per action (HasScope)
 
     def get_queryset(self):
         return backups_visible(self.request.user).order_by("-taken_at", "-pk")
@@ -58,7 +60,7 @@ class BackupViewSet(viewsets.ReadOnlyModelViewSet):
         return Response({"url": url, "expires_in": settings.HANGAR_BACKUP_DOWNLOAD_SECONDS})
 
     @extend_schema(request=None, responses={202: SanitizedDumpOutput})
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], required_scope=Scope.DEPLOY)
     def sanitize(self, request: Request, pk: str) -> Response:
         """Make a sanitized copy of this backup's database for local development (an
         operation in the cluster); poll `operation`, then GET `sanitized/`."""
