@@ -18,6 +18,7 @@ from controlpanel.core.models import Client
 from controlpanel.core.tenancy import TenantManager
 from controlpanel.core.validators import validate_dns_label
 from sites import validators as v
+from sites.local.rules import validate_sanitize_sql
 from sites.namespaces import namespace_available
 
 _GIT_URL = re.compile(r"^(https://[^\s/]+/\S+|ssh://\S+|git@[^\s:]+:\S+)$")
@@ -52,6 +53,12 @@ class Site(models.Model):
         blank=True,
         help_text="Where this site's images are pushed, e.g. registry.example.com/acme/web.",
     )
+    sanitize_sql = models.TextField(
+        "sanitize rules",
+        blank=True,
+        help_text="SQL run on a copy of a backup before developers get it; empty: the "
+        "default for the site's kind (Drupal and WordPress users' e-mails, names, passwords).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -73,6 +80,8 @@ class Site(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, ValidationError] = {}
+        if self.sanitize_sql:
+            _collect(errors, "sanitize_sql", validate_sanitize_sql, self.sanitize_sql)
         if self.repository_url and not _GIT_URL.match(self.repository_url):
             errors["repository_url"] = ValidationError(
                 "Give a Git repository URL: https://host/path, ssh://... or git@host:path.",
@@ -412,7 +421,13 @@ class CronSchedule(models.Model):
 
 
 class Release(models.Model):
-    """One deploy of an image to an environment: the deploy history."""
+    """One deploy of an image to an environment: the deploy history.
+
+    `image` is the reference as deployed (a tag, or a tag pinned by digest); `digest` is
+    what the pods really ran once the rollout finished (containerStatuses[].imageID), so a
+    promote or a rollback deploys that digest even after the tag moved. `pod_digests`
+    counts the web pods per digest as last seen (after the rollout, a restart, a scale or
+    a drift check): another digest there means pods pulled a tag that moved."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Deploying"
@@ -424,6 +439,8 @@ class Release(models.Model):
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="releases")
     image = models.CharField(max_length=v.MAX_IMAGE_REFERENCE_LENGTH)
     digest = models.CharField(max_length=v.MAX_DIGEST_LENGTH, blank=True)
+    pod_digests = models.JSONField(default=dict, blank=True)
+    digests_seen_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -446,6 +463,18 @@ class Release(models.Model):
 
     def __str__(self) -> str:
         return self.image
+
+    @property
+    def tag_reference(self) -> str:
+        """The image as named by its tag, without a digest (``registry/web:1.4``)."""
+        return self.image.partition("@")[0]
+
+    @property
+    def other_pod_digests(self) -> dict[str, int]:
+        """Digests some web pods run that are not the release's, with their pod counts."""
+        if not self.digest:
+            return {}
+        return {d: n for d, n in (self.pod_digests or {}).items() if d != self.digest}
 
     def clean(self) -> None:
         errors: dict[str, ValidationError] = {}
@@ -649,4 +678,5 @@ class Backup(models.Model):
 
 
 # Mail settings live with their code (sites.mail); imported here so Django sees the model.
+from sites.local.models import SanitizedDump  # noqa: E402, F401
 from sites.mail.models import MailSettings  # noqa: E402, F401

@@ -257,6 +257,11 @@ class SandboxCluster:
         self.api.system_delete(self.resource_type(api_version, kind), found)
         return True
 
+    def move_tag(self, image: str) -> str:
+        """Push another image under the tag `image` (``name:tag``), as a CI job re-using a
+        tag does: pods started from now on pull the returned digest."""
+        return self.api.tags.move(image)
+
     def add_node(
         self,
         name: str,

@@ -30,7 +30,7 @@ from .schemas import Shape, canonicalise_quantities
 from .selectors import field_matcher, label_matcher
 from .store import Store
 from .validation import label_errors, name_errors, spec_errors
-from .workloads import RUNNING, UNSCHEDULABLE, pod_status
+from .workloads import RUNNING, UNSCHEDULABLE, ImageTags, pod_status
 
 APPLY = "application/apply-patch+yaml"
 MERGE = "application/merge-patch+json"
@@ -117,6 +117,7 @@ class Api:
         self.registry = registry
         self.access = access
         self.allocator = Allocator()
+        self.tags = ImageTags()
         self.namespace_defaults = namespace_defaults
         # Namespace uid -> monotonic time its deletion started; the namespace
         # controller removes the namespace a little after that.
@@ -292,7 +293,12 @@ class Api:
         if not spec.get("nodeName"):
             spec["nodeName"] = self._next_node()
         pod["status"] = pod_status(
-            pod, state, time.time(), self.allocator.pod_ip(), self._node_ip(spec["nodeName"])
+            pod,
+            state,
+            time.time(),
+            self.allocator.pod_ip(),
+            self._node_ip(spec["nodeName"]),
+            self.tags,
         )
 
     def _populate_namespace(self, namespace: str) -> None:
@@ -477,6 +483,7 @@ class Api:
             started_at,
             status.get("podIP") or self.allocator.pod_ip(),
             status.get("hostIP") or self._node_ip((pod.get("spec") or {}).get("nodeName", "")),
+            self.tags,
         )
 
     # ----- verbs ---------------------------------------------------------

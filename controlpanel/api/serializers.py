@@ -11,6 +11,7 @@ from controlpanel.core.models import AuditEvent, Client, Membership
 from controlpanel.integrations.models import ApiToken, Scope
 from sites import validators as v
 from sites.models import CronSchedule, Domain, Environment, EnvVar, Release, Site
+from sites.selectors import release_digest_warnings
 
 
 class StrictSerializer(serializers.Serializer):
@@ -239,7 +240,13 @@ class CronUpdateSerializer(StrictSerializer):
 
 
 class ReleaseSerializer(serializers.ModelSerializer):
+    """`tag` is the image as named by its tag; `digest` what its pods ran after the rollout
+    (what a promote or a rollback deploys); `pod_digests` the web pods per digest as last
+    seen; `digest_warnings` says when pods run another digest or the tag moved since."""
+
     created_by = serializers.CharField(source="created_by.email", default=None, read_only=True)
+    tag = serializers.CharField(source="tag_reference", read_only=True)
+    digest_warnings = serializers.SerializerMethodField()
 
     class Meta:
         model = Release
@@ -247,7 +254,11 @@ class ReleaseSerializer(serializers.ModelSerializer):
             "id",
             "environment",
             "image",
+            "tag",
             "digest",
+            "pod_digests",
+            "digests_seen_at",
+            "digest_warnings",
             "status",
             "note",
             "created_by",
@@ -255,6 +266,11 @@ class ReleaseSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+    def get_digest_warnings(self, release: Release) -> list[str]:
+        if not hasattr(release, "digest_warnings"):
+            release_digest_warnings([release])
+        return release.digest_warnings
 
 
 # --- operations ----------------------------------------------------------------------------

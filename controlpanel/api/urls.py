@@ -13,7 +13,12 @@ from controlpanel.api.views.infrastructure import (
     NodePoolViewSet,
     NodeSizeViewSet,
 )
-from controlpanel.api.views.local import EnvironmentLocalView, EnvironmentLocalZipView
+from controlpanel.api.views.local import (
+    EnvironmentFilesScriptView,
+    EnvironmentLocalView,
+    EnvironmentLocalZipView,
+    SiteSanitizeRulesView,
+)
 from controlpanel.api.views.mail import (
     ClientMailRelayView,
     EnvironmentMailView,
@@ -74,6 +79,16 @@ urlpatterns = [
         "v1/environments/<str:pk>/local.zip",
         EnvironmentLocalZipView.as_view(),
         name="environment-local-zip",
+    ),
+    path(
+        "v1/environments/<str:pk>/files.sh",
+        EnvironmentFilesScriptView.as_view(),
+        name="environment-files-script",
+    ),
+    path(
+        "v1/sites/<str:pk>/sanitize-rules/",
+        SiteSanitizeRulesView.as_view(),
+        name="site-sanitize-rules",
     ),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -35,14 +35,14 @@ from sites.manifests.backups import render_restore_job
 from sites.models import Backup, Environment
 
 
-def _require_data(environment: Environment) -> None:
+def require_data(environment: Environment) -> None:
     if not data_enabled(environment) or environment_database(environment) is None:
         raise OperationFailed(
             f"{environment} has no provisioned database and storage to back up or restore."
         )
 
 
-def _verify_again(ctx: OperationContext, backup: Backup) -> None:
+def verify_again(ctx: OperationContext, backup: Backup) -> None:
     """Before a backup is used: is it still exactly what was verified?"""
     try:
         verify_backup(
@@ -76,7 +76,7 @@ def backup_create(ctx: OperationContext) -> dict:
     environment = load_environment(ctx.operation.target_id)
     backup = Backup.objects.get(pk=ctx.params["backup_id"])
     ctx.plan(1)
-    _require_data(environment)
+    require_data(environment)
     take_backup(ctx, environment, kind=backup.kind, backup=backup)
     ctx.step(f"Backup #{backup.pk} is verified.")
     return {"backup_id": backup.pk, "key_prefix": backup.key_prefix}
@@ -93,12 +93,12 @@ def backup_restore(ctx: OperationContext) -> dict:
     target = load_environment(ctx.operation.target_id)
     backup = Backup.objects.select_related("cluster", "environment").get(pk=ctx.params["backup_id"])
     ctx.plan(4)
-    _require_data(target)
+    require_data(target)
     if backup.site_id != target.site_id:
         raise OperationFailed("Refused: that backup belongs to another site.")
     if backup.status != Backup.Status.SUCCEEDED:
         raise OperationFailed(f"Backup #{backup.pk} is not a verified backup.")
-    _verify_again(ctx, backup)
+    verify_again(ctx, backup)
     ctx.step(
         f"Backup #{backup.pk} ({backup.environment_slug}, {backup.taken_at:%Y-%m-%d %H:%M}"
         " UTC) verified again."
@@ -187,12 +187,12 @@ def _record_check(backup: Backup, passed: bool, detail: str) -> None:
 def backup_check_restore(ctx: OperationContext) -> dict:
     """Restore a backup into a scratch database, check that it loaded tables, drop it."""
     environment = load_environment(ctx.operation.target_id)
-    _require_data(environment)
+    require_data(environment)
     backup = Backup.objects.get(pk=ctx.params["backup_id"])
     record = environment_database(environment)
-    assert record is not None  # noqa: S101 - _require_data
+    assert record is not None  # noqa: S101 - require_data
     ctx.plan(3)
-    _verify_again(ctx, backup)
+    verify_again(ctx, backup)
     ctx.step(f"Backup #{backup.pk} verified again.")
     server = database_server(environment)
     scratch = validate_identifier(
@@ -242,7 +242,7 @@ def backup_check_restore(ctx: OperationContext) -> dict:
 @register("environment.rotate_database_password", label="Rotate database password")
 def rotate_database_password(ctx: OperationContext) -> dict:
     environment = load_environment(ctx.operation.target_id)
-    _require_data(environment)
+    require_data(environment)
     ctx.plan(3 if environment.image else 2)
     try:
         record = environment_password_rotate(environment=environment)

@@ -1,5 +1,6 @@
 """Backup and restore Jobs, the scheduled ``backup`` CronJob, and the ConfigMap
-``hangar-tools`` that holds the scripts they run (sites/scripts/backup.sh, restore.sh).
+``hangar-tools`` that holds the scripts they run (sites/scripts/backup.sh, restore.sh,
+sanitize.sh).
 
 The Jobs run the toolbox image (setting ``HANGAR_TOOLBOX_IMAGE``) with the environment's
 Secret ``app-env`` as their environment, so they reach exactly the database and storage
@@ -33,7 +34,7 @@ TOOL_LABEL = "hangar.dev/tool"
 BACKUP_CRONJOB = "backup"
 SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "scripts"
 SCRIPTS_MOUNT = "/hangar/scripts"
-SCRIPTS = ("backup.sh", "restore.sh")
+SCRIPTS = ("backup.sh", "restore.sh", "sanitize.sh")
 # A numeric non-root user, as the restricted Pod Security profile wants; the toolbox image
 # (sites/scripts/Dockerfile) runs as this user too.
 TOOL_UID = 65532
@@ -159,6 +160,34 @@ def render_restore_job(
     if target_database:
         env["HANGAR_TARGET_DB"] = target_database
     return _job(environment, name, "restore", "restore.sh", env, database_size)
+
+
+def render_sanitize_job(
+    environment: Environment,
+    *,
+    name: str,
+    source_prefix: str,
+    database_sha256: str,
+    scratch_database: str,
+    scratch_user: str,
+    scratch_password: str,
+    sanitize_sql: str,
+    target_key: str,
+) -> Manifest:
+    """A Job that runs sanitize.sh: the backup in ``source_prefix`` into the scratch
+    database, the site's sanitize rules, and the sanitized dump to ``target_key``. It
+    connects as the scratch user (whose only database is the scratch one), not as the
+    site's user."""
+    env = {
+        "HANGAR_RESTORE_FROM": source_prefix,
+        "HANGAR_RESTORE_DB_SHA256": database_sha256,
+        "HANGAR_TARGET_DB": scratch_database,
+        "HANGAR_SANITIZE_SQL": sanitize_sql,
+        "HANGAR_SANITIZED_KEY": target_key,
+        "DB_USER": scratch_user,
+        "DB_PASSWORD": scratch_password,
+    }
+    return _job(environment, name, "sanitize", "sanitize.sh", env)
 
 
 def render_backup_cronjob(environment: Environment, schedule: BackupSchedule) -> Manifest:

@@ -37,6 +37,8 @@ MODULES = (
     "sites.services.drift",
     "sites.mail.services",
     "sites.backups.services",
+    "sites.local.services",
+    "sites.services.digests",
     "billing.services",
     "billing.invoicing",
     "controlpanel.integrations.tokens",
@@ -58,6 +60,12 @@ NOT_AUDITED = {
     "sites.services.config.check_config_size": "validation only",
     "sites.backups.services.backups_visible": "a read (tenant-scoped query)",
     "sites.backups.services.can_download": "a permission check",
+    "sites.local.services.site_sanitize_rules": "a read (the rules in force)",
+    "sites.local.services.sanitized_dumps_visible": "a read (tenant-scoped query)",
+    "sites.services.digests.live_release": "a read",
+    "sites.services.digests.web_pod_digests": "a read of the cluster (pods' imageID)",
+    "sites.services.digests.release_record_digests": "records what the pods report, as "
+    "part of an operation (rollout, restart, scale, apply) or a drift check",
     "billing.invoicing.minimum_site_fee": "a read",
     "billing.invoicing.client_month_lines": "a read",
     "billing.invoicing.invoice_email_address": "a read",
@@ -438,6 +446,62 @@ def drive_backup_download_url(w):
     return "backup.download", w.client, w.owner
 
 
+def drive_site_sanitize_rules_set(w):
+    from sites.local.services import site_sanitize_rules_set
+
+    site_sanitize_rules_set(
+        actor=w.owner, site=w.environment.site, sanitize_sql="DELETE FROM watchdog;"
+    )
+    return "site.sanitize_rules.change", w.client, w.owner
+
+
+def drive_backup_sanitize(w):
+    from sites.local.services import backup_sanitize
+
+    backup_sanitize(actor=w.owner, backup=_backup(w))
+    return "backup.sanitize", w.client, w.owner
+
+
+def drive_sanitized_download(w):
+    from sites.local.models import SanitizedDump
+    from sites.local.services import sanitized_download
+
+    backup = _backup(w)
+    SanitizedDump.objects.create(
+        backup=backup, status=SanitizedDump.Status.SUCCEEDED, key=backup.key_prefix + "s.sql.gz"
+    )
+    sanitized_download(actor=w.owner, backup=backup)
+    return "backup.sanitized.download", w.client, w.owner
+
+
+def drive_environment_files_script(w):
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from sites.local.services import environment_files_script
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        cluster = w.environment.cluster
+        cluster.storage_endpoint, cluster.storage_bucket = f"http://{host}:{port}", "files"
+        cluster.storage_access_key, cluster.storage_secret_key = "a", "b"
+        cluster.storage_addressing_style = "path"
+        cluster.save()
+        boto3.client(
+            "s3",
+            endpoint_url=cluster.storage_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="a",
+            aws_secret_access_key="b",
+        ).create_bucket(Bucket="files")
+        environment_files_script(actor=w.owner, environment=w.environment)
+    finally:
+        server.stop()
+    return "environment.files.download", w.client, w.owner
+
+
 def drive_environment_rotate_database_password(w):
     from sites.backups.services import environment_rotate_database_password
 
@@ -646,6 +710,12 @@ DRIVERS: dict[str, Driver] = {
             "backup_schedule_delete",
             "backup_download_url",
             "environment_rotate_database_password",
+        ],
+        "sites.local.services": [
+            "site_sanitize_rules_set",
+            "backup_sanitize",
+            "sanitized_download",
+            "environment_files_script",
         ],
         "billing.services": [
             "node_price_create",

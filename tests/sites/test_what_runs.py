@@ -62,16 +62,20 @@ def test_a_deploy_writes_over_a_change_made_behind_hangars_back(any_environment,
     assert any(f"every pod runs {IMAGE.format('1.10.0')}" in m for m in messages(op))
 
 
-def test_an_unchanged_redeploy_reads_the_deployment_once_and_writes_nothing(
+def test_an_unchanged_redeploy_reads_the_deployment_and_its_pods_once_and_writes_nothing(
     live_environment, owner, live_sandbox
 ):
+    """The pods are listed for the digest they run (issue 21.1: the release records it)."""
     environment = provisioned(live_environment, owner)
     live_sandbox.requests.clear()
     op = deployed(environment, owner, "1.0.0")
     assert op.status == S.SUCCEEDED, op.error
     assert live_sandbox.requests.writes == []
     reads = [(r.method, r.path) for r in live_sandbox.requests.filter("GET")]
-    assert reads == [("GET", f"/apis/apps/v1/namespaces/{environment.namespace}/deployments/web")]
+    assert reads == [
+        ("GET", f"/apis/apps/v1/namespaces/{environment.namespace}/deployments/web"),
+        ("GET", f"/api/v1/namespaces/{environment.namespace}/pods"),
+    ]
 
 
 def test_a_lost_answer_leaves_no_record_and_the_next_deploy_writes_again(

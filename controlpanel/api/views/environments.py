@@ -26,7 +26,7 @@ from controlpanel.core.permissions import Action, require
 from controlpanel.integrations.models import Scope
 from sites import services
 from sites.models import Environment, EnvVar, Release, Site
-from sites.selectors import environment_logs
+from sites.selectors import environment_logs, release_digest_warnings
 
 
 def parse(serializer_class: Any, request: Request) -> dict[str, Any]:
@@ -317,9 +317,9 @@ class EnvironmentViewSet(TokenAwareMixin, mixins.CreateModelMixin, viewsets.Read
     @action(detail=True, methods=["get"])
     def releases(self, request: Request, pk: str) -> Response:
         environment = self._environment()
-        return self.paginated(
-            environment.releases.select_related("created_by"), s.ReleaseSerializer
-        )
+        page = self.paginate_queryset(environment.releases.select_related("created_by"))
+        release_digest_warnings(page)  # one query for the page, not one per release
+        return self.get_paginated_response(s.ReleaseSerializer(page, many=True).data)
 
     @extend_schema(request=s.DeployTokenCreateSerializer, responses={201: s.TokenCreatedSerializer})
     @action(detail=True, methods=["post"], url_path="deploy-tokens")

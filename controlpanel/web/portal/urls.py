@@ -78,6 +78,18 @@ urlpatterns = [
     # ... running it locally ...
     path(f"{environment}local/", local.local, name="local"),
     path(f"{environment}local/project.zip", local.local_zip, name="local_zip"),
+    path(f"{environment}local/files.sh", local.local_files, name="local_files"),
+    path(f"{environment}local/rules/", local.local_rules, name="local_rules"),
+    path(
+        f"{environment}local/backups/<int:backup_pk>/sanitize/",
+        local.local_sanitize,
+        name="local_sanitize",
+    ),
+    path(
+        f"{environment}local/backups/<int:backup_pk>/sanitized/",
+        local.local_sanitized,
+        name="local_sanitized",
+    ),
     # ... logs, one-off tasks, settings (deploy tokens, destroy).
     path(f"{environment}logs/", logs.logs, name="logs"),
     path(f"{environment}logs/tail/", logs.logs_tail, name="logs_tail"),
