@@ -377,14 +377,11 @@ class Sandbox:
     """bench/sandbox.py in a process of its own, steered over its stdin. It asks for no
     token: kubectl does not send one to a plain-HTTP server (the clients still carry one)."""
 
-    def __init__(
-        self, latency: float, rollout_delay: float = 0.0, plain: bool = False, quiet: bool = False
-    ) -> None:
+    def __init__(self, latency: float, rollout_delay: float = 0.0, quiet: bool = False) -> None:
         self.latency = latency
         self.process = subprocess.Popen(  # noqa: S603
             [PYTHON, str(BENCH / "sandbox.py"), "--latency", str(latency),
-             "--rollout-delay", str(rollout_delay),
-             *(["--plain"] if plain else [])],
+             "--rollout-delay", str(rollout_delay)],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -410,6 +407,14 @@ class Sandbox:
 
     def objects(self) -> dict:
         return self._ask("objects")
+
+    def populate(self, environments: int) -> dict:
+        """Add environments in-process until it holds this many (bench/sandbox.py)."""
+        return self._ask(f"populate {environments}")
+
+    def settle(self) -> dict:
+        """Wait until every Deployment has rolled out."""
+        return self._ask("settle")
 
     def fault(self, **rule: Any) -> dict:
         """Add a fault rule (clusters.sandbox.faults.Faults.add's keyword arguments)."""
@@ -454,10 +459,8 @@ class Sandbox:
 
 
 @contextlib.contextmanager
-def sandbox(
-    latency: float, rollout_delay: float = 0.0, plain: bool = False, quiet: bool = False
-) -> Iterator[Sandbox]:
-    emulator = Sandbox(latency, rollout_delay, plain, quiet)
+def sandbox(latency: float, rollout_delay: float = 0.0, quiet: bool = False) -> Iterator[Sandbox]:
+    emulator = Sandbox(latency, rollout_delay, quiet)
     try:
         yield emulator
     finally:

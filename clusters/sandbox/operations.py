@@ -21,7 +21,7 @@ from .apply import record_update, server_side_apply
 from .defaults import Allocator, apply_defaults, initial_status
 from .errors import ApiError
 from .logs import render_log
-from .meta import is_owned_by, new_uid, random_suffix, rfc3339
+from .meta import new_uid, random_suffix, rfc3339
 from .patches import json_patch, merge_patch, strategic_merge
 from .podsecurity import violations
 from .resources import Registry, ResourceType
@@ -423,10 +423,10 @@ class Api:
         meta = obj["metadata"]
         self.store.remove(rt.group, rt.plural, meta.get("namespace", ""), meta["name"])
         uid = meta.get("uid", "")
-        for group, plural, dependent in self.store.items():
-            if not is_owned_by(dependent, uid):
-                continue
-            dep_rt = next((r for r in self.registry.all() if r.key == (group, plural)), None)
+        # The owner index, not a scan of the store; copies, as the writes below change it.
+        for (group, plural, _, _), stored in self.store.dependents(uid):
+            dependent = copy.deepcopy(stored)
+            dep_rt = self.registry.by_key(group, plural)
             if dep_rt is None:
                 continue
             if propagation == "Orphan":

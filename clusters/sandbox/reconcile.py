@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .meta import annotation, is_owned_by, random_suffix, rfc3339
+from .meta import annotation, random_suffix, rfc3339
 from .operations import Api
 from .resources import ResourceType
 
@@ -61,7 +61,9 @@ class Reconciler:
         return rt
 
     def _owned(self, group: str, plural: str, namespace: str, uid: str) -> list[dict[str, Any]]:
-        return [o for o in self.store.list(group, plural, namespace) if is_owned_by(o, uid)]
+        # Through the store's owner index: proportional to what is owned, not to the kind.
+        owned = self.store.owned(group, plural, uid)
+        return [o for o in owned if o["metadata"].get("namespace", "") == namespace]
 
     def _delay(self, obj: dict[str, Any], key: str, default: float) -> float:
         raw = annotation(obj, key)

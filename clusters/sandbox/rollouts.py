@@ -54,17 +54,19 @@ class DeploymentController(Reconciler):
         super().__init__(api)
         self.rollout_delay = rollout_delay
 
-    def reconcile(self, deployment: dict[str, Any], now: float) -> None:
+    def reconcile(self, deployment: dict[str, Any], now: float) -> float | None:
+        """One pass; returns when time alone would change the outcome (None: only a write)."""
         meta = deployment["metadata"]
         if meta.get("deletionTimestamp") or (deployment.get("spec") or {}).get("paused"):
-            return
+            return None
         spec = deployment.get("spec") or {}
         namespace, uid = meta["namespace"], meta["uid"]
         first = self._first_seen(deployment, now)
         desired = int(spec.get("replicas", 1))
         rs_name = f"{meta['name']}-{template_hash(spec.get('template') or {})}"
         failing = FAILURES.get(annotation(deployment, FAIL_ROLLOUT) or "")
-        if now - first >= self._delay(deployment, ROLLOUT_DELAY, self.rollout_delay):
+        delay = self._delay(deployment, ROLLOUT_DELAY, self.rollout_delay)
+        if now - first >= delay:
             replica_sets = self._owned("apps", "replicasets", namespace, uid)
             current = next((r for r in replica_sets if r["metadata"]["name"] == rs_name), None)
             if current is None:
@@ -81,7 +83,10 @@ class DeploymentController(Reconciler):
                 deployment = self.api.system_update(
                     self._rt("apps", "v1", "deployments"), deployment, updated
                 )
-        self._deployment_status(deployment, rs_name, desired, first, now)
+        else:
+            self._deployment_status(deployment, rs_name, desired, first, now)
+            return first + delay
+        return self._deployment_status(deployment, rs_name, desired, first, now)
 
     def _new_replica_set(
         self, deployment: dict[str, Any], name: str, existing: list[dict[str, Any]]
@@ -192,7 +197,8 @@ class DeploymentController(Reconciler):
 
     def _deployment_status(
         self, deployment: dict[str, Any], rs_name: str, desired: int, first: float, now: float
-    ) -> None:
+    ) -> float | None:
+        """Writes the status; returns when the progress deadline passes (None: complete)."""
         meta = deployment["metadata"]
         spec = deployment.get("spec") or {}
         namespace = meta["namespace"]
@@ -268,3 +274,5 @@ class DeploymentController(Reconciler):
                 {**deployment, "status": status},
                 subresource="status",
             )
+        # A strict comparison above: wake just after the deadline.
+        return None if complete or now - first > deadline else first + deadline + 0.001

@@ -192,7 +192,10 @@ def test_generation_moves_only_with_spec(apps, namespace):
 
 
 def test_replace_with_stale_resource_version_conflicts(apps, namespace):
-    created = apps.create_namespaced_deployment(namespace, deployment())
+    # Paused, so no controller write races the fresh read and the replace below.
+    body = deployment()
+    body["spec"]["paused"] = True
+    created = apps.create_namespaced_deployment(namespace, body)
     apps.patch_namespaced_deployment("web", namespace, {"spec": {"replicas": 3}})
     created.spec.replicas = 5
     with pytest.raises(client.ApiException) as caught:
