@@ -105,14 +105,6 @@ class Store:
             self.changed.notify_all()
             return copy.deepcopy(gone)
 
-    def find_uid(self, uid: str) -> tuple[str, str, dict[str, Any]] | None:
-        """The (group, plural, object) with this uid, for owner references."""
-        with self.lock:
-            for (group, plural, _, _), obj in self._objects.items():
-                if obj["metadata"].get("uid") == uid:
-                    return group, plural, copy.deepcopy(obj)
-        return None
-
     def items(self) -> list[tuple[str, str, dict[str, Any]]]:
         with self.lock:
             return [(g, p, copy.deepcopy(o)) for (g, p, _, _), o in self._objects.items()]
