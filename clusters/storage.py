@@ -67,15 +67,6 @@ class ObjectInfo:
     last_modified: datetime | None = None
 
 
-def join_key(*parts: str) -> str:
-    """Join key parts with single slashes; a trailing slash on the last part is kept."""
-    cleaned = [p.strip("/") for p in parts if p and p.strip("/")]
-    key = "/".join(cleaned)
-    if parts and parts[-1].endswith("/") and key:
-        key += "/"
-    return key
-
-
 class ObjectStorage:
     def __init__(
         self,

@@ -379,7 +379,7 @@ class SandboxCluster:
             try:
                 value = condition()
             except ApiError:
-                value = None  # type: ignore[assignment]
+                value = None
             if value:
                 return value
             if time.monotonic() >= deadline:

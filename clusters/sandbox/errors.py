@@ -214,16 +214,6 @@ def unsupported_media_type(content_type: str, accepted: list[str]) -> ApiError:
     )
 
 
-def too_many_requests(retry_after: int, message: str | None = None) -> ApiError:
-    return ApiError(
-        429,
-        "TooManyRequests",
-        message or MESSAGE_FOR_CODE[429],
-        {"retryAfterSeconds": retry_after},
-        headers={"Retry-After": str(retry_after)},
-    )
-
-
 def internal_error(why: str) -> ApiError:
     return ApiError(
         500, "InternalError", f"Internal error occurred: {why}", {"causes": [{"message": why}]}

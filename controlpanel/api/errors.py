@@ -38,11 +38,6 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "payload_too_large"
 
 
-class UnprocessableEntity(exceptions.APIException):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_code = "unprocessable"
-
-
 class UpstreamError(exceptions.APIException):
     status_code = status.HTTP_502_BAD_GATEWAY
     default_code = "cluster_error"
