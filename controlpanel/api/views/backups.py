@@ -13,10 +13,10 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from controlpanel.api import serializers as s
-from controlpanel.api.models import Scope
 from controlpanel.api.views.base import accepted, idempotency_key
 from controlpanel.api.views.environments import parse
 from controlpanel.api.views.local import SanitizedDumpOutput, SanitizedLinkOutput
+from controlpanel.integrations.models import Scope
 from sites.backups.services import backup_download_url, backup_restore, backups_visible
 from sites.local.services import backup_sanitize, sanitized_download
 from sites.models import Backup, Environment, Tier

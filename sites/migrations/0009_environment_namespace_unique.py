@@ -24,7 +24,7 @@ def fill_namespaces(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sites", "0007_cron_name_rule"),
+        ("sites", "0008_backup_corrupt_status_and_table_count"),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sites', '0007_cron_name_rule'),
+        ("sites", "0011_cron_failures_reported_until"),
     ]
 
     operations = [

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('clusters', '0009_applied_object_live_versions'),
-        ('sites', '0008_release_pod_digests'),
+        ("sites", "0012_release_pod_digests"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
