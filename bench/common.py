@@ -377,11 +377,17 @@ class Sandbox:
     """bench/sandbox.py in a process of its own, steered over its stdin. It asks for no
     token: kubectl does not send one to a plain-HTTP server (the clients still carry one)."""
 
-    def __init__(self, latency: float, rollout_delay: float = 0.0, quiet: bool = False) -> None:
+    def __init__(
+        self,
+        latency: float,
+        rollout_delay: float = 0.0,
+        quiet: bool = False,
+        rollout_spread: float = 0.0,
+    ) -> None:
         self.latency = latency
         self.process = subprocess.Popen(  # noqa: S603
             [PYTHON, str(BENCH / "sandbox.py"), "--latency", str(latency),
-             "--rollout-delay", str(rollout_delay)],
+             "--rollout-delay", str(rollout_delay), "--rollout-spread", str(rollout_spread)],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -459,8 +465,10 @@ class Sandbox:
 
 
 @contextlib.contextmanager
-def sandbox(latency: float, rollout_delay: float = 0.0, quiet: bool = False) -> Iterator[Sandbox]:
-    emulator = Sandbox(latency, rollout_delay, quiet)
+def sandbox(
+    latency: float, rollout_delay: float = 0.0, quiet: bool = False, rollout_spread: float = 0.0
+) -> Iterator[Sandbox]:
+    emulator = Sandbox(latency, rollout_delay, quiet, rollout_spread)
     try:
         yield emulator
     finally:

@@ -128,7 +128,11 @@ def stats(sandbox: SandboxCluster) -> dict:
     records = list(sandbox.requests)
     methods = Counter(r.method for r in records)
     statuses = Counter(str(r.status) for r in records)
+    writes = [r.at for r in records if r.is_write]
     return {
+        # Wall-clock times (time.time()) of the first and last write since the reset.
+        "first_write_at": min(writes, default=None),
+        "last_write_at": max(writes, default=None),
         "requests": len(records),
         "by_method": dict(sorted(methods.items())),
         "writes": sum(1 for r in records if r.is_write),
@@ -152,6 +156,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.005)
     parser.add_argument("--rollout-delay", type=float, default=0.0)
+    parser.add_argument(
+        "--rollout-spread", type=float, default=0.0, help="up to this many seconds more each"
+    )
     parser.add_argument("--token", default=None, help="require this bearer token")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -160,6 +167,7 @@ def main() -> None:
         args.port,
         token=args.token,
         rollout_delay=args.rollout_delay,
+        rollout_spread=args.rollout_spread,
         nodes=[{"name": f"bench-node-{i}", "pool": "bench"} for i in range(3)],
         objects=cert_manager_crds(),
     )

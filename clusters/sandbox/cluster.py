@@ -32,7 +32,8 @@ class SandboxCluster:
     ``rollout_delay``, ``job_duration`` and ``namespace_deletion_delay`` are the
     seconds the fake controllers take; objects can override the first two with
     the annotations ``sandbox.hangar.dev/rollout-delay-seconds`` and
-    ``sandbox.hangar.dev/run-seconds``.
+    ``sandbox.hangar.dev/run-seconds``. ``rollout_spread`` adds up to that many seconds
+    to each rollout, varying from one Deployment generation to the next (benchmarks).
 
     ``execute_tool_jobs=True`` opts in to running the container command of Jobs labelled
     ``hangar.dev/tool: "true"`` as local processes (backup and restore scripts against real
@@ -48,6 +49,7 @@ class SandboxCluster:
         token: str | None = None,
         user: str = DEFAULT_USER,
         rollout_delay: float = 0.2,
+        rollout_spread: float = 0.0,
         job_duration: float = 0.2,
         namespace_deletion_delay: float = 0.3,
         nodes: Iterable[dict[str, Any]] | None = None,
@@ -80,6 +82,7 @@ class SandboxCluster:
         self.controllers = Controllers(
             self.api,
             rollout_delay=rollout_delay,
+            rollout_spread=rollout_spread,
             job_duration=job_duration,
             namespace_deletion_delay=namespace_deletion_delay,
             execute_tool_jobs=execute_tool_jobs,

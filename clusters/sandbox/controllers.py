@@ -53,6 +53,7 @@ class Controllers:
         api: Api,
         *,
         rollout_delay: float = 0.2,
+        rollout_spread: float = 0.0,
         job_duration: float = 0.2,
         namespace_deletion_delay: float = 0.3,
         execute_tool_jobs: bool = False,
@@ -60,7 +61,7 @@ class Controllers:
     ) -> None:
         self.api = api
         self.store = api.store
-        self.deployments = DeploymentController(api, rollout_delay)
+        self.deployments = DeploymentController(api, rollout_delay, rollout_spread)
         self.jobs = JobController(
             api, job_duration, execute_tool_jobs=execute_tool_jobs, tool_env=tool_job_env
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 from typing import Any
 
@@ -50,9 +51,20 @@ class DeploymentController(Reconciler):
     or the scheduler's statuses and events).
     """
 
-    def __init__(self, api: Api, rollout_delay: float) -> None:
+    def __init__(self, api: Api, rollout_delay: float, rollout_spread: float = 0.0) -> None:
         super().__init__(api)
         self.rollout_delay = rollout_delay
+        # Up to this many seconds more per rollout, the same for a given Deployment
+        # generation (a hash, not a random draw), like image pulls and readiness that vary.
+        self.rollout_spread = rollout_spread
+
+    def _rollout_delay(self, deployment: dict[str, Any]) -> float:
+        if annotation(deployment, ROLLOUT_DELAY) is not None or not self.rollout_spread:
+            return self._delay(deployment, ROLLOUT_DELAY, self.rollout_delay)
+        meta = deployment["metadata"]
+        seed = f"{meta['uid']}/{meta.get('generation', 0)}".encode()
+        share = int.from_bytes(hashlib.sha256(seed).digest()[:4], "big") / 2**32
+        return self.rollout_delay + self.rollout_spread * share
 
     def reconcile(self, deployment: dict[str, Any], now: float) -> float | None:
         """One pass; returns when time alone would change the outcome (None: only a write)."""
@@ -65,7 +77,7 @@ class DeploymentController(Reconciler):
         desired = int(spec.get("replicas", 1))
         rs_name = f"{meta['name']}-{template_hash(spec.get('template') or {})}"
         failing = FAILURES.get(annotation(deployment, FAIL_ROLLOUT) or "")
-        delay = self._delay(deployment, ROLLOUT_DELAY, self.rollout_delay)
+        delay = self._rollout_delay(deployment)
         if now - first >= delay:
             replica_sets = self._owned("apps", "replicasets", namespace, uid)
             current = next((r for r in replica_sets if r["metadata"]["name"] == rs_name), None)

@@ -76,3 +76,20 @@ def test_object_whose_owner_is_gone_is_collected(sandbox, core, namespace):
     # Removed behind the API's back (as a lost etcd would): only the collector notices.
     sandbox.store.remove("", "configmaps", namespace, "owner")
     wait_for(lambda: sandbox.get_object("v1", "Secret", "owned", namespace) is None)
+
+
+def test_rollout_spread_varies_by_generation_within_its_bounds():
+    sandbox = SandboxCluster(rollout_delay=2.0, rollout_spread=3.0, controllers=False)
+    controller = sandbox.controllers.deployments
+    delays = {
+        controller._rollout_delay({"metadata": {"uid": f"u{i}", "generation": g}})
+        for i in range(20)
+        for g in (1, 2)
+    }
+    assert all(2.0 <= d < 5.0 for d in delays)
+    assert len(delays) == 40  # differs from one Deployment generation to the next
+    again = controller._rollout_delay({"metadata": {"uid": "u1", "generation": 2}})
+    assert again in delays  # the same generation, the same delay
+    annotated = {"metadata": {"uid": "u1", "generation": 2, "annotations": {
+        "sandbox.hangar.dev/rollout-delay-seconds": "0.5"}}}  # fmt: skip
+    assert controller._rollout_delay(annotated) == 0.5
