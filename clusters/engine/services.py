@@ -85,8 +85,13 @@ def operation_create(
                 steps_total=max(1, steps_total),
             )
     except IntegrityError:
-        # The same key arrived twice at once; the other request's row won.
+        # The same key arrived twice at once; the other request's row won. Its answer is
+        # this request's only if the two requests are the same.
         earlier = Operation.objects.get(client=client, idempotency_key=key)
+        if earlier.request_fingerprint != print_:
+            raise IdempotencyConflict(
+                {"idempotency_key": "This key was already used for a different request."}
+            ) from None
         return earlier, False
     log_event(op, f"Requested by {requested_by or 'the system'}.")
     enqueue_on_commit(op)

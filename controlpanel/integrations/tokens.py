@@ -52,9 +52,9 @@ def _validated_expiry(expires_at: datetime | None) -> datetime | None:
 
 def _within_parent(parent: ApiToken | None, scopes: list[str], expires_at: datetime | None) -> None:
     """A token creating a token (`parent`, None for a signed-in session) gives no more than
-    it has: a subset of its own scopes (admin covers read, write and deploy; no token
-    creates an admin token) and an expiry no later than its own. Deploy tokens create
-    nothing."""
+    it has: a subset of its own scopes (write and deploy include read, admin covers all
+    three; no token creates an admin token) and an expiry no later than its own. Deploy
+    tokens create nothing."""
     if parent is None:
         return
     if parent.is_deploy_token:
@@ -62,6 +62,8 @@ def _within_parent(parent: ApiToken | None, scopes: list[str], expires_at: datet
     own = set(parent.scopes)
     if Scope.ADMIN in own:
         own |= {Scope.READ, Scope.WRITE, Scope.DEPLOY}
+    if own & {Scope.WRITE, Scope.DEPLOY}:
+        own.add(Scope.READ)  # both include read (docs/api.md)
     own.discard(Scope.ADMIN)
     wider = sorted(set(scopes) - own)
     if wider:

@@ -174,3 +174,34 @@ def test_a_deactivated_webhook_stops_retrying(endpoint, owner, client_a):
     delivery.refresh_from_db()
     assert delivery.status == "failed" and "deactivated" in delivery.error
     assert len(endpoint.received) == 1
+
+
+def test_a_delivery_connects_to_the_address_it_checked(endpoint, owner, client_a, monkeypatch):
+    """DNS rebinding: the name answers a checked address once, then another one. The
+    delivery goes to the checked address; it never resolves the name a second time."""
+    import socket
+
+    real = socket.getaddrinfo
+    answers = []
+
+    def rebinding(host, *args, **kwargs):
+        if host != "hooks.rebind.test":
+            return real(host, *args, **kwargs)
+        answers.append(host)
+        address = "127.0.0.1" if len(answers) == 1 else "192.0.2.1"  # TEST-NET: unroutable
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    url = endpoint.url.replace("127.0.0.1", "hooks.rebind.test")
+    webhook, _ = webhook_create(
+        actor=owner, client=client_a, url=url, events=["operation.finished"]
+    )
+    delivery = WebhookDelivery.objects.create(
+        webhook=webhook, event="operation.finished", payload={}
+    )
+    deliver(delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered", delivery.error
+    assert len(answers) == 1
+    headers, _ = endpoint.received[0]
+    assert headers["Host"] == url.split("/")[2]

@@ -192,3 +192,19 @@ def test_sign_out(client, owner):
     sign_in(client, owner)
     client.post("/logout/")
     assert client.get("/").status_code == 302
+
+
+def test_inviting_gives_one_answer_whether_or_not_the_address_has_an_account(
+    client, owner, client_a, other_owner
+):
+    sign_in(client, owner)
+    answers = []
+    for email in ("nobody.yet@example.test", other_owner.email):
+        response = client.post(
+            f"/clients/{client_a.pk}/members/invite/",
+            {"email": email, "role": "viewer"},
+            follow=True,
+        )
+        page = response.content.decode()
+        answers.append(page[page.index("Invited") :].split("<", 1)[0].replace(email, "EMAIL"))
+    assert answers[0] == answers[1], answers
