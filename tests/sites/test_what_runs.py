@@ -65,7 +65,8 @@ def test_a_deploy_writes_over_a_change_made_behind_hangars_back(any_environment,
 def test_an_unchanged_redeploy_reads_the_deployment_and_its_pods_once_and_writes_nothing(
     live_environment, owner, live_sandbox
 ):
-    """The pods are listed for the digest they run (issue 21.1: the release records it)."""
+    """The namespace is read for its owner (issue 13.1: never apply into another's), the
+    pods are listed for the digest they run (issue 21.1: the release records it)."""
     environment = provisioned(live_environment, owner)
     live_sandbox.requests.clear()
     op = deployed(environment, owner, "1.0.0")
@@ -73,6 +74,7 @@ def test_an_unchanged_redeploy_reads_the_deployment_and_its_pods_once_and_writes
     assert live_sandbox.requests.writes == []
     reads = [(r.method, r.path) for r in live_sandbox.requests.filter("GET")]
     assert reads == [
+        ("GET", f"/api/v1/namespaces/{environment.namespace}"),
         ("GET", f"/apis/apps/v1/namespaces/{environment.namespace}/deployments/web"),
         ("GET", f"/api/v1/namespaces/{environment.namespace}/pods"),
     ]
