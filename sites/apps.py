@@ -10,4 +10,5 @@ class SitesConfig(AppConfig):
         import sites.backups.handlers
         import sites.backups.tasks
         import sites.handlers
-        import sites.mail.handlers  # noqa: F401
+        import sites.mail.handlers
+        import sites.previews.tasks  # noqa: F401

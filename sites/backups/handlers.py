@@ -79,8 +79,12 @@ def backup_restore(ctx: OperationContext) -> dict:
         " UTC) verified again."
     )
 
-    safety = take_backup(ctx, target, kind=Backup.Kind.PRE_RESTORE, prune=False)
-    ctx.step(f"Safety backup #{safety.pk} of {target.name} is verified.")
+    safety = None
+    if ctx.params.get("safety_backup", True):
+        safety = take_backup(ctx, target, kind=Backup.Kind.PRE_RESTORE, prune=False)
+        ctx.step(f"Safety backup #{safety.pk} of {target.name} is verified.")
+    else:
+        ctx.step(f"No safety backup: {target.name} is new and holds nothing yet.")
 
     restore_files = bool(ctx.params.get("restore_files", True))
     job = render_restore_job(
@@ -95,9 +99,15 @@ def backup_restore(ctx: OperationContext) -> dict:
     if outcome.ok:
         ctx.step(f"Restored backup #{backup.pk} into {target.name}.")
         ctx.step("Done: the database" + (" and files are" if restore_files else " is") + " back.")
-        return {"backup_id": backup.pk, "safety_backup_id": safety.pk, "target": target.slug}
+        return {
+            "backup_id": backup.pk,
+            "safety_backup_id": safety.pk if safety else None,
+            "target": target.slug,
+        }
 
     reason = f"the restore job failed ({outcome.message})"
+    if safety is None:
+        raise OperationFailed(f"The restore failed: {reason}.")
     ctx.log(f"The restore failed; putting safety backup #{safety.pk} back.", "error")
     undo = render_restore_job(
         target,

@@ -157,7 +157,8 @@ def destroy(ctx: OperationContext) -> dict:
     environment = load_environment(ctx.operation.target_id)
     ctx.plan(2)
     namespace = environment.namespace
-    data_hooks.final_backup(ctx, environment)
+    if ctx.params.get("final_backup", True):
+        data_hooks.final_backup(ctx, environment)
     deleted = ctx.kube.delete("v1", "Namespace", namespace)
     ctx.step(f"Deleting namespace {namespace}." if deleted else f"Namespace {namespace} was gone.")
     ctx.kube.wait_namespace_deleted(namespace, timeout=600, poll=settings.HANGAR_POLL_SECONDS)

@@ -1,0 +1,276 @@
+"""Previews of a site: what CI calls with the site's CI token (scope `preview`) to create
+or redeploy a branch's preview, follow it and delete it; and the owner's preview settings
+and CI tokens. See docs/previews.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import get_object_or_404
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+from clusters.models import Cluster, NodePool, Operation
+from controlpanel.api import serializers as s
+from controlpanel.api.errors import problem
+from controlpanel.api.models import Scope
+from controlpanel.api.permissions import token_of
+from controlpanel.api.serializers import OperationSerializer, StrictSerializer
+from controlpanel.api.tokens import preview_token_create
+from controlpanel.api.views.base import idempotency_key
+from controlpanel.core.permissions import Action, require
+from sites.models import Environment, Site
+from sites.previews import services
+from sites.previews.models import PreviewData, PreviewSettings
+
+
+def site_for(request: Request, pk: str) -> Site:
+    """The site, if the caller may see it; a site's CI token sees only its own site."""
+    sites = Site.objects.for_user(request.user).select_related("client")
+    token = token_of(request)
+    if token is not None and token.is_preview_token:
+        sites = sites.filter(pk=token.site_id)
+    return get_object_or_404(sites, pk=pk)
+
+
+def last_operation(environment: Environment) -> Operation | None:
+    return (
+        Operation.objects.filter(target_type="environment", target_id=environment.pk)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def preview_data(
+    request: Request, environment: Environment, operation: Operation | None
+) -> dict[str, Any]:
+    preview_settings = PreviewSettings.objects.filter(site_id=environment.site_id).first()
+    release = environment.releases.first()
+    return {
+        "branch": environment.preview_branch,
+        "environment": environment.pk,
+        "slug": environment.slug,
+        "namespace": environment.namespace,
+        "status": environment.status,
+        "url": services.preview_url(environment),
+        "image": release.image if release else "",
+        "digest": release.digest if release else "",
+        "created_at": environment.created_at,
+        "last_deployed_at": environment.last_deployed_at,
+        "expires_at": (
+            services.expires_at(environment, preview_settings) if preview_settings else None
+        ),
+        "operation": OperationSerializer(operation).data if operation else None,
+        "operation_url": (
+            reverse("api:operation-detail", args=[operation.pk], request=request)
+            if operation
+            else None
+        ),
+    }
+
+
+class PreviewSerializer(serializers.Serializer):
+    """What the API says about a preview (schema only; preview_data builds it)."""
+
+    branch = serializers.CharField()
+    environment = serializers.IntegerField()
+    slug = serializers.CharField()
+    namespace = serializers.CharField()
+    status = serializers.CharField()
+    url = serializers.CharField()
+    image = serializers.CharField()
+    digest = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    last_deployed_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    operation = OperationSerializer(allow_null=True)
+    operation_url = serializers.CharField(allow_null=True)
+
+
+class PreviewDeployedSerializer(PreviewSerializer):
+    created = serializers.BooleanField(help_text="False: the branch's preview was deployed again.")
+
+
+class PreviewDeploySerializer(StrictSerializer):
+    image = serializers.CharField(max_length=1000)
+
+
+class PreviewView(APIView):
+    """PUT: create the branch's preview or deploy the image to it again (202). GET: its
+    status, URL and latest operation. DELETE: destroy it, with no backup (202)."""
+
+    allow_preview_token = True
+
+    @property
+    def required_scope(self) -> str:
+        return Scope.READ if self.request.method in ("GET", "HEAD", "OPTIONS") else Scope.DEPLOY
+
+    @extend_schema(request=PreviewDeploySerializer, responses={202: PreviewDeployedSerializer})
+    def put(self, request: Request, pk: str, branch: str) -> Response:
+        site = site_for(request, pk)
+        serializer = PreviewDeploySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            environment, operation, created = services.preview_deploy(
+                actor=request.user,
+                site=site,
+                branch=branch,
+                image=serializer.validated_data["image"],
+                idempotency_key=idempotency_key(request),
+            )
+        except services.PreviewLimitReached as exc:
+            return problem(
+                409,
+                "Preview limit reached",
+                str(exc),
+                errors={"oldest": [exc.oldest.preview_branch]},
+            )
+        except services.PreviewBusy as exc:
+            return problem(409, "Preview being destroyed", str(exc))
+        environment = services.previews(site).get(pk=environment.pk)
+        body = preview_data(request, environment, operation) | {"created": created}
+        return Response(
+            body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["operation_url"]}
+        )
+
+    @extend_schema(responses={200: PreviewSerializer})
+    def get(self, request: Request, pk: str, branch: str) -> Response:
+        site = site_for(request, pk)
+        environment = self._preview(site, request, branch)
+        return Response(preview_data(request, environment, last_operation(environment)))
+
+    @extend_schema(responses={202: s.OperationSerializer})
+    def delete(self, request: Request, pk: str, branch: str) -> Response:
+        site = site_for(request, pk)
+        self._preview(site, request, branch)
+        operation = services.preview_destroy(actor=request.user, site=site, branch=branch)
+        return Response(OperationSerializer(operation).data, status=status.HTTP_202_ACCEPTED)
+
+    @staticmethod
+    def _preview(site: Site, request: Request, branch: str) -> Environment:
+        try:
+            return services.preview_get(actor=request.user, site=site, branch=branch)
+        except Environment.DoesNotExist:
+            from django.http import Http404
+
+            raise Http404 from None
+
+
+class PreviewListView(APIView):
+    """The site's previews, oldest deploy first."""
+
+    allow_preview_token = True
+
+    @extend_schema(responses={200: PreviewSerializer(many=True)})
+    def get(self, request: Request, pk: str) -> Response:
+        site = site_for(request, pk)
+        require(request.user, Action.VIEW, site.client)
+        return Response([preview_data(request, e, None) for e in services.previews(site)])
+
+
+class PreviewSettingsInput(StrictSerializer):
+    enabled = serializers.BooleanField(required=False)
+    cluster = serializers.IntegerField(required=False)
+    node_pool = serializers.IntegerField(required=False, allow_null=True)
+    max_alive = serializers.IntegerField(required=False)
+    ttl_days = serializers.IntegerField(required=False)
+    data_source = serializers.ChoiceField(choices=PreviewData.choices, required=False)
+    host_pattern = serializers.CharField(required=False, max_length=253)
+
+
+class PreviewEstimateSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    per_preview = serializers.CharField(help_text="One preview's month, as a decimal string.")
+    max_alive = serializers.IntegerField()
+    most = serializers.CharField(help_text="max_alive previews all month: the most they add.")
+    payer = serializers.CharField()
+    assumptions = serializers.ListField(child=serializers.CharField())
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+class PreviewSettingsOutput(serializers.Serializer):
+    enabled = serializers.BooleanField()
+    cluster = serializers.IntegerField(required=False)
+    node_pool = serializers.IntegerField(required=False, allow_null=True)
+    max_alive = serializers.IntegerField(required=False)
+    ttl_days = serializers.IntegerField(required=False)
+    data_source = serializers.CharField(required=False)
+    host_pattern = serializers.CharField(required=False)
+    estimate = PreviewEstimateSerializer(required=False)
+
+
+def settings_data(request: Request, site: Site, found: PreviewSettings | None) -> dict[str, Any]:
+    if found is None:
+        return {"enabled": False}
+    estimate = services.preview_estimate(
+        actor=request.user,
+        site=site,
+        cluster=found.cluster,
+        node_pool=found.node_pool,
+        max_alive=found.max_alive,
+    )
+    return {
+        "enabled": found.enabled,
+        "cluster": found.cluster_id,
+        "node_pool": found.node_pool_id,
+        "max_alive": found.max_alive,
+        "ttl_days": found.ttl_days,
+        "data_source": found.data_source,
+        "host_pattern": found.host_pattern,
+        "estimate": {
+            k: str(val) if k in ("per_preview", "most") else val for k, val in estimate.items()
+        },
+    }
+
+
+class PreviewSettingsView(APIView):
+    """A site's preview settings, with what max_alive previews would cost a month."""
+
+    @extend_schema(responses={200: PreviewSettingsOutput})
+    def get(self, request: Request, pk: str) -> Response:
+        site = site_for(request, pk)
+        require(request.user, Action.MANAGE_SITES, site.client)
+        return Response(
+            settings_data(request, site, PreviewSettings.objects.filter(site=site).first())
+        )
+
+    @extend_schema(request=PreviewSettingsInput, responses={200: PreviewSettingsOutput})
+    def put(self, request: Request, pk: str) -> Response:
+        site = site_for(request, pk)
+        serializer = PreviewSettingsInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        if "cluster" in data:
+            data["cluster"] = get_object_or_404(
+                Cluster.objects.for_user(request.user), pk=data["cluster"]
+            )
+        if data.get("node_pool") is not None:
+            data["node_pool"] = get_object_or_404(NodePool.objects.all(), pk=data["node_pool"])
+        found = services.preview_settings_set(actor=request.user, site=site, **data)
+        return Response(settings_data(request, site, found))
+
+
+class PreviewTokenInput(StrictSerializer):
+    name = serializers.CharField(max_length=100)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class PreviewTokenView(APIView):
+    """POST: a new CI token of the site (scope `preview`), shown once."""
+
+    @extend_schema(request=PreviewTokenInput, responses={201: s.TokenCreatedSerializer})
+    def post(self, request: Request, pk: str) -> Response:
+        site = site_for(request, pk)
+        serializer = PreviewTokenInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        row, token = preview_token_create(
+            actor=request.user,
+            site=site,
+            name=serializer.validated_data["name"],
+            expires_at=serializer.validated_data.get("expires_at"),
+        )
+        return Response(s.TokenSerializer(row).data | {"token": token}, status=201)
