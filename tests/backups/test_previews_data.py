@@ -52,7 +52,8 @@ def test_a_preview_gets_stagings_latest_verified_backup_and_leaves_no_backup(
     copy = EnvironmentDatabase.objects.get(environment=preview)
     assert copy.name != record.name
     assert mariadb.table_checksums(copy.name) == expected
-    files = [o.key for o in s3.list_objects_v2(Bucket=bucket, Prefix=copy.files_prefix)["Contents"]]
+    listing = s3.list_objects_v2(Bucket=bucket, Prefix=copy.files_prefix)["Contents"]
+    files = [o["Key"] for o in listing]
     assert files == [copy.files_prefix + "logo.png"]
     assert not Backup.objects.filter(kind=Backup.Kind.PRE_RESTORE).exists()
 
