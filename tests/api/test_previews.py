@@ -62,8 +62,14 @@ def test_ci_creates_a_preview_deploys_it_again_and_deletes_it(api, site, preview
     # The token follows its preview's operation.
     assert api.get(created["Location"]).status_code == 200
 
+    assert api.get(preview_url(site, "feature/login")).json()["state"] == "deploying"
+    assert api.get(preview_url(site, "feature/login"), {"wait": "soon"}).status_code == 400
     drain()
-    status = api.get(preview_url(site, "feature/login")).json()
+    status = api.get(preview_url(site, "feature/login"), {"wait": 60}).json()
+    assert (
+        status["state"] == "ready"
+        and '"state":"ready"' in api.get(preview_url(site, "feature/login")).content.decode()
+    )  # what the curl-only CI example greps for
     assert status["status"] == "active" and status["image"] == IMAGE
     assert status["operation"]["kind"] == "environment.deploy"
     assert status["operation"]["status"] == "succeeded"

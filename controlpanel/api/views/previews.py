@@ -4,9 +4,11 @@ and CI tokens. See docs/previews.md."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from django.core.exceptions import ValidationError
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
@@ -22,6 +24,7 @@ from controlpanel.api.permissions import token_of
 from controlpanel.api.serializers import OperationSerializer, StrictSerializer
 from controlpanel.api.tokens import preview_token_create
 from controlpanel.api.views.base import idempotency_key
+from controlpanel.api.views.operations import MAX_WAIT_SECONDS, POLL_SECONDS
 from controlpanel.core.permissions import Action, require
 from sites.models import Environment, Site
 from sites.previews import services
@@ -45,6 +48,19 @@ def last_operation(environment: Environment) -> Operation | None:
     )
 
 
+def preview_state(environment: Environment, operation: Operation | None) -> str:
+    """One word for a pipeline to test: pending, deploying, ready, failed or destroying."""
+    if environment.status == Environment.Status.DESTROYING:
+        return "destroying"
+    if operation is None:
+        return "pending"
+    if not operation.is_finished:
+        return "deploying"
+    if operation.status != Operation.Status.SUCCEEDED:
+        return "failed"
+    return "ready" if environment.status == Environment.Status.ACTIVE else "failed"
+
+
 def preview_data(
     request: Request, environment: Environment, operation: Operation | None
 ) -> dict[str, Any]:
@@ -56,6 +72,7 @@ def preview_data(
         "slug": environment.slug,
         "namespace": environment.namespace,
         "status": environment.status,
+        "state": preview_state(environment, operation),
         "url": services.preview_url(environment),
         "image": release.image if release else "",
         "digest": release.digest if release else "",
@@ -81,6 +98,10 @@ class PreviewSerializer(serializers.Serializer):
     slug = serializers.CharField()
     namespace = serializers.CharField()
     status = serializers.CharField()
+    state = serializers.ChoiceField(
+        choices=["pending", "deploying", "ready", "failed", "destroying"],
+        help_text="ready: the last operation succeeded and the preview runs.",
+    )
     url = serializers.CharField()
     image = serializers.CharField()
     digest = serializers.CharField()
@@ -137,11 +158,33 @@ class PreviewView(APIView):
             body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["operation_url"]}
         )
 
-    @extend_schema(responses={200: PreviewSerializer})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "wait",
+                int,
+                description=f"Long-poll up to this many seconds (≤ {MAX_WAIT_SECONDS}) until "
+                "the preview's latest operation has finished.",
+            )
+        ],
+        responses={200: PreviewSerializer},
+    )
     def get(self, request: Request, pk: str, branch: str) -> Response:
         site = site_for(request, pk)
+        try:
+            wait = min(max(int(request.query_params.get("wait", 0)), 0), MAX_WAIT_SECONDS)
+        except ValueError:
+            raise ValidationError({"wait": "A whole number of seconds, 0-60."}) from None
+        deadline = time.monotonic() + wait
         environment = self._preview(site, request, branch)
-        return Response(preview_data(request, environment, last_operation(environment)))
+        operation = last_operation(environment)
+        while operation is not None and not operation.is_finished:
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(POLL_SECONDS)
+            environment = self._preview(site, request, branch)
+            operation = last_operation(environment)
+        return Response(preview_data(request, environment, operation))
 
     @extend_schema(responses={202: s.OperationSerializer})
     def delete(self, request: Request, pk: str, branch: str) -> Response:
