@@ -271,6 +271,18 @@ def preview_destroy(*, actor: User, site: Site, branch: str) -> Operation:
     from sites.services.environments import environment_destroy
 
     environment = preview_get(actor=actor, site=site, branch=branch)
+    if environment.status == Environment.Status.DESTROYING:
+        # A pipeline's retry: the destroy under way is the answer.
+        under_way = (
+            Operation.objects.filter(
+                target_type="environment", target_id=environment.pk, kind="environment.destroy"
+            )
+            .order_by("-pk")
+            .first()
+        )
+        if under_way is not None:
+            require(actor, Action.DESTROY_ENVIRONMENT, site.client)
+            return under_way
     return environment_destroy(
         actor=actor,
         environment=environment,

@@ -89,6 +89,8 @@ def test_ci_creates_a_preview_deploys_it_again_and_deletes_it(api, site, preview
 
     gone = api.delete(preview_url(site, "feature/login"))
     assert gone.status_code == 202 and gone.json()["kind"] == "environment.destroy"
+    retried = api.delete(preview_url(site, "feature/login"))  # a pipeline's retry
+    assert retried.status_code == 202 and retried.json()["id"] == gone.json()["id"]
     drain()
     assert api.get(preview_url(site, "feature/login")).status_code == 404
     assert not Environment.objects.filter(is_preview=True).exists()
