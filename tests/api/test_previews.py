@@ -225,7 +225,7 @@ def test_a_site_whose_slugs_leave_no_room_refuses_with_the_namespace_rule(
 
 @pytest.mark.django_db(transaction=True)
 def test_previews_must_be_enabled_and_bad_settings_name_their_field(
-    api, owner, site, live_environment
+    api, owner, site, live_environment, other_client
 ):
     api.force_authenticate(owner)
     response = put(api, site, "feature")
@@ -237,4 +237,7 @@ def test_previews_must_be_enabled_and_bad_settings_name_their_field(
     assert bad.status_code == 400 and "max_alive" in bad.json()["errors"]
     bad = api.put(url, {"host_pattern": PATTERN, "data_source": "staging"}, format="json")
     assert bad.status_code == 400 and "only start empty" in bad.json()["errors"]["data_source"][0]
+    theirs = f.NodePoolFactory(cluster=live_environment.cluster, dedicated_client=other_client)
+    bad = api.put(url, {"host_pattern": PATTERN, "node_pool": theirs.pk}, format="json")
+    assert bad.status_code == 404  # another client's pool is not found
     assert api.get(url).json() == {"enabled": False}

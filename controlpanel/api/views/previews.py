@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import get_object_or_404
@@ -292,7 +293,11 @@ class PreviewSettingsView(APIView):
                 Cluster.objects.for_user(request.user), pk=data["cluster"]
             )
         if data.get("node_pool") is not None:
-            data["node_pool"] = get_object_or_404(NodePool.objects.all(), pk=data["node_pool"])
+            # Shared pools and the client's own: another client's pool is "not found".
+            pools = NodePool.objects.filter(
+                Q(dedicated_client__isnull=True) | Q(dedicated_client=site.client)
+            )
+            data["node_pool"] = get_object_or_404(pools, pk=data["node_pool"])
         found = services.preview_settings_set(actor=request.user, site=site, **data)
         return Response(settings_data(request, site, found))
 
