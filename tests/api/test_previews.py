@@ -111,6 +111,12 @@ def test_the_limit_is_a_409_naming_the_oldest_preview(api, site, previews_on):
     assert sorted(
         Environment.objects.filter(is_preview=True).values_list("preview_branch", flat=True)
     ) == ["first", "second"]
+    listed = api.get(f"/api/v1/sites/{site.pk}/previews/").json()
+    assert [(p["branch"], p["image"], p["state"]) for p in listed] == [
+        ("first", IMAGE, "deploying"),
+        ("second", IMAGE, "deploying"),
+    ]
+    assert listed[0]["url"] == "https://first.preview.example.com/"
     # Deploying an existing preview again is no new preview: the limit does not apply.
     assert put(api, site, "first", "registry.example.com/acme/web:pr-9").status_code == 202
 

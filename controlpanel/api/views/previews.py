@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import OuterRef, Prefetch, Q, Subquery
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import get_object_or_404
@@ -27,7 +27,7 @@ from controlpanel.api.tokens import preview_token_create
 from controlpanel.api.views.base import idempotency_key
 from controlpanel.api.views.operations import MAX_WAIT_SECONDS, POLL_SECONDS
 from controlpanel.core.permissions import Action, require
-from sites.models import Environment, Site
+from sites.models import Environment, Release, Site
 from sites.previews import services
 from sites.previews.models import PreviewData, PreviewSettings
 
@@ -62,11 +62,19 @@ def preview_state(environment: Environment, operation: Operation | None) -> str:
     return "ready" if environment.status == Environment.Status.ACTIVE else "failed"
 
 
+_UNREAD = object()
+
+
 def preview_data(
-    request: Request, environment: Environment, operation: Operation | None
+    request: Request,
+    environment: Environment,
+    operation: Operation | None,
+    preview_settings: Any = _UNREAD,
 ) -> dict[str, Any]:
-    preview_settings = PreviewSettings.objects.filter(site_id=environment.site_id).first()
-    release = environment.releases.first()
+    if preview_settings is _UNREAD:
+        preview_settings = PreviewSettings.objects.filter(site_id=environment.site_id).first()
+    # Prefetched by the list (newest first), else one query.
+    release = next(iter(environment.releases.all()), None)
     return {
         "branch": environment.preview_branch,
         "environment": environment.pk,
@@ -213,7 +221,22 @@ class PreviewListView(APIView):
     def get(self, request: Request, pk: str) -> Response:
         site = site_for(request, pk)
         require(request.user, Action.VIEW, site.client)
-        return Response([preview_data(request, e, None) for e in services.previews(site)])
+        found = PreviewSettings.objects.filter(site=site).first()
+        latest = Operation.objects.filter(
+            target_type="environment", target_id=OuterRef("pk")
+        ).order_by("-created_at", "-id")
+        rows = list(
+            services.previews(site)
+            .annotate(last_operation_id=Subquery(latest.values("pk")[:1]))
+            .prefetch_related(
+                Prefetch("releases", queryset=Release.objects.order_by("-created_at", "-id")),
+                "domains",
+            )
+        )
+        operations = Operation.objects.in_bulk([e.last_operation_id for e in rows])
+        return Response(
+            [preview_data(request, e, operations.get(e.last_operation_id), found) for e in rows]
+        )
 
 
 class PreviewSettingsInput(StrictSerializer):
