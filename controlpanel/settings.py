@@ -419,6 +419,11 @@ CELERY_BEAT_SCHEDULE["verify-restores"] = {
     "task": "sites.verify_restores_due",
     "schedule": 3600.0,
 }
+# Previews past their time to live (days since the last deploy) are destroyed.
+CELERY_BEAT_SCHEDULE["expire-previews"] = {
+    "task": "sites.expire_previews",
+    "schedule": env.float("HANGAR_PREVIEW_EXPIRY_SECONDS", default=900.0),
+}
 
 # --- Billing (billing/) -----------------------------------------------------------------
 # The one currency of node prices, cluster costs and invoices (ISO 4217).

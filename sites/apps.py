@@ -11,4 +11,5 @@ class SitesConfig(AppConfig):
         import sites.backups.tasks
         import sites.handlers
         import sites.local.handlers
-        import sites.mail.handlers  # noqa: F401
+        import sites.mail.handlers
+        import sites.previews.tasks  # noqa: F401

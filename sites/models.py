@@ -183,6 +183,9 @@ class Environment(models.Model):
     drift_report = models.JSONField(default=list, blank=True, editable=False)
     drift_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    # A preview (sites.previews): made by CI for a branch, destroyed after its TTL.
+    is_preview = models.BooleanField(default=False, editable=False)
+    preview_branch = models.CharField(max_length=200, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -196,6 +199,12 @@ class Environment(models.Model):
                 fields=["site", "slug"],
                 name="environment_unique_slug_per_site",
                 violation_error_message="This site already has an environment with this slug.",
+            ),
+            models.UniqueConstraint(
+                fields=["site", "preview_branch"],
+                condition=models.Q(is_preview=True),
+                name="environment_one_preview_per_branch",
+                violation_error_message="This site already has a preview of this branch.",
             ),
         ]
 
@@ -680,3 +689,4 @@ class Backup(models.Model):
 # Mail settings live with their code (sites.mail); imported here so Django sees the model.
 from sites.local.models import SanitizedDump  # noqa: E402, F401
 from sites.mail.models import MailSettings  # noqa: E402, F401
+from sites.previews.models import PreviewSettings  # noqa: E402, F401

@@ -25,7 +25,8 @@ def needed_scope(request: Request, view: Any) -> str:
 
 class HasScope(BasePermission):
     """A personal token needs the view's scope (`write` and `deploy` imply `read`; `admin`
-    implies all). A deploy token may only use views that declare `allow_deploy_token`."""
+    implies all). A deploy token may only use views that declare `allow_deploy_token`, a
+    site's preview token only those that declare `allow_preview_token`."""
 
     message = "This token's scopes do not allow this request."
 
@@ -35,6 +36,8 @@ class HasScope(BasePermission):
             return True
         if token.is_deploy_token:
             return bool(getattr(view, "allow_deploy_token", False))
+        if token.is_preview_token:
+            return bool(getattr(view, "allow_preview_token", False))
         scopes = set(token.scopes)
         if Scope.ADMIN in scopes:
             return True

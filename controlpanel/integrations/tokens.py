@@ -17,7 +17,7 @@ from controlpanel.core.audit import audit_record
 from controlpanel.core.models import User
 from controlpanel.core.permissions import Action, can, require
 from controlpanel.integrations.models import ApiToken, Scope
-from sites.models import Environment
+from sites.models import Environment, Site
 
 PREFIX = "hgr_"
 MAX_LIFETIME = timedelta(days=366)
@@ -135,6 +135,8 @@ def token_create(
             if unknown
             else "Choose at least one of: read, write, deploy, admin."
         )
+    elif Scope.PREVIEW in scopes:
+        errors["scopes"] = "The preview scope is only for a site's CI token (see docs/previews.md)."
     elif Scope.ADMIN in scopes and not actor.is_agency_staff:
         errors["scopes"] = "Only agency staff can create tokens with the admin scope."
     if errors:
@@ -192,12 +194,47 @@ def deploy_token_create(
     return row, token
 
 
+@transaction.atomic
+def preview_token_create(
+    *, actor: User, site: Site, name: str, expires_at: datetime | None = None
+) -> tuple[ApiToken, str]:
+    """A site's CI token: it can create, read and delete that site's previews, and read
+    their operations; nothing else. It acts as `actor`, who must be able to create and
+    destroy the site's environments."""
+    require(actor, Action.MANAGE_SITES, site.client)
+    require(actor, Action.DESTROY_ENVIRONMENT, site.client)
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationError({"name": "Give the token a name of 1-100 characters."})
+    expires_at = _validated_expiry(expires_at)
+    token = _new_token()
+    row = ApiToken.objects.create(
+        user=actor,
+        name=name,
+        prefix=token[: len(PREFIX) + 8],
+        digest=digest(token),
+        scopes=[Scope.PREVIEW],
+        site=site,
+        expires_at=expires_at,
+    )
+    audit_record(
+        actor=actor,
+        action="token.create_preview",
+        target=row,
+        client=site.client,
+        changes={"site": [None, str(site)]},
+    )
+    return row, token
+
+
 def token_revoke(*, actor: User, token: ApiToken) -> ApiToken:
     """Owners of a token revoke it; so may client owners (deploy tokens of their client)
     and staff admins."""
     allowed = token.user_id == actor.pk or can(actor, Action.MANAGE_CLIENTS)
     if token.environment_id is not None:
         allowed = allowed or can(actor, Action.MANAGE_MEMBERS, token.environment.site.client)
+    if token.site_id is not None:
+        allowed = allowed or can(actor, Action.MANAGE_MEMBERS, token.site.client)
     if not allowed:
         raise PermissionDenied("You cannot revoke this token.")
     if token.revoked_at is None:
@@ -207,7 +244,13 @@ def token_revoke(*, actor: User, token: ApiToken) -> ApiToken:
             actor=actor,
             action="token.revoke",
             target=token,
-            client=token.environment.site.client if token.environment_id else None,
+            client=(
+                token.environment.site.client
+                if token.environment_id
+                else token.site.client
+                if token.site_id
+                else None
+            ),
         )
     return token
 
@@ -217,7 +260,7 @@ def token_lookup(raw: str) -> ApiToken | None:
     if not raw.startswith(PREFIX) or len(raw) > 100:
         return None
     token = (
-        ApiToken.objects.select_related("user", "environment__site__client")
+        ApiToken.objects.select_related("user", "environment__site__client", "site__client")
         .filter(digest=digest(raw))
         .first()
     )

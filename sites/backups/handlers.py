@@ -104,8 +104,12 @@ def backup_restore(ctx: OperationContext) -> dict:
         " UTC) verified again."
     )
 
-    safety = take_backup(ctx, target, kind=Backup.Kind.PRE_RESTORE, prune=False)
-    ctx.step(f"Safety backup #{safety.pk} of {target.name} is verified.")
+    safety = None
+    if ctx.params.get("safety_backup", True):
+        safety = take_backup(ctx, target, kind=Backup.Kind.PRE_RESTORE, prune=False)
+        ctx.step(f"Safety backup #{safety.pk} of {target.name} is verified.")
+    else:
+        ctx.step(f"No safety backup: {target.name} is new and holds nothing yet.")
 
     restore_files = bool(ctx.params.get("restore_files", True))
     job = render_restore_job(
@@ -121,16 +125,23 @@ def backup_restore(ctx: OperationContext) -> dict:
     if outcome.ok:
         ctx.step(f"Restored backup #{backup.pk} into {target.name}.")
         ctx.step("Done: the database" + (" and files are" if restore_files else " is") + " back.")
-        return {"backup_id": backup.pk, "safety_backup_id": safety.pk, "target": target.slug}
+        return {
+            "backup_id": backup.pk,
+            "safety_backup_id": safety.pk if safety else None,
+            "target": target.slug,
+        }
 
     cause = job_failure(outcome)
     if "was not touched" in cause:
         # restore.sh fetches and checks the dump before it changes anything.
         raise OperationFailed(
             f"The restore failed before changing {target.name}: {cause}. {target.name} is "
-            f"as it was; safety backup #{safety.pk} was not needed."
+            "as it was"
+            + (f"; safety backup #{safety.pk} was not needed." if safety else ".")
         )
     reason = f"the restore job failed: {cause}"
+    if safety is None:
+        raise OperationFailed(f"The restore failed: {reason}.")
     ctx.log(f"The restore failed; putting safety backup #{safety.pk} back.", "error")
     undone = _undo(ctx, target, safety)
     if undone.ok:

@@ -47,7 +47,12 @@ def _require_data(environment: Environment) -> None:
                 "so there is nothing Hangar can back up or restore."
             }
         )
-    if environment_database(environment) is None:
+    # A provisioning queued before this operation makes the database (operations of one
+    # environment run in order): a new preview's restore is queued that way.
+    if (
+        environment_database(environment) is None
+        and environment.status != Environment.Status.PROVISIONING
+    ):
         raise ValidationError(
             {"environment": f"{environment} has no database yet; provision it again first."}
         )
@@ -114,11 +119,13 @@ def backup_restore(
     restore_files: bool = True,
     confirm_empty: bool = False,
     idempotency_key: str = "",
+    safety_backup: bool = True,
 ) -> Operation:
     """Restore `backup` into `target`, its own environment or another of the same site
     (production into staging). A safety backup of the target is taken first and put back
-    if the restore fails. A backup of an empty database over a database with tables
-    needs `confirm_empty`: it would empty the target."""
+    if the restore fails; without `safety_backup` (a new, empty preview) it is not. A
+    backup of an empty database over a database with tables needs `confirm_empty`: it
+    would empty the target."""
     backup = _visible(actor, backup)
     require(actor, Action.RESTORE, target.site.client)
     if backup.site_id != target.site_id:
@@ -149,6 +156,7 @@ def backup_restore(
             "backup_id": backup.pk,
             "source": backup.environment_slug,
             "restore_files": bool(restore_files),
+            **({} if safety_backup else {"safety_backup": False}),
         },
         idempotency_key=idempotency_key,
         steps_total=4,

@@ -224,7 +224,8 @@ def destroy(ctx: OperationContext) -> dict:
     namespace = environment.namespace
     # Before the final backup too: its Job would run in someone else's namespace.
     exists = require_owned(ctx.kube, environment)
-    data_hooks.final_backup(ctx, environment)
+    if ctx.params.get("final_backup", True):
+        data_hooks.final_backup(ctx, environment)
     deleted = exists and ctx.kube.delete("v1", "Namespace", namespace)
     ctx.step(f"Deleting namespace {namespace}." if deleted else f"Namespace {namespace} was gone.")
     ctx.kube.wait_namespace_deleted(namespace, timeout=600, poll=settings.HANGAR_POLL_SECONDS)

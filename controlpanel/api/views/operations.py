@@ -18,6 +18,7 @@ from controlpanel.api import serializers as s
 from controlpanel.api.pagination import NewestFirst
 from controlpanel.api.permissions import token_of
 from controlpanel.api.views.base import TokenAwareMixin
+from sites.models import Environment
 
 MAX_WAIT_SECONDS = 60
 POLL_SECONDS = 0.5
@@ -33,6 +34,11 @@ class OperationViewSet(TokenAwareMixin, viewsets.ReadOnlyModelViewSet):
         # A deploy token reads the operations it started, and does nothing else with them.
         return self.action in {"list", "retrieve"}
 
+    @property
+    def allow_preview_token(self) -> bool:
+        # A site's preview token reads its previews' operations, and nothing more.
+        return self.action in {"list", "retrieve"}
+
     def get_queryset(self):
         queryset = Operation.objects.for_user(self.request.user).select_related("requested_by")
         deploy_env = self.deploy_environment_id()
@@ -41,6 +47,14 @@ class OperationViewSet(TokenAwareMixin, viewsets.ReadOnlyModelViewSet):
                 target_type="environment",
                 target_id=deploy_env,
                 api_token_id=token_of(self.request).pk,  # type: ignore[union-attr]
+            )
+        token = token_of(self.request)
+        if token is not None and token.is_preview_token:
+            # The operations of the site's previews that exist (a destroyed one's are gone
+            # with it: GET on the preview answers 404 then).
+            previews = Environment.objects.filter(site_id=token.site_id, is_preview=True)
+            queryset = queryset.filter(
+                target_type="environment", target_id__in=previews.values("pk")
             )
         if self.action == "retrieve":
             queryset = queryset.prefetch_related(

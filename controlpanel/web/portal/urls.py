@@ -15,6 +15,7 @@ from controlpanel.web.portal.views import (
     mail,
     members,
     operations,
+    previews,
     releases,
     scaling,
     settings,
@@ -119,6 +120,15 @@ urlpatterns = [
         name="backup_download",
     ),
     path(f"{environment}backups/<int:backup_pk>/check/", backups.backup_check, name="backup_check"),
+    # A site's previews (CI environments per branch), their settings and CI tokens.
+    path("sites/<int:pk>/previews/", previews.previews, name="previews"),
+    path("sites/<int:pk>/previews/settings/", previews.settings_set, name="preview_settings"),
+    path("sites/<int:pk>/previews/tokens/", previews.token_add, name="preview_token_add"),
+    path(
+        "sites/<int:pk>/previews/tokens/<int:token_pk>/revoke/",
+        previews.token_revoke_view,
+        name="preview_token_revoke",
+    ),
     # Operations.
     path("operations/", operations.operations, name="operations"),
     path("operations/<int:pk>/", operations.operation, name="operation"),

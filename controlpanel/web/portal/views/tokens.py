@@ -21,9 +21,9 @@ from controlpanel.web.shortcuts import attempt
 
 
 def _page(request: HttpRequest, status: int = 200, **extra) -> HttpResponse:
-    tokens = ApiToken.objects.filter(user=request.user, environment__isnull=True).order_by(
-        "-created_at"
-    )
+    tokens = ApiToken.objects.filter(
+        user=request.user, environment__isnull=True, site__isnull=True
+    ).order_by("-created_at")
     context = {
         "tokens": tokens,
         "form": TokenForm(staff=request.user.is_agency_staff, initial={"scopes": ["read"]}),
