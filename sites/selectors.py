@@ -7,7 +7,7 @@ and progress read the database only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from clusters.kube.transport import RetryPolicy
 from clusters.models import Cluster, Operation
 from controlpanel.core.models import Client, User
 from controlpanel.core.permissions import Action, require
+from sites.manifests.network import TLS_SECRET
 from sites.models import CronSchedule, Environment, Release
 from sites.services.operations import PROVISIONED
 
@@ -61,8 +62,12 @@ def environment_logs(
     container: str = "web",
     tail_lines: int = 200,
     since_seconds: int | None = None,
+    timestamps: bool = False,
+    search: str = "",
 ) -> list[PodLog]:
-    """The recent log of every web pod of the environment, one entry per pod."""
+    """The recent log of every web pod of the environment, one entry per pod; with
+    `timestamps`, each line starts with the time the kubelet received it (RFC 3339), and
+    with `search`, only the lines containing it (case-insensitive) are kept."""
     require(actor, Action.VIEW, environment.site.client)
     if container not in CONTAINERS:
         raise ValidationError({"container": f"Choose one of: {', '.join(CONTAINERS)}."})
@@ -76,7 +81,7 @@ def environment_logs(
     pods = kube.list(
         "v1", "Pod", environment.namespace, label_selector={"app.kubernetes.io/name": "web"}
     )
-    return [
+    logs = [
         _pod_log(
             kube,
             environment.namespace,
@@ -84,8 +89,21 @@ def environment_logs(
             container,
             tail_lines=tail_lines,
             since_seconds=since_seconds,
+            timestamps=timestamps,
         )
         for pod in sorted(pods, key=lambda p: p["metadata"]["name"])
+    ]
+    if not search:
+        return logs
+    wanted = search.casefold()
+    return [
+        replace(
+            log,
+            text="".join(
+                line for line in log.text.splitlines(keepends=True) if wanted in line.casefold()
+            ),
+        )
+        for log in logs
     ]
 
 
@@ -131,6 +149,53 @@ def cron_last_runs(*, actor: User, cron: CronSchedule, limit: int = 5) -> list[C
         )
     runs.sort(key=lambda run: run.started_at or datetime.min, reverse=True)
     return runs[:limit]
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Where an environment's domains must point and whether their certificate is issued,
+    as the cluster says: the Ingress's load-balancer address, cert-manager's Certificate
+    Ready condition. `unavailable` says why the cluster could not be read."""
+
+    dns_target: str = ""
+    certificate: str = ""  # "ready", "not ready", "" (no TLS, or none yet)
+    certificate_message: str = ""
+    unavailable: str = ""
+
+
+def environment_routing(*, actor: User, environment: Environment) -> Routing:
+    require(actor, Action.VIEW, environment.site.client)
+    if environment.status not in PROVISIONED:
+        return Routing(unavailable="The environment is not on its cluster yet.")
+    kube = _kube(environment)
+    try:
+        ingress = kube.get_or_none("networking.k8s.io/v1", "Ingress", "web", environment.namespace)
+        certificate = (
+            kube.get_or_none("cert-manager.io/v1", "Certificate", TLS_SECRET, environment.namespace)
+            if ingress is not None and (ingress.get("spec") or {}).get("tls")
+            else None
+        )
+    except KubeError as exc:
+        return Routing(unavailable=f"Could not read the cluster: {exc.message}")
+    if ingress is None:
+        return Routing()
+    points = ((ingress.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    target = next((p.get("hostname") or p.get("ip") or "" for p in points), "")
+    if certificate is None:
+        return Routing(dns_target=target)
+    ready = next(
+        (
+            c
+            for c in (certificate.get("status") or {}).get("conditions") or []
+            if c.get("type") == "Ready"
+        ),
+        {},
+    )
+    return Routing(
+        dns_target=target,
+        certificate="ready" if ready.get("status") == "True" else "not ready",
+        certificate_message=ready.get("message") or "cert-manager has not reported on it yet.",
+    )
 
 
 # --- fleets -------------------------------------------------------------------------------

@@ -511,8 +511,11 @@ class KubeClient:
         tail_lines: int | None = None,
         since_seconds: int | None = None,
         limit_bytes: int = MAX_LOG_BYTES,
+        timestamps: bool = False,
     ) -> str:
         query: list[tuple[str, Any]] = [("limitBytes", limit_bytes)]
+        if timestamps:
+            query.append(("timestamps", "true"))
         if container:
             query.append(("container", container))
         if tail_lines is not None:

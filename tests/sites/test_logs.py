@@ -79,3 +79,16 @@ def test_the_logs_page_and_api_say_which_log_is_unavailable(live_environment, ow
     response = api.get(f"/api/v1/environments/{environment.pk}/logs/")
     assert response.status_code == 200
     assert all(entry["text"] and entry["unavailable"] == "" for entry in response.json())
+
+
+def test_logs_with_timestamps_and_a_search(live_environment, owner):
+    environment = provisioned(live_environment, owner)
+    logs = selectors.environment_logs(
+        actor=owner, environment=environment, timestamps=True, search="READY"
+    )
+    assert len(logs) == 2
+    for log in logs:
+        lines = log.text.splitlines()
+        assert lines and all("ready" in line.lower() for line in lines)  # only matching lines
+        stamp = lines[0].split(" ", 1)[0]
+        assert stamp.endswith("Z") and "T" in stamp  # RFC 3339, as the kubelet stamps them

@@ -432,3 +432,22 @@ def test_owners_read_their_clients_activity_filtered(as_owner, env, client_a, ot
 
 def test_developers_do_not_read_the_activity(as_developer, client_a):
     assert as_developer.get(f"/clients/{client_a.pk}/activity/").status_code == 403
+
+
+def test_logs_download_the_shown_range_and_keep_the_choice(as_developer, env, monkeypatch):
+    from sites.selectors import PodLog
+
+    seen = {}
+
+    def fake(**kwargs):
+        seen.update(kwargs)
+        return [PodLog("web-abc", kwargs["container"], "2026-01-01T00:00:00Z GET / 200\n")]
+
+    monkeypatch.setattr("controlpanel.web.portal.views.logs.environment_logs", fake)
+    query = "container=web&tail_lines=50&timestamps=on&search=GET"
+    download = as_developer.get(url(env, f"logs/tail/?{query}&download=1"))
+    assert download["Content-Disposition"].startswith("attachment;")
+    assert "==> web-abc (web) <==\n2026-01-01T00:00:00Z GET / 200" in download.content.decode()
+    assert seen["timestamps"] is True and seen["search"] == "GET"
+    page = as_developer.get(url(env, "logs/")).content.decode()
+    assert 'value="GET"' in page  # the last choice is kept for the next visit

@@ -134,6 +134,8 @@ class LogsForm(Form):
         initial=200,
     )
     follow = forms.BooleanField(label="Follow (refresh every 2 seconds)", required=False)
+    timestamps = forms.BooleanField(label="Timestamps", required=False, initial=True)
+    search = forms.CharField(label="Search", required=False, max_length=200)
 
 
 class CommandForm(Form):

@@ -13,11 +13,17 @@ from controlpanel.web.portal.views.base import render_environment
 from controlpanel.web.shortcuts import attempt, environment_or_404
 from sites import services
 from sites.models import Domain, Environment
+from sites.selectors import environment_routing
 
 
 def _page(request: HttpRequest, environment: Environment, form=None) -> HttpResponse:
+    domains = list(environment.domains.all())
     context = {
-        "domains": list(environment.domains.all()),
+        "domains": domains,
+        # Read from the cluster: what DNS must point at, and the certificate's state.
+        "routing": environment_routing(actor=request.user, environment=environment)
+        if domains
+        else None,
         "form": form or DomainForm(initial={"tls_enabled": True}),
     }
     return render_environment(

@@ -14,11 +14,15 @@ from controlpanel.web.shortcuts import environment_or_404
 from sites.models import Environment
 from sites.selectors import environment_logs
 
+LAST_CHOICE = "logs_choice"
+
 
 @login_required
 def logs(request: HttpRequest, pk: int) -> HttpResponse:
     environment = environment_or_404(request, pk)
-    form = LogsForm(request.GET or None, initial={"container": "web", "tail_lines": 200})
+    # The last choice (container, lines, timestamps, search) is kept for the next visit.
+    query = request.GET or request.session.get(LAST_CHOICE)
+    form = LogsForm(query or None, initial={"container": "web", "tail_lines": 200})
     if not environment.varnish_enabled:
         form.fields["container"].choices = [("web", "web")]
     return render_environment(
@@ -45,13 +49,29 @@ def logs_tail(request: HttpRequest, pk: int) -> HttpResponse:
                 environment=environment,
                 container=form.cleaned_data["container"],
                 tail_lines=form.cleaned_data["tail_lines"],
+                timestamps=form.cleaned_data["timestamps"],
+                search=form.cleaned_data["search"],
             )
+            request.session[LAST_CHOICE] = {
+                k: v for k, v in request.GET.items() if k in form.fields and k != "follow"
+            }
         except ValidationError as exc:
             problem = " ".join(exc.messages)
         except KubeError as exc:
             problem = f"Could not read the logs from the cluster: {exc.message}"
         except Exception:
             problem = "Could not read the logs from the cluster. Try again in a moment."
+    if request.GET.get("download") and pods and not problem:
+        # The range shown, as a file: one section per pod.
+        text = "".join(
+            f"==> {pod.pod} ({pod.container}) <==\n{pod.text or pod.unavailable + chr(10)}\n"
+            for pod in pods
+        )
+        response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="{environment.namespace}-{form.cleaned_data["container"]}.log"'
+        )
+        return response
     context = {
         "environment": environment,
         "pods": pods,
