@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import F, QuerySet
+from django.db.models import F, QuerySet, Sum
 from django.utils.dateparse import parse_datetime
 
 from clusters.kube.client import KubeClient
@@ -24,7 +24,7 @@ from clusters.models import Cluster, Operation
 from controlpanel.core.models import Client, User
 from controlpanel.core.permissions import Action, require
 from sites.manifests.network import TLS_SECRET
-from sites.models import CronSchedule, Environment, Release
+from sites.models import Backup, CronSchedule, Environment, Release
 from sites.services.operations import PROVISIONED
 
 # A person is waiting: give up sooner than an operation would.
@@ -300,3 +300,17 @@ def release_digest_warnings(releases: list[Release]) -> list[Release]:
                 )
         release.digest_warnings = warnings  # type: ignore[attr-defined]
     return releases
+
+
+def backup_storage(client_id: int) -> dict[str, Any]:
+    """Bytes the client's backups hold in object storage (from the backup records: dump and
+    files of every backup whose objects are kept), per environment and in total; backups
+    of destroyed environments count under their former slug."""
+    rows = (
+        Backup.objects.filter(site__client_id=client_id)
+        .exclude(status__in=[Backup.Status.FAILED, Backup.Status.PENDING])
+        .values("site_id", "environment_slug")
+        .annotate(bytes=Sum(F("database_size") + F("files_size")))
+    )
+    per = {(row["site_id"], row["environment_slug"]): int(row["bytes"] or 0) for row in rows}
+    return {"per_environment": per, "total": sum(per.values())}

@@ -73,3 +73,20 @@ def test_the_schedule_has_a_form_and_says_its_retention_in_words(client, owner, 
     assert (
         "Save schedule" not in client.get(f"/environments/{populated.pk}/backups/").content.decode()
     )
+
+
+def test_the_staff_console_shows_backup_storage_per_environment_and_client(
+    client, staff_admin, populated
+):
+    from sites.models import Backup
+    from tests import factories as f
+
+    f.BackupFactory(environment=populated, database_size=3 * 1024**2, files_size=1024**2)
+    f.BackupFactory(environment=populated, database_size=1024**2, files_size=0)
+    f.BackupFactory(environment=populated, status=Backup.Status.FAILED, database_size=50 * 1024**2)
+    sign_in(client, staff_admin)
+    page = client.get(f"/staff/clients/{populated.site.client_id}/").content.decode()
+    assert "Backups stored" in page
+    assert '<td id="backup-bytes">5.0 MiB</td>' in page, page[page.find("backup-bytes") - 200 :][
+        :400
+    ]
