@@ -14,12 +14,10 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -29,18 +27,14 @@ import pymysql
 import pytest
 import requests
 
+from tests import helpers
+from tests.helpers import free_port
 from tests.services import PrivateMariaDB
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "hangar-demo-password"
 # What the suite's settings put into the environment; the demo must not inherit them.
 SUITE_VARIABLES = ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -92,13 +86,8 @@ class Demo:
 
 
 def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.5)
-    raise AssertionError(f"not within {timeout:.0f}s: {what}")
+    """Polls the demo's HTTP API at most twice a second."""
+    return helpers.wait_for(condition, timeout, what, interval=0.5)
 
 
 @pytest.fixture(scope="module")

@@ -203,13 +203,8 @@ class ClientAdmin(AuditedAdminMixin, admin.ModelAdmin):
         audit_formset(request, formset, lambda membership: membership.client)
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "actor_label", "client", "action", "target_label", "ip_address"]
-    list_filter = ["action", "client"]
-    search_fields = ["actor_label", "target_label", "action"]
-    date_hierarchy = "created_at"
-    list_select_related = ["client"]
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records Hangar writes itself: for looking at, never for editing."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -219,3 +214,12 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "actor_label", "client", "action", "target_label", "ip_address"]
+    list_filter = ["action", "client"]
+    search_fields = ["actor_label", "target_label", "action"]
+    date_hierarchy = "created_at"
+    list_select_related = ["client"]

@@ -102,11 +102,17 @@ def unique():
 
 
 @pytest.fixture
-def tool_sandbox():
+def tool_sandbox_token():
+    """The sandbox's bearer token (the secret-scan tests use one they can look for)."""
+    return "backup-test"
+
+
+@pytest.fixture
+def tool_sandbox(tool_sandbox_token):
     from clusters.sandbox import SandboxCluster
 
     with SandboxCluster(
-        token="backup-test",
+        token=tool_sandbox_token,
         rollout_delay=0.05,
         job_duration=0.05,
         namespace_deletion_delay=0.1,

@@ -56,18 +56,9 @@ KUBE_TOKEN = marker("kubetoken")
 
 
 @pytest.fixture
-def tool_sandbox():
-    """The backup tests' sandbox, with a kubeconfig token we know."""
-    from clusters.sandbox import SandboxCluster
-
-    with SandboxCluster(
-        token=KUBE_TOKEN,
-        rollout_delay=0.05,
-        job_duration=0.05,
-        namespace_deletion_delay=0.1,
-        execute_tool_jobs=True,
-    ) as sandbox:
-        yield sandbox
+def tool_sandbox_token():
+    """The backup tests' sandbox (tests/backups/conftest.py), with a token we know."""
+    return KUBE_TOKEN
 
 
 @pytest.fixture
