@@ -96,8 +96,8 @@ def sessions() -> dict[str, str]:
 
 
 def tokens() -> dict[str, str]:
-    from controlpanel.api.tokens import token_create
     from controlpanel.core.models import User
+    from controlpanel.integrations.tokens import token_create
 
     return {
         "staff": token_create(

@@ -378,13 +378,16 @@ class Sandbox:
     token: kubectl does not send one to a plain-HTTP server (the clients still carry one)."""
 
     def __init__(
-        self, latency: float, rollout_delay: float = 0.0, plain: bool = False, quiet: bool = False
+        self,
+        latency: float,
+        rollout_delay: float = 0.0,
+        quiet: bool = False,
+        rollout_spread: float = 0.0,
     ) -> None:
         self.latency = latency
         self.process = subprocess.Popen(  # noqa: S603
             [PYTHON, str(BENCH / "sandbox.py"), "--latency", str(latency),
-             "--rollout-delay", str(rollout_delay),
-             *(["--plain"] if plain else [])],
+             "--rollout-delay", str(rollout_delay), "--rollout-spread", str(rollout_spread)],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -410,6 +413,14 @@ class Sandbox:
 
     def objects(self) -> dict:
         return self._ask("objects")
+
+    def populate(self, environments: int) -> dict:
+        """Add environments in-process until it holds this many (bench/sandbox.py)."""
+        return self._ask(f"populate {environments}")
+
+    def settle(self) -> dict:
+        """Wait until every Deployment has rolled out."""
+        return self._ask("settle")
 
     def fault(self, **rule: Any) -> dict:
         """Add a fault rule (clusters.sandbox.faults.Faults.add's keyword arguments)."""
@@ -455,9 +466,9 @@ class Sandbox:
 
 @contextlib.contextmanager
 def sandbox(
-    latency: float, rollout_delay: float = 0.0, plain: bool = False, quiet: bool = False
+    latency: float, rollout_delay: float = 0.0, quiet: bool = False, rollout_spread: float = 0.0
 ) -> Iterator[Sandbox]:
-    emulator = Sandbox(latency, rollout_delay, plain, quiet)
+    emulator = Sandbox(latency, rollout_delay, quiet, rollout_spread)
     try:
         yield emulator
     finally:

@@ -56,6 +56,14 @@ def options() -> argparse.Namespace:
         "--worker-concurrency", type=int, default=int(env("BENCH_WORKER_CONCURRENCY", "4"))
     )
     parser.add_argument("--poll-seconds", default=env("BENCH_POLL_SECONDS", "0.25"))
+    parser.add_argument(
+        "--rollout-seconds", type=float, default=float(env("BENCH_ROLLOUT_SECONDS", "0")),
+        help="how long the emulator's rollouts take (Hangar's run; 0: at once)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--rollout-spread", type=float, default=float(env("BENCH_ROLLOUT_SPREAD", "0")),
+        help="up to this many seconds more per rollout, varying from one to the next",
+    )  # fmt: skip
     parser.add_argument("--sweep-seconds", type=float, default=30.0)
     parser.add_argument(
         "--only", default=env("BENCH_FLEET_ONLY", "hangar,raw,kubectl,ansible"),
@@ -156,6 +164,18 @@ def counters_since(database: str, before: dict[str, int]) -> dict[str, int]:
     return {key: after[key] - before.get(key, 0) for key in after}
 
 
+def write_times(stats: dict[str, Any], wall: float) -> dict[str, float | None]:
+    """Seconds from the phase's start to its first and last write to the API server: the
+    rest of the phase is waiting for rollouts."""
+    return {
+        f"{which}_write_seconds": None if at is None else round(at - wall, 3)
+        for which, at in (
+            ("first", stats.get("first_write_at")),
+            ("last", stats.get("last_write_at")),
+        )
+    }
+
+
 def run_hangar(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from django.db import connection
 
@@ -167,8 +187,13 @@ def run_hangar(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from sites.selectors import FleetFilter
     from sites.services import fleet_deploy
 
-    result: dict[str, Any] = {"phases": {}}
-    with common.sandbox(args.latency) as emulator:
+    result: dict[str, Any] = {
+        "phases": {},
+        "rollout_seconds": [args.rollout_seconds, args.rollout_seconds + args.rollout_spread],
+    }
+    with common.sandbox(
+        args.latency, args.rollout_seconds, rollout_spread=args.rollout_spread
+    ) as emulator:
         seed(
             clients=args.environments // SITES_PER_CLIENT,
             sites_per_client=SITES_PER_CLIENT,
@@ -205,16 +230,18 @@ def run_hangar(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 }
             ).start()
             counters = common.database_counters(args.database)
-            started = time.perf_counter()
+            started, wall = time.perf_counter(), time.time()
             for environment in environments:
                 services.environment_provision(actor=admin, environment=environment)
             enqueued = time.perf_counter()
             query = Operation.objects.filter(kind="environment.provision")
             ended = wait_finished(query, len(environments), 1800, "the provisioning")
+            stats = emulator.stats()
             result["phases"]["provision"] = {
                 "seconds": ended - started,
                 "enqueue_seconds": enqueued - started,
-                "requests": emulator.stats(),
+                **write_times(stats, wall),
+                "requests": stats,
                 "cpu": meter.stop(),
                 "database": counters_since(args.database, counters),
                 **outcome(query),
@@ -237,7 +264,7 @@ def run_hangar(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                     }
                 ).start()
                 counters = common.database_counters(args.database)
-                started = time.perf_counter()
+                started, wall = time.perf_counter(), time.time()
 
                 batch, operations = fleet_deploy(
                     actor=admin, image=IMAGE_V2, where=FleetFilter(cluster=cluster)
@@ -247,10 +274,12 @@ def run_hangar(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 ended = wait_finished(query, len(operations), 1800, phase)
                 sampler.stop()
                 peaks = {pid: common.peak_rss_mib(pid) for pid in pids}
+                stats = emulator.stats()
                 result["phases"][phase] = {
                     "seconds": ended - started,
                     "enqueue_seconds": enqueued - started,
-                    "requests": emulator.stats(),
+                    **write_times(stats, wall),
+                    "requests": stats,
                     "cpu": meter.stop(),
                     "database": counters_since(args.database, counters),
                     "memory": {

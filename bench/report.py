@@ -224,6 +224,22 @@ def billing_section(billing: dict[str, Any]) -> str:
     )
 
 
+# --- idle emulator -------------------------------------------------------------------------
+
+
+def idle_section(idle: dict[str, Any]) -> str:
+    if idle.get("error"):
+        return f"Idle emulator: FAILED: {idle['error']}"
+    rows = [
+        [size, run.get("objects"), run.get("core_percent"), run.get("span_seconds"),
+         run.get("settle_seconds"), " / ".join(str(x) for x in run.get("load_average") or [])]
+        for size, run in (idle.get("runs") or {}).items()
+    ]  # fmt: skip
+    return "The emulator at rest (no requests), CPU as a share of one core\n\n" + table(
+        ["environments", "objects", "% of a core", "watched s", "settled in s", "load avg"], rows
+    )
+
+
 # --- goals ---------------------------------------------------------------------------------
 
 
@@ -293,6 +309,13 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
         converge = soak.get("converge_seconds")
         goal("fault soak: converged after the faults", converge, "<= 180 s",
              converge is not None)  # fmt: skip
+
+    idle_runs = (results.get("idle") or {}).get("runs") or {}
+    if idle_runs:
+        size = max(idle_runs, key=int)
+        percent = idle_runs[size].get("core_percent")
+        goal(f"idle emulator CPU at {size} environments (% of a core)", percent, "< 1",
+             None if percent is None else percent < 1)  # fmt: skip
 
     rows = memory_rows(results)
     if len(rows) >= 2 and rows[0][2] and rows[-1][2]:
@@ -381,6 +404,8 @@ def render(results: dict[str, Any]) -> str:
         parts.append(api_section(results["api"]))
     if "billing" in results:
         parts.append(billing_section(results["billing"]))
+    if "idle" in results:
+        parts.append(idle_section(results["idle"]))
     if "soak" in results:
         parts.append(soak_section(results["soak"]))
     parts.append(goals_section(results))

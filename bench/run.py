@@ -14,6 +14,8 @@ Parts, each a process of its own with a database of its own (created and dropped
                               only), for the workers' peak RSS against the fleet part's
 - api      bench/api.py       gunicorn + wrk on list/detail endpoints and the dashboard over
                               agency volumes (bench_seed), against raw values() baselines
+- idle     bench/idle.py      the emulator's CPU at rest holding 0, 40 and 200 environments
+                              (no requests): a share of one core
 - soak     bench/soak.py      fleet deploys on 100 environments under faults (5xx, 429,
                               timeouts, lost answers, a worker killed, the broker down,
                               PostgreSQL restarted, the API server's state lost): false
@@ -42,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common, report
 
 RESULTS = common.BENCH / "results"
-PARTS = ("billing", "fleet", "memory", "api", "soak")
+PARTS = ("billing", "fleet", "memory", "api", "idle", "soak")
 QUICK = {
     "BENCH_CLIENTS": "50",
     "BENCH_OPERATIONS": "5000",
@@ -53,6 +55,8 @@ QUICK = {
     "BENCH_ANSIBLE_ENVS": "8",
     "BENCH_SOAK_ENVS": "20",
     "BENCH_SOAK_PACE": "0.4",
+    "BENCH_IDLE_ENVS": "0,20",
+    "BENCH_IDLE_SECONDS": "3",
 }
 
 
@@ -159,6 +163,8 @@ def main() -> int:
                 k: big.get(k) for k in ("latency_seconds", "concurrency", "workers")}}  # fmt: skip
     if "api" in only:
         results["api"] = run_part("api", [python, "bench/api.py"], env, 1800)
+    if "idle" in only:
+        results["idle"] = run_part("idle", [python, "bench/idle.py"], env, 900)
     if "soak" in only:
         results["soak"] = run_part("soak", [python, "bench/soak.py"], env, 1500)
     results["load"]["after"] = load()

@@ -22,7 +22,7 @@ from billing.models import (
     NodePrice,
     PoolUsageDay,
 )
-from controlpanel.core.admin import AuditedAdminMixin
+from controlpanel.core.admin import AuditedAdminMixin, ReadOnlyAdmin
 
 
 @admin.register(NodePrice)
@@ -133,23 +133,12 @@ class InvoiceAdmin(AuditedAdminMixin, admin.ModelAdmin):
         _run(request, queryset, invoice_mark_paid, "marked paid")
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records Hangar writes itself: for looking at, never for editing."""
-
+class UsageAdmin(ReadOnlyAdmin):
     show_full_result_count = False  # usage tables grow large; skip the second COUNT
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(EnvironmentUsageDay)
-class EnvironmentUsageDayAdmin(ReadOnlyAdmin):
+class EnvironmentUsageDayAdmin(UsageAdmin):
     list_display = ["day", "client", "label", "pool", "hours", "pod_hours", "node_hours"]
     list_filter = ["day"]
     search_fields = ["label", "client__name"]
@@ -158,7 +147,7 @@ class EnvironmentUsageDayAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PoolUsageDay)
-class PoolUsageDayAdmin(ReadOnlyAdmin):
+class PoolUsageDayAdmin(UsageAdmin):
     list_display = [
         "day",
         "label",
@@ -173,5 +162,5 @@ class PoolUsageDayAdmin(ReadOnlyAdmin):
 
 
 @admin.register(InvoiceSequence)
-class InvoiceSequenceAdmin(ReadOnlyAdmin):
+class InvoiceSequenceAdmin(UsageAdmin):
     list_display = ["year", "last_number"]

@@ -18,7 +18,7 @@ from django.db.models import Count, Sum
 
 from billing.allocation import OVERHEAD, Allocations
 from billing.costs import CostReport, cost_report
-from billing.invoicing import client_month_lines
+from billing.invoicing import client_month_lines, line_fields
 from billing.models import Invoice
 from billing.models.prices import billing_currency
 from billing.money import ZERO, to_cents, with_markup
@@ -291,31 +291,9 @@ def client_environment_costs(
         .first()
     )
     if invoice is not None:
-        return [
-            {
-                "kind": line.kind,
-                "description": line.description,
-                "environment_id": line.environment_id,
-                "site_id": line.site_id,
-                "quantity": line.quantity,
-                "unit": line.unit,
-                "amount": line.amount,
-                "estimate": False,
-            }
-            for line in sorted(invoice.lines.all(), key=lambda line: line.position)
-        ]
-    report = cost_report(months=[month], client_ids=[client.pk])
-    lines = client_month_lines(report, client, month)
-    return [
-        {
-            "kind": line.kind,
-            "description": line.description,
-            "environment_id": line.environment_id,
-            "site_id": line.site_id,
-            "quantity": line.quantity,
-            "unit": line.unit,
-            "amount": line.amount,
-            "estimate": True,
-        }
-        for line in lines
-    ]
+        lines: list[Any] = sorted(invoice.lines.all(), key=lambda line: line.position)
+    else:
+        lines = client_month_lines(
+            cost_report(months=[month], client_ids=[client.pk]), client, month
+        )
+    return [line_fields(line) | {"estimate": invoice is None} for line in lines]

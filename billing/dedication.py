@@ -69,6 +69,6 @@ class DedicationBook:
     def owner(self, pool_id: int, day: datetime.date, default: int | None) -> int | None:
         """The client the pool was dedicated to on `day` (None: shared); `default` for days
         before the pool's history begins."""
-        days, owners = self.history.get(pool_id, ((), ()))  # type: ignore[arg-type]
+        days, owners = self.history.get(pool_id, ((), ()))
         index = bisect.bisect_right(days, day) - 1
         return owners[index] if index >= 0 else default

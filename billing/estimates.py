@@ -295,6 +295,32 @@ def _counted_before(environment: Environment) -> tuple[Resources | None, int]:
     return pod_resources(environment), billed_pods(environment)
 
 
+def _replicas_change(
+    actor: User,
+    client: Client,
+    environment: Environment,
+    after: Environment,
+    *,
+    pods: int,
+    pods_max: int | None,
+    today: datetime.date | None,
+) -> Estimate:
+    """The environment as it runs now against `after` with `pods` (up to `pods_max`)."""
+    resources_before, pods_before = _counted_before(environment)
+    return _environment_change(
+        actor=actor,
+        client=client,
+        cluster=environment.cluster,
+        pool=environment.node_pool,
+        resources_before=resources_before,
+        pods_before=pods_before,
+        resources_after=pod_resources(after),
+        pods_after=pods,
+        pods_after_max=pods_max,
+        today=today,
+    )
+
+
 def estimate_scale(
     *, actor: User, environment: Environment, replicas: int, today: datetime.date | None = None
 ) -> Estimate:
@@ -304,18 +330,8 @@ def estimate_scale(
     after = _candidate(environment, replicas=replicas, autoscale_enabled=False)
     # What no node can run is refused here as by the scale itself.
     warnings = environment_capacity_check(after, pods=replicas)
-    resources_before, pods_before = _counted_before(environment)
-    estimate = _environment_change(
-        actor=actor,
-        client=client,
-        cluster=environment.cluster,
-        pool=environment.node_pool,
-        resources_before=resources_before,
-        pods_before=pods_before,
-        resources_after=pod_resources(after),
-        pods_after=replicas,
-        pods_after_max=None,
-        today=today,
+    estimate = _replicas_change(
+        actor, client, environment, after, pods=replicas, pods_max=None, today=today
     )
     estimate.warnings.extend(warnings)
     return estimate
@@ -337,18 +353,8 @@ def estimate_autoscale(
         environment, autoscale_enabled=True, autoscale_min=minimum, autoscale_max=max_replicas
     )
     warnings = environment_capacity_check(after, pods=max_replicas)
-    resources_before, pods_before = _counted_before(environment)
-    estimate = _environment_change(
-        actor=actor,
-        client=client,
-        cluster=environment.cluster,
-        pool=environment.node_pool,
-        resources_before=resources_before,
-        pods_before=pods_before,
-        resources_after=pod_resources(after),
-        pods_after=minimum,
-        pods_after_max=max_replicas,
-        today=today,
+    estimate = _replicas_change(
+        actor, client, environment, after, pods=minimum, pods_max=max_replicas, today=today
     )
     estimate.assumptions.append(
         f"Autoscaling is billed at its minimum of {minimum} pods (what runs without load); "

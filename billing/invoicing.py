@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -39,6 +40,19 @@ def minimum_site_fee(client: Client) -> Decimal:
     if profile is not None and profile.minimum_site_fee is not None:
         return profile.minimum_site_fee
     return Decimal(settings.HANGAR_BILLING_MINIMUM_SITE_FEE)
+
+
+def line_fields(line: InvoiceLine | LineDraft) -> dict[str, Any]:
+    """What a client is shown of a line, issued or draft."""
+    return {
+        "kind": line.kind,
+        "description": line.description,
+        "environment_id": line.environment_id,
+        "site_id": line.site_id,
+        "quantity": line.quantity,
+        "unit": line.unit,
+        "amount": line.amount,
+    }
 
 
 def client_month_lines(report: CostReport, client: Client, month: datetime.date) -> list[LineDraft]:

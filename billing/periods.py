@@ -8,7 +8,6 @@ there. Instants are stored in UTC; these helpers turn local dates into UTC bound
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
 from decimal import Decimal
 
 from django.utils import timezone
@@ -23,15 +22,6 @@ def next_month(month: datetime.date) -> datetime.date:
     """The first day of the month after `month`'s."""
     first = month_start(month)
     return (first + datetime.timedelta(days=32)).replace(day=1)
-
-
-def months_between(first: datetime.date, last: datetime.date) -> list[datetime.date]:
-    """First days of every month from `first`'s to `last`'s, both included."""
-    months, month = [], month_start(first)
-    while month <= last:
-        months.append(month)
-        month = next_month(month)
-    return months
 
 
 def last_months(count: int, *, until: datetime.date | None = None) -> list[datetime.date]:
@@ -77,13 +67,6 @@ def local_date(instant: datetime.datetime) -> datetime.date:
 
 def local_today() -> datetime.date:
     return local_date(timezone.now())
-
-
-def days_of(month: datetime.date) -> Iterator[datetime.date]:
-    day, end = month_start(month), next_month(month)
-    while day < end:
-        yield day
-        day += datetime.timedelta(days=1)
 
 
 def month_label(month: datetime.date) -> str:

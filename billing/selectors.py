@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from billing.costs import cost_report
 from billing.forecast import MonthCosts, month_costs
-from billing.invoicing import client_month_lines, minimum_site_fee
+from billing.invoicing import client_month_lines, line_fields, minimum_site_fee
 from billing.models import (
     ClusterCostItem,
     EnvironmentSample,
@@ -76,16 +76,7 @@ def invoice_line_rows(*, actor: User, invoice: Invoice) -> list[dict[str, Any]]:
     staff = is_agency_staff(actor)
     rows = []
     for line in invoice.lines.order_by("position"):
-        row = {
-            "position": line.position,
-            "kind": line.kind,
-            "description": line.description,
-            "environment_id": line.environment_id,
-            "site_id": line.site_id,
-            "quantity": line.quantity,
-            "unit": line.unit,
-            "amount": line.amount,
-        }
+        row = {"position": line.position, **line_fields(line)}
         if staff:
             row |= {"cost": line.cost, "markup_percent": line.markup_percent, "detail": line.detail}
         rows.append(row)

@@ -8,6 +8,7 @@ short of one feature. More checks are functions of their own, appended to the re
 
 from __future__ import annotations
 
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -15,10 +16,12 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from clusters.dbserver import DatabaseServer, DatabaseServerError
 from clusters.kube.client import KubeClient
 from clusters.kube.errors import KubeError, KubeNotFound, KubeUnauthorized
 from clusters.kube.transport import RetryPolicy, Transport, build_api_client
 from clusters.models import Cluster
+from clusters.storage import ObjectStorage, StorageError
 
 # (verb, resource, API group, object name or ""). docs/cluster-access.md grants exactly
 # these: the cluster-wide ones through the ClusterRole "hangar", the namespaced ones
@@ -105,6 +108,9 @@ def probe_cluster(cluster: Cluster) -> ConnectionReport:
     """Run every check against the cluster; never raises for a cluster's fault."""
     report = ConnectionReport()
     _kube_checks(cluster, report)
+    if cluster.provision_data:
+        check_storage(cluster, report)
+        check_database_server(cluster, report)
     report.ok = report.passed()
     return report
 
@@ -326,6 +332,60 @@ def check_cert_manager(kube: KubeClient, cluster: Cluster, report: ConnectionRep
         )
         return
     report.add("cert-manager", True, f'cert-manager is installed with ClusterIssuer "{issuer}".')
+
+
+def check_storage(cluster: Cluster, report: ConnectionReport) -> None:
+    """List, put, get and delete a probe object: what backups and restores do."""
+    key = f"hangar-probe/{uuid.uuid4().hex}"
+    step = "configuring"
+    try:
+        storage = ObjectStorage.for_cluster(cluster, max_attempts=2)
+        step = "checking the bucket"
+        storage.check()
+        step = "listing"
+        list(storage.list("hangar-probe/"))
+        step = "writing a probe object"
+        storage.put_bytes(key, b"hangar probe")
+        step = "reading it back"
+        if storage.get_bytes(key) != b"hangar probe":
+            raise StorageError(f"{key} read back other bytes than were written.")
+        step = "deleting it"
+        storage.delete(key)
+    except StorageError as exc:
+        report.add(
+            "object storage",
+            False,
+            f"{step} failed: {exc.message} Backups and restores need list, put, get and delete.",
+        )
+        return
+    report.add("object storage", True, f"Listed, wrote, read and deleted {key} in {storage.where}.")
+
+
+def check_database_server(cluster: Cluster, report: ConnectionReport) -> None:
+    """Connect as the admin user, and see it may create databases and users and grant."""
+    try:
+        server = DatabaseServer.for_cluster(cluster)
+        version = server.version()
+        with server.connect() as cursor:
+            cursor.execute("SHOW GRANTS")
+            grants = " ".join(str(row[0]) for row in cursor.fetchall()).upper()
+    except DatabaseServerError as exc:
+        report.add("database server", False, exc.message)
+        return
+    # ALL PRIVILEGES ON *.* holds the rest; otherwise each must be named.
+    missing = [] if "GRANT OPTION" in grants else ["GRANT OPTION"]
+    if "ALL PRIVILEGES ON *.*" not in grants:
+        named = grants.replace(",", " ,")
+        missing += [w for w in ("CREATE USER", "CREATE", "DROP") if f" {w} " not in named]
+    if missing:
+        report.add(
+            "database server",
+            False,
+            f"{cluster.db_admin_user} lacks {', '.join(missing)} on the server: Hangar needs "
+            "them to create each environment's database and user.",
+        )
+        return
+    report.add("database server", True, f"Connected ({version}); may create databases and users.")
 
 
 def cluster_test_connection(*, cluster: Cluster) -> ConnectionReport:

@@ -331,6 +331,8 @@ class Operation(models.Model):
         related_name="+",
     )
     idempotency_key = models.CharField(max_length=128, blank=True)
+    # The API token that requested it, if one did: a deploy token reads only its own.
+    api_token_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
     # Operations started together (a fleet deploy) share a batch id.
     batch = models.CharField(max_length=32, blank=True, db_index=True)
     request_fingerprint = models.CharField(max_length=64, blank=True)

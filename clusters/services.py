@@ -18,6 +18,21 @@ CLUSTER_EDITABLE_FIELDS = frozenset(
     for field in Cluster._meta.concrete_fields
     if field.editable and field.name not in {"id", "created_at", "updated_at", "slug"}
 )
+# What environments carry of their cluster in Secret app-env and the backup CronJob: a
+# change re-applies every environment on the cluster.
+ENVIRONMENT_FIELDS = frozenset(
+    {
+        "provision_data",
+        "storage_endpoint",
+        "storage_region",
+        "storage_bucket",
+        "storage_access_key",
+        "storage_secret_key",
+        "storage_addressing_style",
+        "db_host",
+        "db_port",
+    }
+)
 SECRET_FIELDS = frozenset(
     field.name for field in Cluster._meta.concrete_fields if isinstance(field, EncryptedTextField)
 )
@@ -34,12 +49,14 @@ def cluster_create(*, actor: User, **fields: Any) -> Cluster:
 @transaction.atomic
 def cluster_update(*, actor: User, cluster: Cluster, **fields: Any) -> Cluster:
     """Change a cluster. Secrets are write-only: an empty value keeps the stored one. The
-    slug is fixed (operations and objects refer to it)."""
+    slug is fixed (operations and objects refer to it). A change of its object storage or
+    database server re-applies every environment on it (visible operations), so their
+    Secrets, and the backup Jobs that read them, never keep the old key."""
     require(actor, Action.MANAGE_CLUSTERS)
     fields = {
         name: value for name, value in fields.items() if not (name in SECRET_FIELDS and not value)
     }
-    save_changes_audited(
+    changes = save_changes_audited(
         cluster,
         fields,
         allowed=CLUSTER_EDITABLE_FIELDS,
@@ -47,6 +64,15 @@ def cluster_update(*, actor: User, cluster: Cluster, **fields: Any) -> Cluster:
         action="cluster.update",
         client=None,
     )
+    if set(changes) & ENVIRONMENT_FIELDS:
+        # Imported here: sites builds on clusters, and this is the one way back.
+        from sites.models import Environment
+        from sites.services.config import configurations_changed
+
+        configurations_changed(
+            actor=actor,
+            environments=Environment.objects.filter(cluster=cluster).order_by("pk"),
+        )
     return cluster
 
 

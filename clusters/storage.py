@@ -67,15 +67,6 @@ class ObjectInfo:
     last_modified: datetime | None = None
 
 
-def join_key(*parts: str) -> str:
-    """Join key parts with single slashes; a trailing slash on the last part is kept."""
-    cleaned = [p.strip("/") for p in parts if p and p.strip("/")]
-    key = "/".join(cleaned)
-    if parts and parts[-1].endswith("/") and key:
-        key += "/"
-    return key
-
-
 class ObjectStorage:
     def __init__(
         self,
@@ -185,7 +176,14 @@ class ObjectStorage:
 
     def check(self) -> None:
         """Can Hangar reach the bucket with these credentials? Raises StorageError if not."""
-        self._call("checking the bucket", "head_bucket")
+        try:
+            self._call("checking the bucket", "head_bucket")
+        except StorageNotFound as exc:
+            # HEAD answers a bare 404, without the NoSuchBucket code a GET would carry.
+            raise StorageError(
+                f"The bucket {self.bucket} does not exist at {self.endpoint or 'AWS S3'}.",
+                code="NoSuchBucket",
+            ) from exc
 
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
         """Every object under `prefix`, in key order."""
@@ -297,11 +295,15 @@ class ObjectStorage:
         self, key: str, stream: IO[bytes], *, part_size: int = DEFAULT_PART_SIZE
     ) -> ObjectInfo:
         """Upload a stream of unknown length as a multipart upload, aborted on any failure
-        so no half-written parts linger (and cost money)."""
+        so no half-written parts linger (and cost money). The result is checked on the
+        object itself, never on CompleteMultipartUpload's answer (Ceph RGW 16.2 answers it
+        with an empty ETag): a HEAD must show the bytes sent and, where the storage gives
+        the usual multipart ETag, the MD5 of the parts' MD5s computed here."""
         part_size = max(part_size, MIN_PART_SIZE)
         upload = self._call(f"starting the upload of {key}", "create_multipart_upload", Key=key)
         upload_id = upload["UploadId"]
         parts: list[dict[str, Any]] = []
+        digests: list[bytes] = []
         size = 0
         try:
             while True:
@@ -318,10 +320,11 @@ class ObjectStorage:
                     Body=chunk,
                 )
                 parts.append({"ETag": answer["ETag"], "PartNumber": number})
+                digests.append(hashlib.md5(chunk, usedforsecurity=False).digest())
                 size += len(chunk)
                 if len(chunk) < part_size:
                     break
-            answer = self._call(
+            self._call(
                 f"completing the upload of {key}",
                 "complete_multipart_upload",
                 Key=key,
@@ -333,7 +336,26 @@ class ObjectStorage:
             with contextlib.suppress(ClientError, BotoCoreError):
                 self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
             raise
-        return ObjectInfo(key=key, size=size, etag=str(answer.get("ETag", "")).strip('"'))
+        expected = hashlib.md5(b"".join(digests), usedforsecurity=False).hexdigest()
+        return self._check_upload(key, size, f"{expected}-{len(digests)}")
+
+    def _check_upload(self, key: str, size: int, etag: str) -> ObjectInfo:
+        found = self.head(key)
+        if found is None:
+            raise StorageError(f"{key} is not in {self.where} after its upload completed.")
+        if found.size != size:
+            raise StorageError(
+                f"{key} is {found.size} bytes in {self.where} after its upload; "
+                f"{size} bytes were sent."
+            )
+        # An ETag of the form md5-N is the parts' checksum; other forms (encryption with
+        # customer keys, some gateways) carry none, so the size is all there is to check.
+        if "-" in found.etag and found.etag != etag:
+            raise StorageError(
+                f"{key} has ETag {found.etag} in {self.where} after its upload; the parts "
+                f"sent make {etag}."
+            )
+        return found
 
     def copy(self, source_key: str, target_key: str) -> None:
         """Server-side copy inside the bucket: the data never passes through Hangar.

@@ -58,7 +58,7 @@ INSTALLED_APPS = [
     "clusters",
     "sites",
     "billing",
-    "controlpanel.api",
+    "controlpanel.integrations",
     "controlpanel",
 ]
 
@@ -324,7 +324,7 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "controlpanel.api.permissions.HasScope",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["controlpanel.api.parsers.SafeJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_FILTER_BACKENDS": [
         "controlpanel.api.filters.FilterBackend",
@@ -384,6 +384,15 @@ HANGAR_TOOLBOX_IMAGE = env.str("HANGAR_TOOLBOX_IMAGE", default="hangar-toolbox:1
 HANGAR_BACKUP_TIMEOUT = env.int("HANGAR_BACKUP_TIMEOUT", default=3 * 3600)
 # Seconds a download link for a backup stays valid (at most an hour).
 HANGAR_BACKUP_DOWNLOAD_SECONDS = env.int("HANGAR_BACKUP_DOWNLOAD_SECONDS", default=300)
+# Days a manual, pre-deploy, pre-restore or pre-destroy backup is kept whatever newer
+# backups exist (scheduled ones follow the schedule's daily/weekly/monthly policy).
+HANGAR_BACKUP_SAFETY_KEEP_DAYS = env.int("HANGAR_BACKUP_SAFETY_KEEP_DAYS", default=14)
+# Days the backups of a destroyed environment are kept (the pre-destroy one included).
+HANGAR_BACKUP_DESTROYED_KEEP_DAYS = env.int("HANGAR_BACKUP_DESTROYED_KEEP_DAYS", default=90)
+# Putting a safety backup back after a failed restore: attempts while the storage does
+# not answer, and the first pause in seconds (doubling).
+HANGAR_RESTORE_UNDO_ATTEMPTS = env.int("HANGAR_RESTORE_UNDO_ATTEMPTS", default=5)
+HANGAR_RESTORE_UNDO_BACKOFF = env.float("HANGAR_RESTORE_UNDO_BACKOFF", default=15.0)
 # Days a failed backup stays listed (its partial objects are deleted at once when possible).
 HANGAR_BACKUP_FAILED_KEEP_DAYS = env.int("HANGAR_BACKUP_FAILED_KEEP_DAYS", default=30)
 # Object storage: attempts per call (botocore standard retries) and timeouts in seconds.
@@ -399,9 +408,21 @@ CELERY_BEAT_SCHEDULE["import-scheduled-backups"] = {
     "task": "sites.import_scheduled_backups",
     "schedule": env.float("HANGAR_BACKUP_IMPORT_SECONDS", default=900.0),
 }
+# The scrub: every HANGAR_BACKUP_SCRUB_SECONDS, verify again (every object's checksum) the
+# HANGAR_BACKUP_SCRUB_BATCH verified backups checked longest ago; mark and alert corrupt ones.
+HANGAR_BACKUP_SCRUB_BATCH = env.int("HANGAR_BACKUP_SCRUB_BATCH", default=10)
+CELERY_BEAT_SCHEDULE["scrub-backups"] = {
+    "task": "sites.scrub_backups",
+    "schedule": env.float("HANGAR_BACKUP_SCRUB_SECONDS", default=3600.0),
+}
 CELERY_BEAT_SCHEDULE["verify-restores"] = {
     "task": "sites.verify_restores_due",
     "schedule": 3600.0,
+}
+# Previews past their time to live (days since the last deploy) are destroyed.
+CELERY_BEAT_SCHEDULE["expire-previews"] = {
+    "task": "sites.expire_previews",
+    "schedule": env.float("HANGAR_PREVIEW_EXPIRY_SECONDS", default=900.0),
 }
 
 # --- Billing (billing/) -----------------------------------------------------------------

@@ -22,6 +22,10 @@ os.environ.setdefault("HANGAR_OPERATION_DISPATCH", "none")
 os.environ.setdefault("HANGAR_RETRY_DELAYS", "0.05,0.1,0.2,0.4")
 os.environ.setdefault("HANGAR_ROLLOUT_TIMEOUT", "20")
 os.environ.setdefault("HANGAR_POLL_SECONDS", "0.05")
+# A test's operations run inside its transaction, which the heartbeat thread's own
+# connection cannot see: a beat would find no running row and call the claim lost (on a
+# loaded machine, any operation longer than the interval). Tests of heartbeats set it.
+os.environ.setdefault("HANGAR_HEARTBEAT_SECONDS", "3600")
 
 import environ
 

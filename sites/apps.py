@@ -10,4 +10,6 @@ class SitesConfig(AppConfig):
         import sites.backups.handlers
         import sites.backups.tasks
         import sites.handlers
-        import sites.mail.handlers  # noqa: F401
+        import sites.local.handlers
+        import sites.mail.handlers
+        import sites.previews.tasks  # noqa: F401

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -17,6 +18,8 @@ from controlpanel.core.models import Client
 from controlpanel.core.tenancy import TenantManager
 from controlpanel.core.validators import validate_dns_label
 from sites import validators as v
+from sites.local.rules import validate_sanitize_sql
+from sites.namespaces import namespace_available
 
 _GIT_URL = re.compile(r"^(https://[^\s/]+/\S+|ssh://\S+|git@[^\s:]+:\S+)$")
 
@@ -50,6 +53,12 @@ class Site(models.Model):
         blank=True,
         help_text="Where this site's images are pushed, e.g. registry.example.com/acme/web.",
     )
+    sanitize_sql = models.TextField(
+        "sanitize rules",
+        blank=True,
+        help_text="SQL run on a copy of a backup before developers get it; empty: the "
+        "default for the site's kind (Drupal and WordPress users' e-mails, names, passwords).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -71,6 +80,8 @@ class Site(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, ValidationError] = {}
+        if self.sanitize_sql:
+            _collect(errors, "sanitize_sql", validate_sanitize_sql, self.sanitize_sql)
         if self.repository_url and not _GIT_URL.match(self.repository_url):
             errors["repository_url"] = ValidationError(
                 "Give a Git repository URL: https://host/path, ssh://... or git@host:path.",
@@ -159,6 +170,11 @@ class Environment(models.Model):
         default=False, help_text="Put a Varnish cache in front of the web container."
     )
     hash_salt = EncryptedTextField(default=_new_hash_salt)
+    # The namespace, fixed when the environment is first saved and unique across every
+    # client: "{client}-{site}-{env}" alone can collide (acme + www + shop-prod and
+    # acme-www + shop + prod), and two environments in one namespace overwrite and destroy
+    # each other's objects (sites.namespaces).
+    namespace_name = models.CharField(max_length=63, unique=True, editable=False)
     # Bumped by every change of domains, variables or cron schedules; the cluster has the
     # change once an operation applied that version. Differing means "not applied yet".
     config_version = models.PositiveIntegerField(default=0)
@@ -167,6 +183,9 @@ class Environment(models.Model):
     drift_report = models.JSONField(default=list, blank=True, editable=False)
     drift_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    # A preview (sites.previews): made by CI for a branch, destroyed after its TTL.
+    is_preview = models.BooleanField(default=False, editable=False)
+    preview_branch = models.CharField(max_length=200, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -181,14 +200,27 @@ class Environment(models.Model):
                 name="environment_unique_slug_per_site",
                 violation_error_message="This site already has an environment with this slug.",
             ),
+            models.UniqueConstraint(
+                fields=["site", "preview_branch"],
+                condition=models.Q(is_preview=True),
+                name="environment_one_preview_per_branch",
+                violation_error_message="This site already has a preview of this branch.",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.site} / {self.name}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.namespace_name:
+            self.namespace_name = self.namespace
+        super().save(*args, **kwargs)
+
     @property
     def namespace(self) -> str:
-        return v.namespace_name(self.site.client.slug, self.site.slug, self.slug)
+        return self.namespace_name or v.namespace_name(
+            self.site.client.slug, self.site.slug, self.slug
+        )
 
     @property
     def lock_key(self) -> str:
@@ -202,7 +234,7 @@ class Environment(models.Model):
     def clean(self) -> None:
         errors: dict[str, ValidationError] = {}
         if self.site_id and self.slug and "slug" not in errors:
-            _collect(errors, "slug", v.validate_namespace_name, self.namespace)
+            _collect(errors, "slug", namespace_available, self)
         if self.image:
             _collect(errors, "image", v.validate_image_reference, self.image)
         _collect(errors, "replicas", v.validate_replicas, self.replicas)
@@ -398,7 +430,13 @@ class CronSchedule(models.Model):
 
 
 class Release(models.Model):
-    """One deploy of an image to an environment: the deploy history."""
+    """One deploy of an image to an environment: the deploy history.
+
+    `image` is the reference as deployed (a tag, or a tag pinned by digest); `digest` is
+    what the pods really ran once the rollout finished (containerStatuses[].imageID), so a
+    promote or a rollback deploys that digest even after the tag moved. `pod_digests`
+    counts the web pods per digest as last seen (after the rollout, a restart, a scale or
+    a drift check): another digest there means pods pulled a tag that moved."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Deploying"
@@ -410,6 +448,8 @@ class Release(models.Model):
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="releases")
     image = models.CharField(max_length=v.MAX_IMAGE_REFERENCE_LENGTH)
     digest = models.CharField(max_length=v.MAX_DIGEST_LENGTH, blank=True)
+    pod_digests = models.JSONField(default=dict, blank=True)
+    digests_seen_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -432,6 +472,18 @@ class Release(models.Model):
 
     def __str__(self) -> str:
         return self.image
+
+    @property
+    def tag_reference(self) -> str:
+        """The image as named by its tag, without a digest (``registry/web:1.4``)."""
+        return self.image.partition("@")[0]
+
+    @property
+    def other_pod_digests(self) -> dict[str, int]:
+        """Digests some web pods run that are not the release's, with their pod counts."""
+        if not self.digest:
+            return {}
+        return {d: n for d, n in (self.pod_digests or {}).items() if d != self.digest}
 
     def clean(self) -> None:
         errors: dict[str, ValidationError] = {}
@@ -554,6 +606,8 @@ class Backup(models.Model):
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Verified"
         FAILED = "failed", "Failed"
+        # Verified once, then found changed or missing (before a restore, or by the scrub).
+        CORRUPT = "corrupt", "Corrupt or missing"
 
     class Check(models.TextChoices):
         NONE = "", "Not checked"
@@ -578,6 +632,8 @@ class Backup(models.Model):
     database_sha256 = models.CharField(max_length=64, blank=True)
     files_count = models.PositiveIntegerField(default=0)
     files_size = models.BigIntegerField(default=0)
+    # Tables the dump creates (counted when verified); 0 is an empty database, None unknown.
+    database_tables = models.PositiveIntegerField(null=True, blank=True)
     manifest_sha256 = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
     restore_check = models.CharField(
@@ -618,6 +674,10 @@ class Backup(models.Model):
         return (self.finished_at - self.taken_at).total_seconds()
 
     @property
+    def empty_database(self) -> bool:
+        return self.database_tables == 0
+
+    @property
     def manifest_key(self) -> str:
         return f"{self.key_prefix}manifest.json"
 
@@ -627,4 +687,6 @@ class Backup(models.Model):
 
 
 # Mail settings live with their code (sites.mail); imported here so Django sees the model.
+from sites.local.models import SanitizedDump  # noqa: E402, F401
 from sites.mail.models import MailSettings  # noqa: E402, F401
+from sites.previews.models import PreviewSettings  # noqa: E402, F401

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import F, QuerySet
+from django.db.models import F, QuerySet, Sum
 from django.utils.dateparse import parse_datetime
 
 from clusters.kube.client import KubeClient
@@ -24,7 +24,7 @@ from clusters.models import Cluster, Operation
 from controlpanel.core.models import Client, User
 from controlpanel.core.permissions import Action, require
 from sites.manifests.network import TLS_SECRET
-from sites.models import CronSchedule, Environment
+from sites.models import Backup, CronSchedule, Environment, Release
 from sites.services.operations import PROVISIONED
 
 # A person is waiting: give up sooner than an operation would.
@@ -253,3 +253,64 @@ def environments_due_for_drift_check(*, limit: int | None = None) -> QuerySet[En
             : limit or settings.HANGAR_DRIFT_BATCH
         ]
     )
+
+
+def short_digest(digest: str) -> str:
+    """sha256:0123456789ab… — enough to tell digests apart on a page."""
+    algorithm, _, hex_part = digest.partition(":")
+    return f"{algorithm}:{hex_part[:12]}…" if len(hex_part) > 12 else digest
+
+
+def release_digest_warnings(releases: list[Release]) -> list[Release]:
+    """Set `digest_warnings` on each release (one query for all): pods seen running another
+    digest than the release's, and a tag deployed later in any environment of the site
+    that ran as another digest (the tag moved since: a promote or rollback of this release
+    still deploys its own digest)."""
+    site_ids = {r.environment.site_id for r in releases}
+    later = (
+        Release.objects.filter(environment__site_id__in=site_ids, status=Release.Status.SUCCEEDED)
+        .exclude(digest="")
+        .values_list("pk", "image", "digest", "created_at", "environment__name")
+        .order_by("created_at", "pk")
+    )
+    by_tag: dict[str, list[tuple]] = {}
+    for pk, image, digest, created_at, env_name in later:
+        by_tag.setdefault(image.partition("@")[0], []).append((pk, digest, created_at, env_name))
+    for release in releases:
+        warnings: list[str] = []
+        total = sum((release.pod_digests or {}).values())
+        for digest, count in sorted(release.other_pod_digests.items()):
+            warnings.append(
+                f"{count} of {total} pods run {short_digest(digest)}, not this release's "
+                f"{short_digest(release.digest)}: they pulled {release.tag_reference} after "
+                "the tag moved."
+            )
+        if release.digest:
+            moved = [
+                entry
+                for entry in by_tag.get(release.tag_reference, [])
+                if entry[1] != release.digest
+                and (entry[2], entry[0]) > (release.created_at, release.pk)
+            ]
+            if moved:
+                pk, digest, _, env_name = moved[-1]
+                warnings.append(
+                    f"The tag {release.tag_reference} has moved since: release #{pk} "
+                    f"({env_name}) got {short_digest(digest)}."
+                )
+        release.digest_warnings = warnings  # type: ignore[attr-defined]
+    return releases
+
+
+def backup_storage(client_id: int) -> dict[str, Any]:
+    """Bytes the client's backups hold in object storage (from the backup records: dump and
+    files of every backup whose objects are kept), per environment and in total; backups
+    of destroyed environments count under their former slug."""
+    rows = (
+        Backup.objects.filter(site__client_id=client_id)
+        .exclude(status__in=[Backup.Status.FAILED, Backup.Status.PENDING])
+        .values("site_id", "environment_slug")
+        .annotate(bytes=Sum(F("database_size") + F("files_size")))
+    )
+    per = {(row["site_id"], row["environment_slug"]): int(row["bytes"] or 0) for row in rows}
+    return {"per_environment": per, "total": sum(per.values())}

@@ -8,8 +8,10 @@
 from __future__ import annotations
 
 import pytest
+from rest_framework.test import APIClient
 
 from controlpanel.core.roles import ClientRole, StaffRole
+from controlpanel.integrations.tokens import token_create
 from tests import factories as f
 
 
@@ -203,3 +205,20 @@ def any_kube(any_cluster):
     from clusters.kube.client import KubeClient
 
     return KubeClient.for_cluster(any_cluster, skip_unchanged=False)
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def as_token(api):
+    """Authenticate `api` with a fresh personal token of `user` with `scopes`."""
+
+    def use(user, scopes=("read", "write", "deploy")):
+        _, token = token_create(actor=user, name="test", scopes=list(scopes))
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        return token
+
+    return use

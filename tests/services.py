@@ -231,6 +231,10 @@ class PrivateRedis(Private):
     name = "redis"
     system_user = "redis"
 
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
     def start(self) -> str:
         binary = find_program("redis-server")
         if binary is None:
@@ -238,7 +242,7 @@ class PrivateRedis(Private):
         self.spawn([binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                     "--appendonly", "no", "--dir", str(self.dir)])  # fmt: skip
         self.wait_listening()
-        return f"redis://127.0.0.1:{self.port}/0"
+        return self.url
 
 
 class PrivateMariaDB(Private):

@@ -14,7 +14,7 @@ S = Operation.Status
 
 
 def operation_label(operation: Operation) -> str:
-    """"Promote from Staging", "Roll back to release #12", "Deploy": what the request
+    """ "Promote from Staging", "Roll back to release #12", "Deploy": what the request
     was (an operation records it in params["label"]), else its kind's name."""
     label = (operation.params or {}).get("label")
     if label:

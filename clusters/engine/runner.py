@@ -236,7 +236,8 @@ def _abort_requester(op: Operation) -> str:
 
 def run_operation(operation_id: int) -> str:
     """Run one operation if it may run now. Returns what happened, for logs and tests.
-    (Connection hygiene is the caller's: Celery's Django fixup, or the embedded loop.)"""
+    (Connection hygiene is the caller's: the task hooks in controlpanel.celery in a worker,
+    the embedded worker's loop in the web process.)"""
     kind_name = Operation.objects.filter(pk=operation_id).values_list("kind", flat=True).first()
     try:
         kind = get_kind(kind_name or "")

@@ -14,7 +14,7 @@ from clusters.engine.context import log_event
 from clusters.engine.dispatch import enqueue_on_commit
 from clusters.engine.registry import find_kind, get_kind, run_cancel_hook
 from clusters.models import Cluster, Operation
-from controlpanel.core.audit import audit_record
+from controlpanel.core.audit import audit_record, request_token
 from controlpanel.core.models import Client, User
 from controlpanel.core.permissions import Action, can
 
@@ -80,12 +80,18 @@ def operation_create(
                 params=params,
                 requested_by=requested_by if requested_by and requested_by.pk else None,
                 idempotency_key=key,
+                api_token_id=request_token()[0],
                 request_fingerprint=print_,
                 steps_total=max(1, steps_total),
             )
     except IntegrityError:
-        # The same key arrived twice at once; the other request's row won.
+        # The same key arrived twice at once; the other request's row won. Its answer is
+        # this request's only if the two requests are the same.
         earlier = Operation.objects.get(client=client, idempotency_key=key)
+        if earlier.request_fingerprint != print_:
+            raise IdempotencyConflict(
+                {"idempotency_key": "This key was already used for a different request."}
+            ) from None
         return earlier, False
     log_event(op, f"Requested by {requested_by or 'the system'}.")
     enqueue_on_commit(op)

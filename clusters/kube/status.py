@@ -221,3 +221,20 @@ def pod_trouble(
                 + ").",
             )
     return None
+
+
+def pod_digests(pods: list[dict[str, Any]], container: str) -> dict[str, str]:
+    """Pod name → the digest its `container` runs, as the kubelet reports it in
+    containerStatuses[].imageID. Pods on their way out and containers not pulled yet are
+    left out. Only a repository digest (``name@sha256:...``) names what was pulled; a bare
+    ``sha256:...`` is the local image id, a different number, and is left out too."""
+    found: dict[str, str] = {}
+    for pod in pods:
+        meta = pod.get("metadata") or {}
+        if meta.get("deletionTimestamp"):
+            continue
+        for status in (pod.get("status") or {}).get("containerStatuses") or []:
+            _, at, pulled = str(status.get("imageID") or "").rpartition("@")
+            if status.get("name") == container and at and pulled:
+                found[meta.get("name", "")] = pulled
+    return found

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('clusters', '0009_applied_object_live_versions'),
+        ("clusters", "0009_applied_object_live_versions"),
     ]
 
     operations = [

@@ -1,8 +1,10 @@
 """A Kubernetes API emulator that the official client talks to over plain HTTP.
 
 Used by the test suite as the cluster integration tests talk to, and as the
-sandbox cluster of the dev server (``python -m clusters.sandbox``). Standard
-library only (PyYAML for YAML apply bodies); no Django.
+sandbox cluster of the dev server (``python -m clusters.sandbox``). No Django:
+the standard library, PyYAML for YAML bodies, and the upstream OpenAPI schemas of
+the one Kubernetes minor it answers as (``schemas.KUBERNETES_MINOR``), read from
+the files kubernetes-validate installs (a development dependency).
 """
 
 from .access import DenyRule

@@ -14,7 +14,8 @@ import json
 from typing import Any
 
 from .errors import ApiError
-from .patches import SET_LISTS, Path, item_key, list_keys
+from .patches import Path
+from .schemas import Shape, item_key, key_fields
 
 FieldPath = tuple[str, ...]
 MARK = object()  # value recorded for the "." entry of a keyed list element
@@ -36,7 +37,9 @@ def _enc(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
-def field_set(obj: Any, fpath: FieldPath = (), plain: Path = ()) -> dict[FieldPath, Any]:
+def field_set(
+    obj: Any, shape: Shape, fpath: FieldPath = (), plain: Path = ()
+) -> dict[FieldPath, Any]:
     """Every owned leaf of ``obj`` mapped to its value."""
     out: dict[FieldPath, Any] = {}
     if not isinstance(obj, dict):
@@ -44,19 +47,19 @@ def field_set(obj: Any, fpath: FieldPath = (), plain: Path = ()) -> dict[FieldPa
     for key, value in obj.items():
         child, child_plain = (*fpath, f"f:{key}"), (*plain, key)
         if isinstance(value, dict) and value:
-            out.update(field_set(value, child, child_plain))
-        elif isinstance(value, list) and key in SET_LISTS:
+            out.update(field_set(value, shape, child, child_plain))
+        elif isinstance(value, list) and shape.is_set(child_plain):
             for item in value:
                 out[(*child, f"v:{_enc(item)}")] = item
         elif (
             isinstance(value, list)
-            and (keys := list_keys(child_plain))
+            and (keys := shape.map_keys(child_plain))
             and all(item_key(i, keys) is not None for i in value)
         ):
             for item in value:
-                element = (*child, "k:" + _enc({k: item[k] for k in keys if k in item}))
+                element = (*child, "k:" + _enc(key_fields(item, keys)))
                 out[(*element, ".")] = MARK
-                out.update(field_set(item, element, child_plain))
+                out.update(field_set(item, shape, element, child_plain))
         else:
             out[child] = value
     return out
@@ -84,7 +87,7 @@ def from_fields_v1(tree: Any, prefix: FieldPath = ()) -> set[FieldPath]:
     return out
 
 
-def apply_merge(live: Any, applied: Any, plain: Path = ()) -> Any:
+def apply_merge(live: Any, applied: Any, shape: Shape, plain: Path = ()) -> Any:
     """Merge an applied configuration over the live object (maps and keyed lists)."""
     if not (isinstance(live, dict) and isinstance(applied, dict)):
         return copy.deepcopy(applied)
@@ -95,12 +98,18 @@ def apply_merge(live: Any, applied: Any, plain: Path = ()) -> Any:
         if value is None:
             result.pop(key, None)
         elif isinstance(value, dict) and isinstance(current, dict):
-            result[key] = apply_merge(current, value, child)
-        elif isinstance(value, list) and isinstance(current, list) and key in SET_LISTS:
+            result[key] = apply_merge(current, value, shape, child)
+        elif isinstance(value, list) and isinstance(current, list) and shape.is_set(child):
             result[key] = list(value) + [v for v in current if v not in value]
-        elif isinstance(value, list) and isinstance(current, list) and (keys := list_keys(child)):
+        elif (
+            isinstance(value, list)
+            and isinstance(current, list)
+            and (keys := shape.map_keys(child))
+        ):
             by_key = {item_key(i, keys): i for i in current}
-            merged = [apply_merge(by_key.get(item_key(item, keys)), item, child) for item in value]
+            merged = [
+                apply_merge(by_key.get(item_key(item, keys)), item, shape, child) for item in value
+            ]
             applied_keys = {item_key(i, keys) for i in value}
             merged += [copy.deepcopy(i) for i in current if item_key(i, keys) not in applied_keys]
             result[key] = merged
@@ -161,29 +170,39 @@ def _entry_key(entry: dict[str, Any]) -> tuple[str, str, str]:
     return (entry.get("manager", ""), entry.get("operation", ""), entry.get("subresource", ""))
 
 
-def _conflict_error(
-    conflicts: list[tuple[dict[str, Any], FieldPath]], plural: str, group: str, name: str
-) -> ApiError:
+def _manager(entry: dict[str, Any]) -> str:
+    """How upstream names a manager in a conflict: an applier by name, an updater with the
+    API version it wrote with."""
+    text = json.dumps(entry.get("manager", ""))
+    if entry.get("subresource"):
+        text += f" with subresource {json.dumps(entry['subresource'])}"
+    if entry.get("operation") == "Update":
+        text += f" using {entry.get('apiVersion')}"
+    return text
+
+
+def _conflict_error(conflicts: list[tuple[dict[str, Any], FieldPath]]) -> ApiError:
+    """Upstream's apply conflict: causes only in its details, the message grouped by manager."""
     causes = [
         {
             "reason": "FieldManagerConflict",
-            "message": f'conflict with "{e.get("manager")}" using {e.get("apiVersion")}',
+            "message": f"conflict with {_manager(e)}",
             "field": render_path(p),
         }
         for e, p in conflicts
     ]
-    count = len(conflicts)
-    if count == 1:
+    if len(conflicts) == 1:
         message = f"Apply failed with 1 conflict: {causes[0]['message']}: {causes[0]['field']}"
     else:
-        lines = "\n".join(f"- {c['field']}" for c in causes)
-        message = f"Apply failed with {count} conflicts: {causes[0]['message']}s:\n{lines}"
-        message = message.replace("conflict with", "conflicts with", 1)
-    details: dict[str, Any] = {"name": name}
-    if group:
-        details["group"] = group
-    details.update(kind=plural, causes=causes)
-    return ApiError(409, "Conflict", message, details)
+        by_manager: dict[str, list[str]] = {}
+        for entry, path in conflicts:
+            by_manager.setdefault(_manager(entry), []).append(render_path(path))
+        lines = []
+        for manager in sorted(by_manager):
+            lines.append(f"conflicts with {manager}:")
+            lines += [f"- {path}" for path in by_manager[manager]]
+        message = f"Apply failed with {len(conflicts)} conflicts: " + "\n".join(lines)
+    return ApiError(409, "Conflict", message, {"causes": causes})
 
 
 def _new_entry(
@@ -232,8 +251,7 @@ def server_side_apply(
     force: bool,
     now: str,
     api_version: str,
-    plural: str,
-    group: str,
+    kind: str,
     subresource: str = "",
 ) -> dict[str, Any]:
     """Return the object after applying ``applied`` as ``manager``.
@@ -245,9 +263,10 @@ def server_side_apply(
     base = copy.deepcopy(live) if live else {"metadata": {}}
     entries = list((base.get("metadata") or {}).get("managedFields") or [])
     me = (manager, "Apply", subresource)
+    shape = Shape(api_version, kind)
     part = tracked(applied, subresource)
-    applied_fields = field_set(part)
-    live_fields = field_set(tracked(base, subresource))
+    applied_fields = field_set(part, shape)
+    live_fields = field_set(tracked(base, subresource), shape)
 
     sets = [from_fields_v1(e.get("fieldsV1")) for e in entries]
     mine_before: set[FieldPath] = set()
@@ -263,13 +282,12 @@ def server_side_apply(
             if value is not MARK and path in live_fields and live_fields[path] != value:
                 conflicts.append((index, path))
     if conflicts and not force:
-        name = (applied.get("metadata") or {}).get("name", "")
-        raise _conflict_error([(entries[i], p) for i, p in conflicts], plural, group, name)
+        raise _conflict_error([(entries[i], p) for i, p in conflicts])
     for index, path in conflicts:
         # Forcing takes the field away from its previous owner.
         sets[index].discard(path)
 
-    merged = apply_merge(base, part)
+    merged = apply_merge(base, part, shape)
     others = set().union(*(s for e, s in zip(entries, sets, strict=True) if _entry_key(e) != me))
     # Whole list elements go first: their own key fields are needed to find them.
     dropped = sorted(
@@ -297,12 +315,14 @@ def record_update(
     manager: str,
     now: str,
     api_version: str,
+    kind: str,
     subresource: str = "",
 ) -> list[dict[str, Any]]:
     """managedFields after a non-apply write: the writer takes the fields it changed."""
     entries = list(((old or {}).get("metadata") or {}).get("managedFields") or [])
-    old_fields = field_set(tracked(old, subresource)) if old else {}
-    new_fields = field_set(tracked(new, subresource))
+    shape = Shape(api_version, kind)
+    old_fields = field_set(tracked(old, subresource), shape) if old else {}
+    new_fields = field_set(tracked(new, subresource), shape)
     changed = {p for p, v in new_fields.items() if p not in old_fields or old_fields[p] != v}
     if not changed and old is not None and old_fields.keys() == new_fields.keys():
         return entries

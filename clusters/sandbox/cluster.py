@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -16,6 +18,7 @@ from .faults import Faults, RequestLog, lose_state
 from .operations import Api
 from .rbac import bound_rules
 from .resources import Registry, ResourceType
+from .schemas import GIT_VERSION
 from .server import DEFAULT_MAX_BODY, Router, SandboxHTTPServer
 from .store import Store
 
@@ -29,7 +32,8 @@ class SandboxCluster:
     ``rollout_delay``, ``job_duration`` and ``namespace_deletion_delay`` are the
     seconds the fake controllers take; objects can override the first two with
     the annotations ``sandbox.hangar.dev/rollout-delay-seconds`` and
-    ``sandbox.hangar.dev/run-seconds``.
+    ``sandbox.hangar.dev/run-seconds``. ``rollout_spread`` adds up to that many seconds
+    to each rollout, varying from one Deployment generation to the next (benchmarks).
 
     ``execute_tool_jobs=True`` opts in to running the container command of Jobs labelled
     ``hangar.dev/tool: "true"`` as local processes (backup and restore scripts against real
@@ -45,13 +49,14 @@ class SandboxCluster:
         token: str | None = None,
         user: str = DEFAULT_USER,
         rollout_delay: float = 0.2,
+        rollout_spread: float = 0.0,
         job_duration: float = 0.2,
         namespace_deletion_delay: float = 0.3,
         nodes: Iterable[dict[str, Any]] | None = None,
         objects: Iterable[dict[str, Any]] | None = None,
         controllers: bool = True,
         namespace_defaults: bool = True,
-        git_version: str = "v1.31.0",
+        git_version: str = GIT_VERSION,
         max_body_bytes: int = DEFAULT_MAX_BODY,
         verbose: bool = False,
         execute_tool_jobs: bool = False,
@@ -63,8 +68,9 @@ class SandboxCluster:
         self.max_body_bytes = max_body_bytes
         self.verbose = verbose
         self.store = Store()
+        crds = ("apiextensions.k8s.io", "customresourcedefinitions")
         self.registry = Registry(
-            lambda: self.store.list("apiextensions.k8s.io", "customresourcedefinitions")
+            lambda: self.store.list(*crds), lambda: self.store.kind_revision(*crds)
         )
         self.access = AccessPolicy(user)
         self.access.bindings = lambda namespace, who: bound_rules(self.store, namespace, who)
@@ -76,6 +82,7 @@ class SandboxCluster:
         self.controllers = Controllers(
             self.api,
             rollout_delay=rollout_delay,
+            rollout_spread=rollout_spread,
             job_duration=job_duration,
             namespace_deletion_delay=namespace_deletion_delay,
             execute_tool_jobs=execute_tool_jobs,
@@ -116,7 +123,9 @@ class SandboxCluster:
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.01},
+            # select() sleeps this long between looks at a shutdown request; stop() wakes
+            # it at once, so it need not poll (at 0.01 s that alone was ~1% of a core).
+            kwargs={"poll_interval": 0.5},
             name=f"sandbox-apiserver-{self.port}",
             daemon=True,
         )
@@ -128,12 +137,25 @@ class SandboxCluster:
     def stop(self) -> None:
         self._stopping.set()
         if self._server is not None:
-            self._server.shutdown()
+            self._shutdown_server(self._server)
             self._server.server_close()
         if self._run_controllers:
             self.controllers.stop()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+    def _shutdown_server(self, server: SandboxHTTPServer) -> None:
+        """``server.shutdown()`` without waiting out the poll interval: a connection wakes
+        the serving loop's select(), which then sees the request and returns."""
+        stopper = threading.Thread(target=server.shutdown, name="sandbox-stop", daemon=True)
+        stopper.start()
+        while stopper.is_alive():
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection((self.host, self.port), timeout=0.2),
+            ):
+                pass
+            stopper.join(0.02)
 
     def __enter__(self) -> SandboxCluster:
         return self.start()
@@ -256,6 +278,11 @@ class SandboxCluster:
         self.api.system_delete(self.resource_type(api_version, kind), found)
         return True
 
+    def move_tag(self, image: str) -> str:
+        """Push another image under the tag `image` (``name:tag``), as a CI job re-using a
+        tag does: pods started from now on pull the returned digest."""
+        return self.api.tags.move(image)
+
     def add_node(
         self,
         name: str,
@@ -355,7 +382,7 @@ class SandboxCluster:
             try:
                 value = condition()
             except ApiError:
-                value = None  # type: ignore[assignment]
+                value = None
             if value:
                 return value
             if time.monotonic() >= deadline:

@@ -153,8 +153,13 @@ def _job_selector(job: dict[str, Any]) -> None:
     uid = job["metadata"]["uid"]
     name = job["metadata"]["name"]
     spec = job["spec"]
+    template_meta = spec.setdefault("template", {}).setdefault("metadata", {})
     if spec.get("manualSelector"):
+        _job_labels(job, template_meta.get("labels"))
         return
+    # Defaulting (before the selector is generated) gives a Job without labels its
+    # template's labels.
+    _job_labels(job, template_meta.get("labels"))
     spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
     labels = spec.setdefault("template", {}).setdefault("metadata", {}).setdefault("labels", {})
     labels.update(
@@ -165,6 +170,14 @@ def _job_selector(job: dict[str, Any]) -> None:
             "job-name": name,
         }
     )
+    # A Job that still has no labels shows the generated ones: upstream defaults them again
+    # from the template each time the stored Job is read.
+    _job_labels(job, labels)
+
+
+def _job_labels(job: dict[str, Any], labels: dict[str, str] | None) -> None:
+    if labels and not job["metadata"].get("labels"):
+        job["metadata"]["labels"] = dict(labels)
 
 
 def initial_status(

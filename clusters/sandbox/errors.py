@@ -148,7 +148,7 @@ def _show(value: Any) -> str:
 def field_error(kind: str, field: str, detail: str, value: Any = None) -> dict[str, str]:
     """One ``field.Error`` as a StatusCause.
 
-    ``kind`` is Invalid, Required, NotSupported or Forbidden.
+    ``kind`` is Invalid, Required, TooLong, NotSupported or Forbidden.
     """
     if kind == "Invalid":
         body = f"Invalid value: {_show(value)}: {detail}"
@@ -156,6 +156,9 @@ def field_error(kind: str, field: str, detail: str, value: Any = None) -> dict[s
     elif kind == "Required":
         body = f"Required value: {detail}" if detail else "Required value"
         reason = "FieldValueRequired"
+    elif kind == "TooLong":
+        body = f"Too long: {detail}"
+        reason = "FieldValueTooLong"
     elif kind == "NotSupported":
         body = f"Unsupported value: {_show(value)}: supported values: {detail}"
         reason = "FieldValueNotSupported"
@@ -208,16 +211,6 @@ def unsupported_media_type(content_type: str, accepted: list[str]) -> ApiError:
         "UnsupportedMediaType",
         "the body of the request was in an unknown format - accepted media types include: "
         + ", ".join(accepted),
-    )
-
-
-def too_many_requests(retry_after: int, message: str | None = None) -> ApiError:
-    return ApiError(
-        429,
-        "TooManyRequests",
-        message or MESSAGE_FOR_CODE[429],
-        {"retryAfterSeconds": retry_after},
-        headers={"Retry-After": str(retry_after)},
     )
 
 

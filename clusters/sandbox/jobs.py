@@ -63,7 +63,11 @@ class JobController(Reconciler):
             run.stop()
         self._runs.clear()
 
-    def reconcile(self, job: dict[str, Any], now: float) -> None:
+    # How often a job's local process is checked on while it runs.
+    POLL_INTERVAL = 0.02
+
+    def reconcile(self, job: dict[str, Any], now: float) -> float | None:
+        """One pass; returns when time alone would change the outcome (None: only a write)."""
         meta = job["metadata"]
         spec = job.get("spec") or {}
         status = copy.deepcopy(job.get("status") or {})
@@ -75,7 +79,7 @@ class JobController(Reconciler):
             run = self._runs.pop(meta["uid"], None)
             if run is not None:
                 run.stop()
-            return
+            return None
         namespace = meta["namespace"]
         first = self._first_seen(job, now)
         pod_type = self._rt("", "v1", "pods")
@@ -90,6 +94,8 @@ class JobController(Reconciler):
                 "",
             )
             pod["spec"].pop("nodeName")
+            if self.refused_by_admission(job, pod, "job-controller"):
+                return
             pods = [self.api.system_create(pod_type, namespace, pod)]
             self.emit(
                 job,
@@ -103,8 +109,10 @@ class JobController(Reconciler):
         run = self._tool_run(job)
         if run is not None:
             running = not run.poll()
+            wake = now + self.POLL_INTERVAL
         else:
-            running = now - first < self._delay(job, RUN_SECONDS, self.job_duration)
+            wake = first + self._delay(job, RUN_SECONDS, self.job_duration)
+            running = now < wake
         if running:
             status.update(active=len(pods), ready=sum(1 for p in pods if is_ready(p)))
         else:
@@ -151,3 +159,4 @@ class JobController(Reconciler):
                 {**job, "status": status},
                 subresource="status",
             )
+        return wake if running else None

@@ -21,14 +21,16 @@ from .apply import record_update, server_side_apply
 from .defaults import Allocator, apply_defaults, initial_status
 from .errors import ApiError
 from .logs import render_log
-from .meta import is_owned_by, new_uid, random_suffix, rfc3339
+from .meta import new_uid, random_suffix, rfc3339
 from .patches import json_patch, merge_patch, strategic_merge
+from .podsecurity import violations
 from .resources import Registry, ResourceType
 from .scale import replicas_of, scale_of
+from .schemas import Shape, canonicalise_quantities
 from .selectors import field_matcher, label_matcher
 from .store import Store
 from .validation import label_errors, name_errors, spec_errors
-from .workloads import RUNNING, UNSCHEDULABLE, pod_status
+from .workloads import RUNNING, UNSCHEDULABLE, ImageTags, pod_status
 
 APPLY = "application/apply-patch+yaml"
 MERGE = "application/merge-patch+json"
@@ -115,6 +117,7 @@ class Api:
         self.registry = registry
         self.access = access
         self.allocator = Allocator()
+        self.tags = ImageTags()
         self.namespace_defaults = namespace_defaults
         # Namespace uid -> monotonic time its deletion started; the namespace
         # controller removes the namespace a little after that.
@@ -146,6 +149,21 @@ class Api:
                     }
                 ],
             )
+
+    def pod_security_refusal(self, namespace: str, pod: dict[str, Any]) -> ApiError | None:
+        """The 403 Pod Security admission (enforce) of the pod's namespace gives ``pod``,
+        if any. Controllers ask before creating their pods, as theirs go through admission
+        on a real cluster too."""
+        ns = self.store.get("", "namespaces", "", namespace) or {}
+        why = violations((ns.get("metadata") or {}).get("labels") or {}, pod)
+        if why:
+            return errors.forbidden("pods", "", pod["metadata"].get("name", ""), why)
+        return None
+
+    def _pod_security(self, namespace: str, pod: dict[str, Any]) -> None:
+        refusal = self.pod_security_refusal(namespace, pod)
+        if refusal is not None:
+            raise refusal
 
     def _require(self, rt: ResourceType, namespace: str, name: str) -> dict[str, Any]:
         obj = self.store.get(rt.group, rt.plural, namespace, name)
@@ -243,6 +261,9 @@ class Api:
             elif rt.has_status:
                 obj.pop("status", None)
         apply_defaults(rt, obj, self.allocator, creating=True)
+        canonicalise_quantities(rt.api_version, rt.kind, obj)
+        if rt.kind == "Pod" and opts is not self.SYSTEM:
+            self._pod_security(namespace, obj)
         if rt.kind == "Pod":
             self._start_pod(obj, pod_state)
         self._validate(rt, obj, None)
@@ -250,7 +271,9 @@ class Api:
         meta["managedFields"] = (
             managed
             if managed is not None
-            else record_update(None, obj, manager=opts.manager, now=now, api_version=rt.api_version)
+            else record_update(
+                None, obj, manager=opts.manager, now=now, api_version=rt.api_version, kind=rt.kind
+            )
         )
         if not meta["managedFields"]:
             meta.pop("managedFields")
@@ -270,7 +293,12 @@ class Api:
         if not spec.get("nodeName"):
             spec["nodeName"] = self._next_node()
         pod["status"] = pod_status(
-            pod, state, time.time(), self.allocator.pod_ip(), self._node_ip(spec["nodeName"])
+            pod,
+            state,
+            time.time(),
+            self.allocator.pod_ip(),
+            self._node_ip(spec["nodeName"]),
+            self.tags,
         )
 
     def _populate_namespace(self, namespace: str) -> None:
@@ -342,6 +370,7 @@ class Api:
             else:
                 new.pop("status", None)
         apply_defaults(rt, new, self.allocator, creating=False)
+        canonicalise_quantities(rt.api_version, rt.kind, new)
         if subresource != "status":
             self._validate(rt, new, old)
         if rt.generation and self._spec_changed(rt, old, new):
@@ -357,6 +386,7 @@ class Api:
                 manager=opts.manager,
                 now=rfc3339(),
                 api_version=rt.api_version,
+                kind=rt.kind,
                 subresource=subresource,
             )
         if not meta.get("managedFields"):
@@ -393,10 +423,10 @@ class Api:
         meta = obj["metadata"]
         self.store.remove(rt.group, rt.plural, meta.get("namespace", ""), meta["name"])
         uid = meta.get("uid", "")
-        for group, plural, dependent in self.store.items():
-            if not is_owned_by(dependent, uid):
-                continue
-            dep_rt = next((r for r in self.registry.all() if r.key == (group, plural)), None)
+        # The owner index, not a scan of the store; copies, as the writes below change it.
+        for (group, plural, _, _), stored in self.store.dependents(uid):
+            dependent = copy.deepcopy(stored)
+            dep_rt = self.registry.by_key(group, plural)
             if dep_rt is None:
                 continue
             if propagation == "Orphan":
@@ -453,6 +483,7 @@ class Api:
             started_at,
             status.get("podIP") or self.allocator.pod_ip(),
             status.get("hostIP") or self._node_ip((pod.get("spec") or {}).get("nodeName", "")),
+            self.tags,
         )
 
     # ----- verbs ---------------------------------------------------------
@@ -497,7 +528,9 @@ class Api:
                 list_meta["continue"] = base64.urlsafe_b64encode(
                     json.dumps({"rv": int(revision), "start": start + limit}).encode()
                 ).decode()
-                list_meta["remainingItemCount"] = len(items) - start - limit
+                if not (query.get("labelSelector") or query.get("fieldSelector")):
+                    # Upstream counts what remains only when no selector filters the list.
+                    list_meta["remainingItemCount"] = len(items) - start - limit
             items = page
         for item in items:
             # Items of typed lists carry no kind/apiVersion on the wire.
@@ -571,7 +604,8 @@ class Api:
             elif kind == MERGE:
                 patched = merge_patch(base, patch)
             else:
-                patched = strategic_merge(base, patch)
+                shape = Shape("autoscaling/v1", "Scale") if subresource == "scale" else rt.shape
+                patched = strategic_merge(base, patch, shape)
             if subresource == "scale":
                 return Result(200, self._scale_to(rt, old, patched, opts))
             wanted = (patched.get("metadata") or {}).get("resourceVersion")
@@ -625,8 +659,7 @@ class Api:
                     force=bool(opts.force),
                     now=now,
                     api_version=rt.api_version,
-                    plural=rt.plural,
-                    group=rt.group,
+                    kind=rt.kind,
                 )
                 merged["metadata"]["name"] = name
                 managed = merged["metadata"].pop("managedFields")
@@ -642,8 +675,7 @@ class Api:
                 force=bool(opts.force),
                 now=now,
                 api_version=rt.api_version,
-                plural=rt.plural,
-                group=rt.group,
+                kind=rt.kind,
                 subresource=subresource,
             )
             managed = merged["metadata"]["managedFields"]

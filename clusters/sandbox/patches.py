@@ -6,48 +6,9 @@ import copy
 from typing import Any
 
 from .errors import ApiError
+from .schemas import Shape, item_key
 
 Path = tuple[str, ...]
-
-CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
-# patchMergeKey of the keyed lists in the built-in types; SSA uses the same
-# keys (listType=map). Lists not named here are atomic.
-_KEYED = {
-    "containers": ("name",),
-    "initContainers": ("name",),
-    "ephemeralContainers": ("name",),
-    "env": ("name",),
-    "volumes": ("name",),
-    "imagePullSecrets": ("name",),
-    "volumeMounts": ("mountPath",),
-    "volumeDevices": ("devicePath",),
-    "hostAliases": ("ip",),
-    "conditions": ("type",),
-    "ownerReferences": ("uid",),
-    "topologySpreadConstraints": ("topologyKey", "whenUnsatisfiable"),
-}
-# Primitive lists merged as sets (patchStrategy=merge / listType=set).
-SET_LISTS = ("finalizers",)
-
-
-def list_keys(path: Path) -> tuple[str, ...] | None:
-    """The merge key of the list at ``path`` (map keys only), or None if atomic."""
-    if not path:
-        return None
-    name = path[-1]
-    if name == "ports":
-        if any(p in CONTAINER_LISTS for p in path):
-            return ("containerPort",)
-        if path == ("spec", "ports"):
-            return ("port",)
-        return None
-    return _KEYED.get(name)
-
-
-def item_key(item: Any, keys: tuple[str, ...]) -> tuple[Any, ...] | None:
-    if not isinstance(item, dict) or keys[0] not in item:
-        return None
-    return tuple(item.get(k) for k in keys)
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -75,8 +36,9 @@ def _strip_directives(value: Any) -> Any:
     return value
 
 
-def strategic_merge(target: Any, patch: Any, path: Path = ()) -> Any:
-    """Strategic merge patch over the built-in types' keyed lists.
+def strategic_merge(target: Any, patch: Any, shape: Shape, path: Path = ()) -> Any:
+    """Strategic merge patch over the keyed lists and sets of ``shape`` (upstream's
+    ``x-kubernetes-patch-merge-key`` and ``patch-strategy``; other lists are replaced).
 
     Supports ``$patch: replace|delete``, ``$retainKeys`` and
     ``$deleteFromPrimitiveList/``; ``$setElementOrder/`` is accepted and ignored.
@@ -101,13 +63,13 @@ def strategic_merge(target: Any, patch: Any, path: Path = ()) -> Any:
             if value.get("$patch") == "delete":
                 result.pop(key, None)
             else:
-                result[key] = strategic_merge(result.get(key), value, child)
-        elif isinstance(value, list) and key in SET_LISTS:
+                result[key] = strategic_merge(result.get(key), value, shape, child)
+        elif isinstance(value, list) and shape.is_set(child):
             merged = list(result.get(key) or [])
             merged.extend(v for v in value if v not in merged)
             result[key] = merged
-        elif isinstance(value, list) and (keys := list_keys(child)):
-            result[key] = _merge_keyed(result.get(key) or [], value, keys, child)
+        elif isinstance(value, list) and (keys := shape.merge_key(child)):
+            result[key] = _merge_keyed(result.get(key) or [], value, keys, shape, child)
         else:
             result[key] = _strip_directives(value)
     if "$retainKeys" in patch:
@@ -116,7 +78,9 @@ def strategic_merge(target: Any, patch: Any, path: Path = ()) -> Any:
     return result
 
 
-def _merge_keyed(live: list[Any], patch: list[Any], keys: tuple[str, ...], path: Path) -> list:
+def _merge_keyed(
+    live: list[Any], patch: list[Any], keys: tuple[str, ...], shape: Shape, path: Path
+) -> list:
     if any(isinstance(p, dict) and p.get("$patch") == "replace" for p in patch):
         return [_strip_directives(p) for p in patch if not (isinstance(p, dict) and "$patch" in p)]
     result = copy.deepcopy(live)
@@ -130,7 +94,7 @@ def _merge_keyed(live: list[Any], patch: list[Any], keys: tuple[str, ...], path:
             if index is not None:
                 result.pop(index)
         elif index is not None:
-            result[index] = strategic_merge(result[index], item, path)
+            result[index] = strategic_merge(result[index], item, shape, path)
         else:
             result.append(_strip_directives(item))
     return result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .meta import annotation, is_owned_by, random_suffix, rfc3339
+from .meta import annotation, random_suffix, rfc3339
 from .operations import Api
 from .resources import ResourceType
 
@@ -52,6 +52,8 @@ class Reconciler:
         self.store = api.store
         # (uid, generation) -> monotonic time this controller first saw it.
         self._seen: dict[tuple[str, int], float] = {}
+        # (uid, generation) of owners whose refused pod creation has been reported.
+        self._refusals_told: set[tuple[str, int]] = set()
 
     def _rt(self, group: str, version: str, plural: str) -> ResourceType:
         rt = self.api.registry.by_path(group, version, plural)
@@ -59,7 +61,9 @@ class Reconciler:
         return rt
 
     def _owned(self, group: str, plural: str, namespace: str, uid: str) -> list[dict[str, Any]]:
-        return [o for o in self.store.list(group, plural, namespace) if is_owned_by(o, uid)]
+        # Through the store's owner index: proportional to what is owned, not to the kind.
+        owned = self.store.owned(group, plural, uid)
+        return [o for o in owned if o["metadata"].get("namespace", "") == namespace]
 
     def _delay(self, obj: dict[str, Any], key: str, default: float) -> float:
         raw = annotation(obj, key)
@@ -75,6 +79,23 @@ class Reconciler:
     def _first_seen(self, obj: dict[str, Any], now: float) -> float:
         meta = obj["metadata"]
         return self._seen.setdefault((meta["uid"], int(meta.get("generation", 0))), now)
+
+    def refused_by_admission(
+        self, owner: dict[str, Any], pod: dict[str, Any], component: str
+    ) -> bool:
+        """Whether Pod Security admission refuses the pod ``owner`` is about to create; the
+        first refusal is recorded as a FailedCreate event on the owner, as upstream's
+        controllers do (which then retry with a back-off)."""
+        refusal = self.api.pod_security_refusal(pod["metadata"]["namespace"], pod)
+        if refusal is None:
+            return False
+        key = (owner["metadata"]["uid"], int(owner["metadata"].get("generation", 0)))
+        if key not in self._refusals_told:
+            self._refusals_told.add(key)
+            self.emit(
+                owner, "Warning", "FailedCreate", f"Error creating: {refusal.message}", component
+            )
+        return True
 
     def emit(
         self, involved: dict[str, Any], kind: str, reason: str, message: str, component: str

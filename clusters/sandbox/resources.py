@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .schemas import Shape
+
 READ_WRITE = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 SUBRESOURCE_VERBS = {
     "status": ("get", "patch", "update"),
@@ -36,6 +38,11 @@ class ResourceType:
     @property
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def shape(self) -> Shape:
+        """How this kind's lists merge, from the upstream schema."""
+        return Shape(self.api_version, self.kind)
 
     @property
     def singular(self) -> str:
@@ -322,28 +329,46 @@ def resources_from_crd(crd: dict[str, Any]) -> list[ResourceType]:
 class Registry:
     """Looks kinds up by path or by apiVersion/kind, CRD-defined ones included."""
 
-    def __init__(self, crds: Any) -> None:
+    def __init__(self, crds: Any, revision: Any = None) -> None:
         # ``crds`` is a callable returning the stored CRD objects, so that a
-        # CRD created through the API starts being served at once.
+        # CRD created through the API starts being served at once. ``revision``, a
+        # callable returning the revision of the last CRD write, lets the kinds be
+        # worked out once per change instead of on every lookup (every request makes one).
         self._crds = crds
+        self._revision = revision
+        self._cached: tuple[Any, list[ResourceType], dict[tuple[str, ...], ResourceType]] = (
+            None,
+            [],
+            {},
+        )
+
+    def _served(self) -> tuple[list[ResourceType], dict[tuple[str, ...], ResourceType]]:
+        stamp = self._revision() if self._revision is not None else object()
+        if self._cached[0] != stamp or stamp is None:
+            found = list(BUILTIN)
+            for crd in self._crds():
+                found.extend(resources_from_crd(crd))
+            lookup: dict[tuple[str, ...], ResourceType] = {}
+            for rt in found:  # the first one wins, as the scans did
+                lookup.setdefault(("path", rt.group, rt.version, rt.plural), rt)
+                lookup.setdefault(("kind", rt.api_version, rt.kind), rt)
+                lookup.setdefault(("key", *rt.key), rt)
+            self._cached = (stamp, found, lookup)
+        return self._cached[1], self._cached[2]
 
     def all(self) -> list[ResourceType]:
-        found = list(BUILTIN)
-        for crd in self._crds():
-            found.extend(resources_from_crd(crd))
-        return found
+        """Every kind served (read only: the list is shared until a CRD changes)."""
+        return self._served()[0]
 
     def by_path(self, group: str, version: str, plural: str) -> ResourceType | None:
-        for rt in self.all():
-            if (rt.group, rt.version, rt.plural) == (group, version, plural):
-                return rt
-        return None
+        return self._served()[1].get(("path", group, version, plural))
 
     def by_kind(self, api_version: str, kind: str) -> ResourceType | None:
-        for rt in self.all():
-            if (rt.api_version, rt.kind) == (api_version, kind):
-                return rt
-        return None
+        return self._served()[1].get(("kind", api_version, kind))
+
+    def by_key(self, group: str, plural: str) -> ResourceType | None:
+        """The kind stored under (group, plural), its first served version."""
+        return self._served()[1].get(("key", group, plural))
 
     def group_versions(self) -> dict[str, list[str]]:
         """Group name to its versions, core group excluded, in upstream order."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 from typing import Any
 
@@ -50,21 +51,34 @@ class DeploymentController(Reconciler):
     or the scheduler's statuses and events).
     """
 
-    def __init__(self, api: Api, rollout_delay: float) -> None:
+    def __init__(self, api: Api, rollout_delay: float, rollout_spread: float = 0.0) -> None:
         super().__init__(api)
         self.rollout_delay = rollout_delay
+        # Up to this many seconds more per rollout, the same for a given Deployment
+        # generation (a hash, not a random draw), like image pulls and readiness that vary.
+        self.rollout_spread = rollout_spread
 
-    def reconcile(self, deployment: dict[str, Any], now: float) -> None:
+    def _rollout_delay(self, deployment: dict[str, Any]) -> float:
+        if annotation(deployment, ROLLOUT_DELAY) is not None or not self.rollout_spread:
+            return self._delay(deployment, ROLLOUT_DELAY, self.rollout_delay)
+        meta = deployment["metadata"]
+        seed = f"{meta['uid']}/{meta.get('generation', 0)}".encode()
+        share = int.from_bytes(hashlib.sha256(seed).digest()[:4], "big") / 2**32
+        return self.rollout_delay + self.rollout_spread * share
+
+    def reconcile(self, deployment: dict[str, Any], now: float) -> float | None:
+        """One pass; returns when time alone would change the outcome (None: only a write)."""
         meta = deployment["metadata"]
         if meta.get("deletionTimestamp") or (deployment.get("spec") or {}).get("paused"):
-            return
+            return None
         spec = deployment.get("spec") or {}
         namespace, uid = meta["namespace"], meta["uid"]
         first = self._first_seen(deployment, now)
         desired = int(spec.get("replicas", 1))
         rs_name = f"{meta['name']}-{template_hash(spec.get('template') or {})}"
         failing = FAILURES.get(annotation(deployment, FAIL_ROLLOUT) or "")
-        if now - first >= self._delay(deployment, ROLLOUT_DELAY, self.rollout_delay):
+        delay = self._rollout_delay(deployment)
+        if now - first >= delay:
             replica_sets = self._owned("apps", "replicasets", namespace, uid)
             current = next((r for r in replica_sets if r["metadata"]["name"] == rs_name), None)
             if current is None:
@@ -81,7 +95,10 @@ class DeploymentController(Reconciler):
                 deployment = self.api.system_update(
                     self._rt("apps", "v1", "deployments"), deployment, updated
                 )
-        self._deployment_status(deployment, rs_name, desired, first, now)
+        else:
+            self._deployment_status(deployment, rs_name, desired, first, now)
+            return first + delay
+        return self._deployment_status(deployment, rs_name, desired, first, now)
 
     def _new_replica_set(
         self, deployment: dict[str, Any], name: str, existing: list[dict[str, Any]]
@@ -140,6 +157,8 @@ class DeploymentController(Reconciler):
                 "",
             )
             pod["spec"].pop("nodeName")
+            if self.refused_by_admission(replica_set, pod, "replicaset-controller"):
+                break
             created = self.api.system_create(pod_type, namespace, pod, pod_state=state)
             self.emit(
                 replica_set,
@@ -190,7 +209,8 @@ class DeploymentController(Reconciler):
 
     def _deployment_status(
         self, deployment: dict[str, Any], rs_name: str, desired: int, first: float, now: float
-    ) -> None:
+    ) -> float | None:
+        """Writes the status; returns when the progress deadline passes (None: complete)."""
         meta = deployment["metadata"]
         spec = deployment.get("spec") or {}
         namespace = meta["namespace"]
@@ -266,3 +286,5 @@ class DeploymentController(Reconciler):
                 {**deployment, "status": status},
                 subresource="status",
             )
+        # A strict comparison above: wake just after the deadline.
+        return None if complete or now - first > deadline else first + deadline + 0.001

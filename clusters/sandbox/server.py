@@ -19,8 +19,8 @@ from . import discovery, errors, metrics
 from .access import AccessPolicy, Attributes
 from .errors import ApiError
 from .faults import Faults, RequestLog, RequestRecord
-from .negotiation import accepts_serialized, not_acceptable
-from .operations import APPLY, Api, Options, Result, parse_json
+from .negotiation import SERIALIZED, accepts_serialized, not_acceptable
+from .operations import APPLY, Api, Options, Result, parse_apply_body, parse_json
 from .rbac import check_bind
 from .resources import Registry, ResourceType
 from .watch import watch_stream
@@ -58,6 +58,8 @@ class Router:
         self.access = access
         self.git_version = git_version
         self.stopping = stopping
+        # Where the watch cache starts: older resourceVersions are expired.
+        self.watch_floor = api.store.revision
 
     def dispatch(
         self,
@@ -214,13 +216,20 @@ class Router:
                 )
         if rt.plural == "rolebindings" and verb in ("create", "update", "patch") and body:
             check_bind(self.access, namespace, parse_json(body))
+        if verb in ("create", "update") and content_type not in ("", *SERIALIZED):
+            # A form post (curl -d) or anything else the server cannot decode.
+            raise errors.unsupported_media_type(content_type, list(SERIALIZED))
+        if verb in ("create", "update") and content_type == "application/yaml":
+            body = json.dumps(parse_apply_body(body)).encode()
         opts = self._options(query, headers, body, verb)
         ns = target.namespace or ""
         name = target.name or ""
         if verb == "list":
             return self.api.list(rt, target.namespace, query)
         if verb == "watch":
-            return watch_stream(self.api.store, rt, target.namespace, query, self.stopping)
+            return watch_stream(
+                self.api.store, rt, target.namespace, query, self.stopping, self.watch_floor
+            )
         if verb == "create":
             return self.api.create(rt, ns, parse_json(body), opts)
         if verb == "deletecollection":

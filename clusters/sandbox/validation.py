@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 
+from .cron import schedule_errors
 from .errors import Literal, field_error
 from .resources import ResourceType
 from .selectors import matches_selector_object
 
+# core.MaxSecretSize: the most a ConfigMap's or a Secret's data may hold in total.
+MAX_DATA_SIZE = 1024 * 1024
+CRONJOB_NAME_LIMIT = 52
 LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 SUBDOMAIN_FMT = LABEL_FMT + r"(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
 DNS1035_FMT = "[a-z]([-a-z0-9]*[a-z0-9])?"
@@ -202,8 +207,23 @@ def spec_errors(
                 )
             )
     elif rt.kind == "CronJob":
-        if not spec.get("schedule"):
+        name = (obj.get("metadata") or {}).get("name") or ""
+        if old is None and len(name) > CRONJOB_NAME_LIMIT:
+            # The controller names each Job "<cronjob>-<11 characters>", within 63.
+            causes.append(
+                field_error(
+                    "Invalid",
+                    "metadata.name",
+                    f"must be no more than {CRONJOB_NAME_LIMIT} characters",
+                    name,
+                )
+            )
+        schedule = spec.get("schedule")
+        if not schedule:
             causes.append(field_error("Required", "spec.schedule", ""))
+        else:
+            for problem in schedule_errors(schedule):
+                causes.append(field_error("Invalid", "spec.schedule", problem, schedule))
         job_spec = (spec.get("jobTemplate") or {}).get("spec") or {}
         causes += _containers_errors(
             (job_spec.get("template") or {}).get("spec") or {},
@@ -211,4 +231,25 @@ def spec_errors(
         )
     elif rt.kind == "Pod":
         causes += _containers_errors(spec, "spec")
+    elif rt.kind == "ConfigMap":
+        size = sum(len(str(v).encode()) for v in (obj.get("data") or {}).values())
+        size += sum(_decoded_size(v) for v in (obj.get("binaryData") or {}).values())
+        if size > MAX_DATA_SIZE:
+            # The whole object: upstream's empty field path prints as "[]".
+            causes.append(field_error("TooLong", "[]", _too_long()))
+    elif rt.kind == "Secret":
+        size = sum(_decoded_size(v) for v in (obj.get("data") or {}).values())
+        if size > MAX_DATA_SIZE:
+            causes.append(field_error("TooLong", "data", _too_long()))
     return causes
+
+
+def _too_long() -> str:
+    return f"must have at most {MAX_DATA_SIZE} bytes"
+
+
+def _decoded_size(value: Any) -> int:
+    try:
+        return len(base64.b64decode(str(value), validate=False))
+    except (ValueError, TypeError):
+        return len(str(value))

@@ -26,8 +26,13 @@ def watch_stream(
     namespace: str | None,
     query: dict[str, str],
     stopping: threading.Event,
+    floor: int = 0,
 ) -> Iterator[bytes]:
     """Events until ``timeoutSeconds`` passes, the server stops or the client leaves.
+
+    A watch from a resourceVersion older than what the server still remembers (its event
+    history, which begins at ``floor``, the revision it started serving at, like the API
+    server's watch cache) gets a single ERROR event with a 410 Expired Status.
 
     Not a generator itself, so that a bad selector fails before any header is sent.
     """
@@ -45,9 +50,9 @@ def watch_stream(
         else:
             initial = []
             cursor = int(since) if since.isdigit() else 0
-            oldest = store.oldest_revision()
-            if cursor < oldest - 1 and store.revision > cursor:
-                message = f"too old resource version: {cursor} ({store.revision})"
+            oldest = max(store.oldest_revision() - 1, floor)
+            if cursor < oldest:
+                message = f"too old resource version: {cursor} ({oldest})"
                 return iter([_line("ERROR", status_body(410, "Expired", message))])
     return_after = time.monotonic() + min(
         float(query.get("timeoutSeconds") or MAX_TIMEOUT), MAX_TIMEOUT

@@ -51,19 +51,44 @@ def _qos(spec: dict[str, Any]) -> str:
     return "Burstable"
 
 
-def image_id(image: str) -> str:
+def image_id(image: str, moves: int = 0) -> str:
     """What a kubelet reports as the image it pulled: ``name@digest``. A reference pinned
-    by digest pulls exactly that digest; a tag resolves to one made up from its name."""
-    name, at, _ = image.partition("@")
-    if at:
-        return image
+    by digest pulls exactly that digest; a tag resolves to one made up from its name and
+    how often the tag was moved (see ImageTags)."""
+    name, at, digest = image.partition("@")
     last = name.rsplit("/", 1)[-1]
     repository = name[: len(name) - len(last)] + last.split(":", 1)[0]
-    return f"{repository}@sha256:{_digest(image)}"
+    if at:
+        return f"{repository}@{digest}"
+    return f"{repository}@sha256:{_digest(image, *(['moved'] * moves))}"
+
+
+class ImageTags:
+    """The registry's side of tags: a tag names one digest until someone pushes another
+    image under it. Pods started after a move pull the new digest; running pods keep
+    reporting the one they pulled, as a kubelet does."""
+
+    def __init__(self) -> None:
+        self.moves: dict[str, int] = {}
+
+    def move(self, image: str) -> str:
+        """Push a new image under the tag `image`; returns the digest it now names."""
+        if "@" in image:
+            raise ValueError(f"{image} is pinned by digest: only a tag can move")
+        self.moves[image] = self.moves.get(image, 0) + 1
+        return self.image_id(image).rpartition("@")[2]
+
+    def image_id(self, image: str) -> str:
+        return image_id(image, self.moves.get(image, 0))
 
 
 def pod_status(
-    pod: dict[str, Any], state: str, started: float, pod_ip: str, host_ip: str
+    pod: dict[str, Any],
+    state: str,
+    started: float,
+    pod_ip: str,
+    host_ip: str,
+    tags: ImageTags | None = None,
 ) -> dict[str, Any]:
     """A kubelet-shaped status for one of the modelled pod states."""
     spec = pod.get("spec") or {}
@@ -92,7 +117,7 @@ def pod_status(
         status: dict[str, Any] = {
             "name": cname,
             "image": image,
-            "imageID": image_id(image),
+            "imageID": (tags or ImageTags()).image_id(image),
             "containerID": f"containerd://{_digest(name, cname)}",
             "ready": ready,
             "started": ready,

@@ -38,11 +38,6 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "payload_too_large"
 
 
-class UnprocessableEntity(exceptions.APIException):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_code = "unprocessable"
-
-
 class UpstreamError(exceptions.APIException):
     status_code = status.HTTP_502_BAD_GATEWAY
     default_code = "cluster_error"
@@ -104,6 +99,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return problem(
             400, "Invalid input", "Correct the fields listed in errors.", _field_errors(exc)
         )
+    if isinstance(exc, exceptions.ParseError):
+        # The body as a whole (not JSON, not UTF-8, nested too deep): the field is "body".
+        return problem(400, "Malformed request", str(exc.detail), {"body": [str(exc.detail)]})
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
     if isinstance(exc, PermissionDenied):

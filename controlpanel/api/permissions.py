@@ -8,7 +8,7 @@ from typing import Any
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-from controlpanel.api.models import ApiToken, Scope
+from controlpanel.integrations.models import ApiToken, Scope
 
 
 def token_of(request: Request) -> ApiToken | None:
@@ -24,8 +24,9 @@ def needed_scope(request: Request, view: Any) -> str:
 
 
 class HasScope(BasePermission):
-    """A personal token needs the view's scope (`write` implies `read`; `admin` implies
-    all). A deploy token may only use views that declare `allow_deploy_token`."""
+    """A personal token needs the view's scope (`write` and `deploy` imply `read`; `admin`
+    implies all). A deploy token may only use views that declare `allow_deploy_token`, a
+    site's preview token only those that declare `allow_preview_token`."""
 
     message = "This token's scopes do not allow this request."
 
@@ -35,12 +36,14 @@ class HasScope(BasePermission):
             return True
         if token.is_deploy_token:
             return bool(getattr(view, "allow_deploy_token", False))
+        if token.is_preview_token:
+            return bool(getattr(view, "allow_preview_token", False))
         scopes = set(token.scopes)
         if Scope.ADMIN in scopes:
             return True
         needed = needed_scope(request, view)
         if needed == Scope.READ:
             return bool(scopes & {Scope.READ, Scope.WRITE, Scope.DEPLOY})
-        if needed == Scope.DEPLOY:
-            return bool(scopes & {Scope.DEPLOY, Scope.WRITE})
+        # Exactly as docs/api.md says: `write` changes configuration but does not deploy,
+        # `deploy` deploys but changes nothing else.
         return needed in scopes

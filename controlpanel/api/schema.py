@@ -31,6 +31,7 @@ ALWAYS = {
 WRITES = {
     "412": "If-Match does not match the current ETag.",
     "413": "The request body is too large.",
+    "409": "Conflicts with the current state (e.g. a site's preview limit is reached).",
     "415": "Send application/json.",
     "422": "The Idempotency-Key was used for a different request.",
     "502": "The cluster answered with an error.",
@@ -53,7 +54,7 @@ def add_problem_responses(
                 operation["responses"].setdefault(
                     code, {"description": description, "content": reference}
                 )
-            if method == "post" and "202" in operation["responses"]:
+            if method in {"post", "put"} and "202" in operation["responses"]:
                 operation.setdefault("parameters", []).append(
                     {
                         "in": "header",

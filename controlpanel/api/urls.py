@@ -13,13 +13,24 @@ from controlpanel.api.views.infrastructure import (
     NodePoolViewSet,
     NodeSizeViewSet,
 )
-from controlpanel.api.views.local import EnvironmentLocalView, EnvironmentLocalZipView
+from controlpanel.api.views.local import (
+    EnvironmentFilesScriptView,
+    EnvironmentLocalView,
+    EnvironmentLocalZipView,
+    SiteSanitizeRulesView,
+)
 from controlpanel.api.views.mail import (
     ClientMailRelayView,
     EnvironmentMailView,
     EnvironmentTestMailView,
 )
 from controlpanel.api.views.operations import OperationViewSet
+from controlpanel.api.views.previews import (
+    PreviewListView,
+    PreviewSettingsView,
+    PreviewTokenView,
+    PreviewView,
+)
 from controlpanel.api.views.resources import (
     ClientViewSet,
     CronViewSet,
@@ -74,6 +85,27 @@ urlpatterns = [
         "v1/environments/<str:pk>/local.zip",
         EnvironmentLocalZipView.as_view(),
         name="environment-local-zip",
+    ),
+    path(
+        "v1/environments/<str:pk>/files.sh",
+        EnvironmentFilesScriptView.as_view(),
+        name="environment-files-script",
+    ),
+    path(
+        "v1/sites/<str:pk>/sanitize-rules/",
+        SiteSanitizeRulesView.as_view(),
+        name="site-sanitize-rules",
+    ),
+    path("v1/sites/<str:pk>/previews/", PreviewListView.as_view(), name="site-previews"),
+    # Branch names may hold slashes (feature/x): the rest of the path is the branch.
+    path("v1/sites/<str:pk>/previews/<path:branch>/", PreviewView.as_view(), name="site-preview"),
+    path(
+        "v1/sites/<str:pk>/preview-settings/",
+        PreviewSettingsView.as_view(),
+        name="site-preview-settings",
+    ),
+    path(
+        "v1/sites/<str:pk>/preview-tokens/", PreviewTokenView.as_view(), name="site-preview-tokens"
     ),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

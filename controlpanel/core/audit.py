@@ -22,6 +22,22 @@ from django.http import HttpRequest, HttpResponse
 from controlpanel.core.fields import EncryptedTextField
 from controlpanel.core.models import AuditEvent, Client, User
 
+# (id, name) of the API token this request authenticated with; set by the API's
+# authentication, reset with the rest of the request's context.
+_request_token: contextvars.ContextVar[tuple[int | None, str]] = contextvars.ContextVar(
+    "hangar_request_token", default=(None, "")
+)
+
+
+def request_token() -> tuple[int | None, str]:
+    """(id, name) of the API token acting in this request, (None, "") for none."""
+    return _request_token.get()
+
+
+def set_request_token(token_id: int, name: str) -> None:
+    _request_token.set((token_id, name))
+
+
 _request_ip: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "hangar_request_ip", default=None
 )
@@ -88,6 +104,8 @@ def audit_record(
         changes=changes or {},
         ip_address=_request_ip.get(),
         user_agent=_request_user_agent.get(),
+        token_id=_request_token.get()[0],
+        token_name=_request_token.get()[1],
     )
 
 
@@ -122,11 +140,13 @@ class AuditContextMiddleware:
         ip_token = _request_ip.set(client_ip(request))
         agent = (request.META.get("HTTP_USER_AGENT") or "").replace("\x00", "")
         agent_token = _request_user_agent.set(agent[:USER_AGENT_MAX])
+        token_token = _request_token.set((None, ""))
         try:
             return self.get_response(request)
         finally:
             _request_ip.reset(ip_token)
             _request_user_agent.reset(agent_token)
+            _request_token.reset(token_token)
 
 
 def save_new_audited(

@@ -11,7 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from controlpanel.core.roles import ClientRole, StaffRole
+from controlpanel.core.roles import ADMIN_HIDDEN_APPS, ClientRole, StaffRole, staff_admin_may
 from controlpanel.core.tenancy import TenantManager, TenantQuerySet, is_agency_staff
 from controlpanel.core.validators import validate_dns_label
 
@@ -80,16 +80,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         """Django admin permissions follow the staff role (the admin is an interim UI)."""
         if not self.is_active:
             return False
-        if self.is_superuser or self.staff_role == StaffRole.ADMIN:
-            return True
-        if self.staff_role == StaffRole.OPERATOR:
-            return not perm.startswith("billing.") or ".view_" in perm
-        if self.staff_role == StaffRole.BILLING:
-            return perm.startswith("billing.") or ".view_" in perm
-        return False
+        return staff_admin_may(self, perm)
 
     def has_module_perms(self, app_label: str) -> bool:
-        return self.is_active and (self.is_superuser or bool(self.staff_role))
+        if not self.is_active or not (self.is_superuser or self.staff_role):
+            return False
+        return app_label not in ADMIN_HIDDEN_APPS
 
     def get_full_name(self) -> str:
         return self.full_name or self.email
@@ -217,6 +213,10 @@ class AuditEvent(models.Model):
     changes = models.JSONField(default=dict, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=255, blank=True, default="")
+    # The API token the request authenticated with (its id and name), if any: which of a
+    # person's tokens acted. Not a foreign key: tokens live in the API app, above core.
+    token_id = models.PositiveBigIntegerField(null=True, blank=True)
+    token_name = models.CharField(max_length=100, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     objects = AuditEventManager()

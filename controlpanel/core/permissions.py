@@ -85,7 +85,7 @@ def client_role(user: User, client: Client) -> ClientRole | None:
     cache = getattr(user, "_client_roles", None)
     if cache is None:
         cache = {m.client_id: ClientRole(m.role) for m in user.memberships.all()}
-        user._client_roles = cache  # type: ignore[union-attr]
+        user._client_roles = cache  # type: ignore[attr-defined]
     return cache.get(client.pk)
 
 
@@ -100,7 +100,7 @@ def can(user: User | AnonymousUser | None, action: Action, client: Client | None
         return False
     if not client.is_active and action not in _READ_ACTIONS:
         return False
-    role = client_role(user, client)  # type: ignore[arg-type]
+    role = client_role(user, client)
     return role is not None and role in client_roles
 
 

@@ -9,14 +9,16 @@
   bodies hold Secrets (base64, which no pattern can recognise), so they are replaced by
   their size.
 - `SafeExceptionReporterFilter`: Django's error reports (500 emails, DEBUG pages) with the
-  Authorization header, cookies and any setting or local variable whose name says
-  secret masked, and tokens masked inside every other string.
+  Authorization header, cookies and any setting whose name says secret masked, and every
+  frame local masked unless it is known safe (numbers, dates, model instances).
 """
 
 from __future__ import annotations
 
+import datetime
 import logging
 import re
+from decimal import Decimal
 from typing import Any
 
 from django.views.debug import SafeExceptionReporterFilter as DjangoReporterFilter
@@ -85,16 +87,29 @@ FRAME_HIDDEN = re.compile(
 )
 
 
+# A local may hold anything a person typed (a secret variable's value, a kubeconfig, a
+# password), in Hangar's frames and in the library frames between them (a decorator's
+# `kwds`, a serializer's `data`): error reports show only values known to be safe.
+_SAFE_TYPES = (int, float, bool, type(None), Decimal, datetime.date, datetime.timedelta)
+
+
+def _known_safe(value: Any) -> bool:
+    """Numbers, dates, None, and model instances (shown by their str(): a name)."""
+    from django.db.models import Model
+
+    return isinstance(value, (*_SAFE_TYPES, Model))
+
+
 class SafeExceptionReporterFilter(DjangoReporterFilter):
+    """Masks by default: every frame local that is not known safe (`_known_safe`)."""
+
     hidden_settings = HIDDEN
 
     def get_traceback_frame_variables(self, request: Any, tb_frame: Any) -> Any:
         cleansed = []
         for name, value in super().get_traceback_frame_variables(request, tb_frame):
-            if value != self.cleansed_substitute and FRAME_HIDDEN.search(str(name)):
+            if not _known_safe(value) or FRAME_HIDDEN.search(str(name)):
                 value = self.cleansed_substitute
-            elif isinstance(value, str):
-                value = redact(value)
             cleansed.append((name, value))
         return cleansed
 

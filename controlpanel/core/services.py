@@ -174,3 +174,17 @@ def user_invite(
             raise ValidationError({"email": f"{email} is a member of {client.name} already."})
         membership = membership_add(actor=actor, client=client, user=user, role=role)
     return user, membership, created
+
+
+@transaction.atomic
+def reset_two_factor(*, actor: User, user: User) -> bool:
+    """Remove `user`'s two-factor devices (staff administrators only): they enrol a new
+    one at their next sign-in, staff before anything else. The key itself is never shown
+    again after enrolment, to anyone. False when there was nothing to reset."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    require(actor, Action.MANAGE_CLIENTS)  # administrators only
+    deleted, _ = TOTPDevice.objects.filter(user=user).delete()
+    if deleted:
+        audit_record(actor=actor, action="user.two_factor_reset", target=user)
+    return bool(deleted)

@@ -51,12 +51,6 @@ class TenantQuerySet(models.QuerySet):
         lookup: dict[str, Any] = {f"{path}__in": member_client_ids(user)}
         return self.filter(**lookup)
 
-    def for_client(self, client: Any) -> TenantQuerySet:
-        path: str | None = getattr(self.model, "tenant_path", None)
-        if path in (None, PUBLIC):
-            raise TypeError(f"{self.model.__name__} does not belong to a client.")
-        return self.filter(**{path: client})
-
 
 class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: ignore[misc]
     pass

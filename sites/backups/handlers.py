@@ -4,6 +4,9 @@ sites app loads."""
 
 from __future__ import annotations
 
+import time
+
+from django.conf import settings
 from django.utils import timezone
 
 from clusters.dbserver import DatabaseServerError, quote, validate_identifier
@@ -18,21 +21,28 @@ from sites.backups.data import (
     environment_password_rotate,
 )
 from sites.backups.hooks import DataServiceUnavailable
-from sites.backups.jobs import log_output, run_tool_job, take_backup
+from sites.backups.jobs import (
+    JobOutcome,
+    backup_mark_corrupt,
+    job_failure,
+    log_output,
+    run_tool_job,
+    take_backup,
+)
 from sites.backups.verify import VerificationFailed, verify_backup
 from sites.handlers.converge import converge, load_environment
 from sites.manifests.backups import render_restore_job
 from sites.models import Backup, Environment
 
 
-def _require_data(environment: Environment) -> None:
+def require_data(environment: Environment) -> None:
     if not data_enabled(environment) or environment_database(environment) is None:
         raise OperationFailed(
             f"{environment} has no provisioned database and storage to back up or restore."
         )
 
 
-def _verify_again(ctx: OperationContext, backup: Backup) -> None:
+def verify_again(ctx: OperationContext, backup: Backup) -> None:
     """Before a backup is used: is it still exactly what was verified?"""
     try:
         verify_backup(
@@ -42,7 +52,9 @@ def _verify_again(ctx: OperationContext, backup: Backup) -> None:
             expect_database_sha256=backup.database_sha256,
         )
     except VerificationFailed as exc:
-        raise OperationFailed(f"Backup #{backup.pk} is no longer usable: {exc}") from exc
+        reason = f"Backup #{backup.pk} is no longer usable: {exc}"
+        backup_mark_corrupt(backup, reason)
+        raise OperationFailed(reason) from exc
     except StorageError as exc:
         raise OperationFailed(f"Backup #{backup.pk} could not be checked: {exc.message}") from exc
 
@@ -64,7 +76,7 @@ def backup_create(ctx: OperationContext) -> dict:
     environment = load_environment(ctx.operation.target_id)
     backup = Backup.objects.get(pk=ctx.params["backup_id"])
     ctx.plan(1)
-    _require_data(environment)
+    require_data(environment)
     take_backup(ctx, environment, kind=backup.kind, backup=backup)
     ctx.step(f"Backup #{backup.pk} is verified.")
     return {"backup_id": backup.pk, "key_prefix": backup.key_prefix}
@@ -81,19 +93,23 @@ def backup_restore(ctx: OperationContext) -> dict:
     target = load_environment(ctx.operation.target_id)
     backup = Backup.objects.select_related("cluster", "environment").get(pk=ctx.params["backup_id"])
     ctx.plan(4)
-    _require_data(target)
+    require_data(target)
     if backup.site_id != target.site_id:
         raise OperationFailed("Refused: that backup belongs to another site.")
     if backup.status != Backup.Status.SUCCEEDED:
         raise OperationFailed(f"Backup #{backup.pk} is not a verified backup.")
-    _verify_again(ctx, backup)
+    verify_again(ctx, backup)
     ctx.step(
         f"Backup #{backup.pk} ({backup.environment_slug}, {backup.taken_at:%Y-%m-%d %H:%M}"
         " UTC) verified again."
     )
 
-    safety = take_backup(ctx, target, kind=Backup.Kind.PRE_RESTORE, prune=False)
-    ctx.step(f"Safety backup #{safety.pk} of {target.name} is verified.")
+    safety = None
+    if ctx.params.get("safety_backup", True):
+        safety = take_backup(ctx, target, kind=Backup.Kind.PRE_RESTORE, prune=False)
+        ctx.step(f"Safety backup #{safety.pk} of {target.name} is verified.")
+    else:
+        ctx.step(f"No safety backup: {target.name} is new and holds nothing yet.")
 
     restore_files = bool(ctx.params.get("restore_files", True))
     job = render_restore_job(
@@ -102,34 +118,72 @@ def backup_restore(ctx: OperationContext) -> dict:
         source_prefix=backup.key_prefix,
         database_sha256=backup.database_sha256,
         restore_files=restore_files,
+        database_size=backup.database_size,
     )
     outcome = run_tool_job(ctx, target, job)
     log_output(ctx, outcome)
     if outcome.ok:
         ctx.step(f"Restored backup #{backup.pk} into {target.name}.")
         ctx.step("Done: the database" + (" and files are" if restore_files else " is") + " back.")
-        return {"backup_id": backup.pk, "safety_backup_id": safety.pk, "target": target.slug}
+        return {
+            "backup_id": backup.pk,
+            "safety_backup_id": safety.pk if safety else None,
+            "target": target.slug,
+        }
 
-    reason = f"the restore job failed ({outcome.message})"
+    cause = job_failure(outcome)
+    if "was not touched" in cause:
+        # restore.sh fetches and checks the dump before it changes anything.
+        raise OperationFailed(
+            f"The restore failed before changing {target.name}: {cause}. {target.name} is "
+            "as it was"
+            + (f"; safety backup #{safety.pk} was not needed." if safety else ".")
+        )
+    reason = f"the restore job failed: {cause}"
+    if safety is None:
+        raise OperationFailed(f"The restore failed: {reason}.")
     ctx.log(f"The restore failed; putting safety backup #{safety.pk} back.", "error")
-    undo = render_restore_job(
-        target,
-        name=f"restore-{ctx.operation.pk}-undo",
-        source_prefix=safety.key_prefix,
-        database_sha256=safety.database_sha256,
-        restore_files=True,
-    )
-    undone = run_tool_job(ctx, target, undo)
-    log_output(ctx, undone)
+    undone = _undo(ctx, target, safety)
     if undone.ok:
         raise OperationFailed(
             f"The restore failed: {reason}. {target.name} was put back as it was before, "
             f"from safety backup #{safety.pk}."
         )
+    # Neither the old state nor the new: say so first, loudly, with what to do.
     raise OperationFailed(
-        f"The restore failed: {reason}, and putting safety backup #{safety.pk} back failed "
-        f"too ({undone.message}). Restore backup #{safety.pk} into {target.name} by hand."
+        f"{target.name} IS HALF-RESTORED: the restore failed ({reason}) and putting safety "
+        f"backup #{safety.pk} back failed too ({job_failure(undone)}). Restore backup "
+        f"#{safety.pk} into {target.name} as soon as the cause is fixed."
     )
+
+
+def _undo(ctx: OperationContext, target: Environment, safety: Backup) -> JobOutcome:
+    """Put the safety backup back. restore.sh fetches the dump before it changes anything,
+    so an attempt the storage did not answer left the target as the failed restore did:
+    try again, with growing pauses, while the storage is away."""
+    attempts = max(1, settings.HANGAR_RESTORE_UNDO_ATTEMPTS)
+    pause = settings.HANGAR_RESTORE_UNDO_BACKOFF
+    for attempt in range(1, attempts + 1):
+        undo = render_restore_job(
+            target,
+            name=f"restore-{ctx.operation.pk}-undo" + (f"-{attempt}" if attempt > 1 else ""),
+            source_prefix=safety.key_prefix,
+            database_sha256=safety.database_sha256,
+            restore_files=True,
+            database_size=safety.database_size,
+        )
+        undone = run_tool_job(ctx, target, undo)
+        log_output(ctx, undone)
+        if undone.ok or "was not touched" not in job_failure(undone) or attempt == attempts:
+            return undone
+        ctx.log(
+            f"Putting safety backup #{safety.pk} back failed ({job_failure(undone)}); "
+            f"trying again in {pause:.0f}s (attempt {attempt + 1} of {attempts}).",
+            "warning",
+        )
+        time.sleep(pause)
+        pause *= 2
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _record_check(backup: Backup, passed: bool, detail: str) -> None:
@@ -144,12 +198,12 @@ def _record_check(backup: Backup, passed: bool, detail: str) -> None:
 def backup_check_restore(ctx: OperationContext) -> dict:
     """Restore a backup into a scratch database, check that it loaded tables, drop it."""
     environment = load_environment(ctx.operation.target_id)
-    _require_data(environment)
+    require_data(environment)
     backup = Backup.objects.get(pk=ctx.params["backup_id"])
     record = environment_database(environment)
-    assert record is not None  # noqa: S101 - _require_data
+    assert record is not None  # noqa: S101 - require_data
     ctx.plan(3)
-    _verify_again(ctx, backup)
+    verify_again(ctx, backup)
     ctx.step(f"Backup #{backup.pk} verified again.")
     server = database_server(environment)
     scratch = validate_identifier(
@@ -166,6 +220,7 @@ def backup_check_restore(ctx: OperationContext) -> dict:
             source_prefix=backup.key_prefix,
             database_sha256=backup.database_sha256,
             target_database=scratch,
+            database_size=backup.database_size,
         )
         outcome = run_tool_job(ctx, environment, job)
         log_output(ctx, outcome)
@@ -182,7 +237,7 @@ def backup_check_restore(ctx: OperationContext) -> dict:
             ctx.log(f"Could not drop the scratch database {scratch}: {exc.message}", "warning")
     ctx.step(f"Scratch database {scratch} dropped.")
     if not outcome.ok:
-        detail = f"The dump did not load: {outcome.message}. {outcome.tail(1500)}"
+        detail = f"The dump did not load: {job_failure(outcome)}"
         _record_check(backup, False, detail)
         raise OperationFailed(f"Backup #{backup.pk} does not restore. {detail}")
     if not tables:
@@ -198,7 +253,7 @@ def backup_check_restore(ctx: OperationContext) -> dict:
 @register("environment.rotate_database_password", label="Rotate database password")
 def rotate_database_password(ctx: OperationContext) -> dict:
     environment = load_environment(ctx.operation.target_id)
-    _require_data(environment)
+    require_data(environment)
     ctx.plan(3 if environment.image else 2)
     try:
         record = environment_password_rotate(environment=environment)

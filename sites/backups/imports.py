@@ -18,7 +18,7 @@ from clusters.storage import ObjectStorage, StorageError
 from controlpanel.core.models import Membership, User
 from controlpanel.core.roles import ClientRole, StaffRole
 from sites.backups import naming
-from sites.backups.jobs import backup_record_verified
+from sites.backups.jobs import backup_record_verified, files_prefix
 from sites.backups.retention import retention_apply
 from sites.backups.verify import VerificationFailed, verify_backup
 from sites.models import Backup, BackupSchedule, Environment
@@ -95,7 +95,9 @@ def _import_folder(
         return backup
     backup = Backup.objects.create(**common, status=Backup.Status.RUNNING)
     try:
-        result = verify_backup(storage, folder)
+        result = verify_backup(
+            storage, folder, files_prefix=files_prefix(environment), started=taken_at
+        )
     except VerificationFailed as exc:
         Backup.objects.filter(pk=backup.pk).update(
             status=Backup.Status.FAILED,

@@ -15,7 +15,7 @@ from django.utils import timezone
 from clusters.engine import OperationContext, OperationFailed
 from clusters.storage import ObjectStorage, StorageError
 from sites.backups import naming
-from sites.backups.data import object_storage
+from sites.backups.data import environment_database, object_storage
 from sites.backups.retention import retention_apply
 from sites.backups.verify import VerificationFailed, VerifiedBackup, verify_backup
 from sites.manifests.backups import render_backup_job, render_tools_configmap
@@ -65,6 +65,11 @@ def log_output(ctx: OperationContext, outcome: JobOutcome) -> None:
         ctx.log(f"Output of {outcome.name}:\n{outcome.tail(3500)}", level)
 
 
+def files_prefix(environment: Environment) -> str:
+    record = environment_database(environment)
+    return record.files_prefix if record is not None else ""
+
+
 def backup_start(
     environment: Environment,
     *,
@@ -108,6 +113,13 @@ def backup_failed(backup: Backup, reason: str, *, storage_ok: bool = True) -> No
         logger.warning("could not delete the objects of failed backup %s: %s", backup.pk, exc)
 
 
+def backup_mark_corrupt(backup: Backup, reason: str) -> None:
+    """A verified backup found changed or missing: it can no longer be restored or
+    downloaded, and says why."""
+    Backup.objects.filter(pk=backup.pk).update(status=Backup.Status.CORRUPT, error=reason[:4000])
+    backup.status, backup.error = Backup.Status.CORRUPT, reason
+
+
 def backup_record_verified(backup: Backup, result: VerifiedBackup) -> None:
     now = timezone.now()
     fields = {
@@ -119,6 +131,7 @@ def backup_record_verified(backup: Backup, result: VerifiedBackup) -> None:
         "database_sha256": result.database_sha256,
         "files_count": result.files_count,
         "files_size": result.files_size,
+        "database_tables": result.database_tables,
         "manifest_sha256": result.manifest_sha256,
     }
     Backup.objects.filter(pk=backup.pk).update(**fields)
@@ -161,13 +174,18 @@ def take_backup(
     outcome = run_tool_job(ctx, environment, job)
     log_output(ctx, outcome)
     if not outcome.ok:
-        reason = f"The backup job failed: {_last_error(outcome.output) or outcome.message}"
+        reason = f"The backup job failed: {job_failure(outcome)}"
         backup_failed(backup, reason)
         raise OperationFailed(reason)
     Backup.objects.filter(pk=backup.pk).update(finished_at=timezone.now())
     storage = object_storage(environment)
     try:
-        result = verify_backup(storage, backup.key_prefix)
+        result = verify_backup(
+            storage,
+            backup.key_prefix,
+            files_prefix=files_prefix(environment),
+            started=backup.taken_at,
+        )
     except VerificationFailed as exc:
         reason = f"The backup did not verify: {exc}"
         backup_failed(backup, reason)
@@ -180,9 +198,21 @@ def take_backup(
     backup_record_verified(backup, result)
     ctx.log(
         f"Backup verified: dump {result.database_size} bytes (sha256 "
-        f"{result.database_sha256[:12]}…), {result.files_count} files, "
-        f"{result.files_size} bytes."
+        f"{result.database_sha256[:12]}…, {result.database_tables} tables), "
+        f"{result.files_count} files, {result.files_size} bytes, every checksum read back."
     )
+    if result.directory_markers:
+        ctx.log(
+            f"{len(result.directory_markers)} empty folder marker(s) hold no content and are "
+            f"not in the backup: {', '.join(result.directory_markers[:10])}",
+            "warning",
+        )
+    if result.database_tables == 0:
+        ctx.log(
+            f"Backup #{backup.pk} holds an empty database (no tables): restoring it over a "
+            "database with tables needs confirming.",
+            "warning",
+        )
     if prune:
         try:
             pruned = retention_apply(environment=environment, storage=storage)
@@ -192,6 +222,12 @@ def take_backup(
             if pruned:
                 ctx.log(f"Retention pruned {len(pruned)} older backup(s).")
     return backup
+
+
+def job_failure(outcome: JobOutcome) -> str:
+    """The cause of a failed Job, as its script said it (the Job's own status, such as
+    BackoffLimitExceeded, only when the script said nothing)."""
+    return _last_error(outcome.output) or outcome.message
 
 
 _STAMPED = re.compile(r"^\d\d:\d\d:\d\d ")

@@ -1,6 +1,12 @@
-"""Grandfather-father-son retention: which verified backups to keep, and pruning the rest.
+"""Retention by reason: which verified backups to keep, and pruning the rest.
 
-The policy keeps, going back from the newest backup, the newest backup of each of the last
+Scheduled backups follow grandfather-father-son. Every other backup (manual, before a
+deploy, before a restore, before destroying) is a safety net someone asked for or will
+be told to use: it is kept for HANGAR_BACKUP_SAFETY_KEEP_DAYS (default 14) after it was
+taken, whatever newer backups exist, and is never a GFS candidate, so a later backup of
+the same day cannot push it out. The newest verified backup of any reason is always kept.
+
+The GFS policy keeps, going back from the newest backup, the newest backup of each of the last
 ``daily`` days that have a backup, of each of the last ``weekly`` ISO weeks, and of each of
 the last ``monthly`` months (in the agency's time zone). Counting periods that *have*
 backups, not calendar periods, means a site whose backups stopped for a month still keeps
@@ -23,7 +29,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from clusters.models import Operation
-from clusters.storage import ObjectStorage
+from clusters.storage import ObjectStorage, StorageError
 from sites.models import Backup, BackupSchedule, Environment
 
 logger = logging.getLogger(__name__)
@@ -76,7 +82,68 @@ def gfs_keep(
     return keep
 
 
-def _in_use(environment: Environment) -> set[int]:
+SAFETY_KINDS = frozenset(
+    {
+        Backup.Kind.MANUAL,
+        Backup.Kind.PRE_DEPLOY,
+        Backup.Kind.PRE_RESTORE,
+        Backup.Kind.PRE_DESTROY,
+    }
+)
+
+
+def retention_keep(
+    backups: Iterable[tuple[K, datetime, str]],
+    policy: Policy,
+    *,
+    now: datetime,
+    safety_days: int | None = None,
+    tz: tzinfo | None = None,
+) -> set[K]:
+    """The keys of the backups to keep, from (key, taken_at, kind) triples: GFS over the
+    scheduled ones, every other kind younger than `safety_days`, and the newest of all.
+    `now` is the clock (tests pass their own instead of waiting)."""
+    items = list(backups)
+    if not items:
+        return set()
+    days = settings.HANGAR_BACKUP_SAFETY_KEEP_DAYS if safety_days is None else safety_days
+    cutoff = now - timedelta(days=days)
+    scheduled = [(key, moment) for key, moment, kind in items if kind not in SAFETY_KINDS]
+    keep = gfs_keep(scheduled, policy, tz)
+    keep |= {key for key, moment, kind in items if kind in SAFETY_KINDS and moment >= cutoff}
+    keep.add(max(items, key=lambda item: item[1])[0])
+    return keep
+
+
+def retention_words(policy: Policy, safety_days: int | None = None) -> str:
+    """The retention `policy` gives, in words, for the schedule forms."""
+    days = settings.HANGAR_BACKUP_SAFETY_KEEP_DAYS if safety_days is None else safety_days
+
+    def count(n: int, unit: str) -> str:
+        return f"{n} {unit}" + ("" if n == 1 else "s")
+
+    periods = [
+        count(n, unit)
+        for n, unit in (
+            (policy.daily, "day"),
+            (policy.weekly, "week"),
+            (policy.monthly, "month"),
+        )
+        if n
+    ]
+    if not periods:
+        periods = ["0 periods"]
+    listed = ", ".join(periods[:-1]) + (" and " if len(periods) > 1 else "") + periods[-1]
+    most = policy.daily + policy.weekly + policy.monthly
+    return (
+        f"Scheduled backups: the newest of each of the last {listed} that have one "
+        f"(at most {most}, as a backup can stand for a day and its week). Manual, "
+        f"pre-deploy, pre-restore and pre-destroy backups: {count(days, 'day')} each, "
+        "whatever newer backups exist. The newest verified backup is always kept."
+    )
+
+
+def _in_use(environment: Environment | None) -> set[int]:
     """Backups a pending or running restore (or restore check) is about to read."""
     ids = Operation.objects.filter(
         kind__in=["backup.restore", "backup.check_restore"],
@@ -95,17 +162,20 @@ def _delete(backup: Backup, storage: ObjectStorage) -> None:
 def retention_apply(
     *, environment: Environment, storage: ObjectStorage, now: datetime | None = None
 ) -> list[Backup]:
-    """Prune the environment's verified backups the policy does not keep, and failed ones
-    older than HANGAR_BACKUP_FAILED_KEEP_DAYS. Returns the pruned backups."""
+    """Prune the environment's verified backups that retention_keep does not keep, and
+    failed ones older than HANGAR_BACKUP_FAILED_KEEP_DAYS. Returns the pruned backups."""
+    now = now or timezone.now()
     verified = list(
         Backup.objects.filter(environment=environment, status=Backup.Status.SUCCEEDED).only(
-            "pk", "taken_at", "key_prefix"
+            "pk", "taken_at", "key_prefix", "kind"
         )
     )
-    keep = gfs_keep([(b.pk, b.taken_at) for b in verified], Policy.of(environment))
+    keep = retention_keep(
+        [(b.pk, b.taken_at, b.kind) for b in verified], Policy.of(environment), now=now
+    )
     keep |= _in_use(environment)
     pruned = [b for b in verified if b.pk not in keep]
-    cutoff = (now or timezone.now()) - timedelta(days=settings.HANGAR_BACKUP_FAILED_KEEP_DAYS)
+    cutoff = now - timedelta(days=settings.HANGAR_BACKUP_FAILED_KEEP_DAYS)
     pruned += list(
         Backup.objects.filter(
             environment=environment, status=Backup.Status.FAILED, created_at__lt=cutoff
@@ -117,4 +187,29 @@ def retention_apply(
         done.append(backup)
     if done:
         logger.info("pruned %d backups of %s", len(done), environment.namespace)
+    return done
+
+
+def prune_destroyed(*, now: datetime | None = None) -> list[Backup]:
+    """Backups of destroyed environments (the one taken before destroying above all) are
+    kept HANGAR_BACKUP_DESTROYED_KEEP_DAYS after they were taken, then pruned: no newer
+    backup will ever come to replace them, so only time decides."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.HANGAR_BACKUP_DESTROYED_KEEP_DAYS)
+    in_use = _in_use(None)
+    done = []
+    old = (
+        Backup.objects.filter(environment__isnull=True, taken_at__lt=cutoff)
+        .exclude(status__in=[Backup.Status.PENDING, Backup.Status.RUNNING])
+        .select_related("cluster")
+    )
+    for backup in old:
+        if backup.pk in in_use:
+            continue
+        try:
+            _delete(backup, ObjectStorage.for_cluster(backup.cluster))
+        except StorageError as exc:
+            logger.warning("could not prune backup %s: %s", backup.pk, exc.message)
+            continue
+        done.append(backup)
     return done

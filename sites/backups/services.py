@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 
+from clusters.dbserver import DatabaseServerError
 from clusters.models import Operation
 from clusters.storage import ObjectStorage, StorageError
 from controlpanel.core.audit import audit_record
@@ -19,8 +20,8 @@ from controlpanel.core.models import User
 from controlpanel.core.permissions import Action, client_role, require
 from controlpanel.core.roles import ClientRole, StaffRole
 from controlpanel.core.tenancy import is_agency_staff
-from sites.backups.data import data_enabled, environment_database
-from sites.backups.jobs import backup_start
+from sites.backups.data import data_enabled, database_server, environment_database
+from sites.backups.jobs import backup_mark_corrupt, backup_start
 from sites.models import Backup, BackupSchedule, Environment
 from sites.services.config import Verb, configuration_change
 from sites.services.operations import environment_operation, require_provisioned
@@ -46,7 +47,12 @@ def _require_data(environment: Environment) -> None:
                 "so there is nothing Hangar can back up or restore."
             }
         )
-    if environment_database(environment) is None:
+    # A provisioning queued before this operation makes the database (operations of one
+    # environment run in order): a new preview's restore is queued that way.
+    if (
+        environment_database(environment) is None
+        and environment.status != Environment.Status.PROVISIONING
+    ):
         raise ValidationError(
             {"environment": f"{environment} has no database yet; provision it again first."}
         )
@@ -86,6 +92,24 @@ def backup_create(*, actor: User, environment: Environment, idempotency_key: str
     return operation
 
 
+def _refuse_emptying(backup: Backup, target: Environment) -> None:
+    record = environment_database(target)
+    assert record is not None  # noqa: S101 - _require_data
+    try:
+        tables = len(database_server(target).tables(record.name))
+    except DatabaseServerError:
+        tables = -1  # cannot tell: ask all the same
+    if tables == 0:
+        return
+    has = f"has {tables} tables" if tables > 0 else "may have tables"
+    raise ValidationError(
+        {
+            "confirm_empty": f"Backup #{backup.pk} holds an empty database (no tables) and "
+            f"{target.name} {has}: restoring it empties them. Confirm to go ahead."
+        }
+    )
+
+
 @transaction.atomic
 def backup_restore(
     *,
@@ -93,11 +117,15 @@ def backup_restore(
     backup: Backup,
     target: Environment,
     restore_files: bool = True,
+    confirm_empty: bool = False,
     idempotency_key: str = "",
+    safety_backup: bool = True,
 ) -> Operation:
     """Restore `backup` into `target`, its own environment or another of the same site
     (production into staging). A safety backup of the target is taken first and put back
-    if the restore fails."""
+    if the restore fails; without `safety_backup` (a new, empty preview) it is not. A
+    backup of an empty database over a database with tables needs `confirm_empty`: it
+    would empty the target."""
     backup = _visible(actor, backup)
     require(actor, Action.RESTORE, target.site.client)
     if backup.site_id != target.site_id:
@@ -107,6 +135,8 @@ def backup_restore(
     if backup.status != Backup.Status.SUCCEEDED:
         raise ValidationError({"backup": "Only a verified backup can be restored."})
     _require_data(target)
+    if backup.empty_database and not confirm_empty:
+        _refuse_emptying(backup, target)
     source, here = backup.cluster, target.cluster
     if (source.storage_endpoint, source.storage_bucket) != (
         here.storage_endpoint,
@@ -126,6 +156,7 @@ def backup_restore(
             "backup_id": backup.pk,
             "source": backup.environment_slug,
             "restore_files": bool(restore_files),
+            **({} if safety_backup else {"safety_backup": False}),
         },
         idempotency_key=idempotency_key,
         steps_total=4,
@@ -230,9 +261,14 @@ def backup_download_url(*, actor: User, backup: Backup, what: str = "database") 
         f"{backup.taken_at:%Y%m%d-%H%M%S}-{name}"
     )
     try:
-        url = ObjectStorage.for_cluster(backup.cluster).presigned_get(
-            backup.key_prefix + name, filename=filename
-        )
+        storage = ObjectStorage.for_cluster(backup.cluster)
+        # A link that answers 404 is worse than an error now: look first.
+        found = storage.head(backup.key_prefix + name)
+        if found is None:
+            reason = f"Backup #{backup.pk} is no longer usable: {name} is missing from the bucket."
+            backup_mark_corrupt(backup, reason)
+            raise ValidationError({"backup": reason})
+        url = storage.presigned_get(backup.key_prefix + name, filename=filename)
     except StorageError as exc:
         raise ValidationError({"backup": exc.message}) from exc
     audit_record(

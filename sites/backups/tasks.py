@@ -15,6 +15,8 @@ from clusters.models import Operation
 from clusters.storage import StorageError
 from controlpanel.core.locks import one_at_a_time
 from sites.backups.imports import import_scheduled_backups
+from sites.backups.retention import prune_destroyed
+from sites.backups.scrub import scrub_backups
 from sites.backups.services import backup_check_restore
 from sites.models import Backup, Environment
 
@@ -79,3 +81,18 @@ def verify_restores_due_task() -> dict[str, int]:
             continue
         started += 1
     return {"started": started}
+
+
+@shared_task(name="sites.scrub_backups")
+@one_at_a_time
+def scrub_backups_task() -> dict[str, int]:
+    """Verify again the verified backups checked longest ago (a bounded batch)."""
+    report = scrub_backups()
+    pruned = prune_destroyed()
+    return {
+        "pruned_destroyed": len(pruned),
+        "verified": len(report.verified),
+        "corrupt": len(report.corrupt),
+        "recovered": len(report.recovered),
+        "unreachable": len(report.unreachable),
+    }

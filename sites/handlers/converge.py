@@ -17,6 +17,8 @@ from sites.desired import DesiredState, desired_state
 from sites.manifests import MANAGED_BY
 from sites.manifests.common import WEB, selector_labels
 from sites.models import Environment
+from sites.namespaces import require_owned
+from sites.services.digests import web_pod_digests
 from sites.validators import parse_image_reference
 
 OVERRIDABLE = frozenset(
@@ -176,10 +178,13 @@ def deployment_key(environment: Environment) -> str:
     return path_key("apps/v1", "Deployment", WEB, environment.namespace)
 
 
-def verify_running(ctx: OperationContext, environment: Environment, deployment: dict) -> None:
+def verify_running(
+    ctx: OperationContext, environment: Environment, deployment: dict
+) -> dict[str, str]:
     """What really runs is what was deployed: the live Deployment's web container has
     the environment's image and, when that image is pinned by digest, every pod of it that
-    reports the digest it runs (containerStatuses[].imageID) reports that one."""
+    reports the digest it runs (containerStatuses[].imageID) reports that one. Returns
+    the digest each web pod runs, for the release to record."""
     containers = (((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}).get(
         "containers"
     ) or []
@@ -189,23 +194,12 @@ def verify_running(ctx: OperationContext, environment: Environment, deployment: 
             f"The cluster's Deployment runs {running or 'no web container'}, not "
             f"{environment.image}: it was changed while this operation ran."
         )
+    digests = web_pod_digests(ctx.kube, environment)
     digest = parse_image_reference(environment.image).digest
-    if not digest:
-        return
-    pods = ctx.kube.list(
-        "v1", "Pod", environment.namespace, label_selector=selector_labels(environment, WEB)
-    )
-    for pod in pods:
-        if (pod.get("metadata") or {}).get("deletionTimestamp"):
-            continue  # an old pod on its way out
-        for status in (pod.get("status") or {}).get("containerStatuses") or []:
-            # Only a repository digest ("name@sha256:...") names what was pulled; a bare
-            # "sha256:..." is the local image id, a different number.
-            _, at, pulled = str(status.get("imageID") or "").rpartition("@")
-            if status.get("name") == WEB and at and pulled != digest:
-                raise OperationFailed(
-                    f"Pod {pod['metadata']['name']} runs {pulled}, not the deployed {digest}."
-                )
+    for pod, pulled in sorted(digests.items()):
+        if digest and pulled != digest:
+            raise OperationFailed(f"Pod {pod} runs {pulled}, not the deployed {digest}.")
+    return digests
 
 
 class NothingApplied(OperationFailed):
@@ -230,12 +224,14 @@ def converge(
     *,
     wait: bool = True,
     force_write: bool = False,
-) -> None:
+) -> dict[str, str]:
     """Make the cluster match `environment`: apply (all or nothing, see
     KubeClient.apply_all), prune, wait for the rollout and check that what runs is the
     environment's image. `force_write` applies even objects unchanged since the last
-    apply, and looks for strays in the namespace (drift repair)."""
+    apply, and looks for strays in the namespace (drift repair). Returns the digest each
+    web pod runs (nothing when it did not wait)."""
     desired = desired_or_fail(environment)
+    require_owned(ctx.kube, environment)
     try:
         outcome = ctx.kube.apply_all(desired.objects, force_write=force_write)
     except KubeNotFound as exc:
@@ -261,5 +257,7 @@ def converge(
         deployment = ctx.kube.observed.get(deployment_key(environment))
         if deployment is None or not rollout_status(deployment).done:
             deployment = wait_for_rollout(ctx, environment)
-        verify_running(ctx, environment, deployment)
+        digests = verify_running(ctx, environment, deployment)
         ctx.step(f"Rollout complete: every pod runs {environment.image}.")
+        return digests
+    return {}

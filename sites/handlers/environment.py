@@ -30,6 +30,8 @@ from sites.handlers.converge import (
 )
 from sites.manifests import render_foundation
 from sites.models import Environment, Release
+from sites.namespaces import require_owned
+from sites.services.digests import live_release, release_record_digests, web_pod_digests
 
 
 def _mark_failed(operation: Operation) -> None:
@@ -69,6 +71,7 @@ def _release_ends(operation: Operation, status: str) -> None:
 def provision(ctx: OperationContext) -> dict:
     environment = load_environment(ctx.operation.target_id)
     ctx.plan(3 if environment.image else 2)
+    require_owned(ctx.kube, environment)
     ctx.kube.apply(render_foundation(environment)[0])
     ctx.step(f"Namespace {environment.namespace} exists.")
     data_hooks.provision_data(ctx, environment)
@@ -108,7 +111,7 @@ def deploy(ctx: OperationContext) -> dict:
     ctx.plan(2)
     future = with_overrides(environment, {"image": image})
     try:
-        converge(ctx, future)
+        digests = converge(ctx, future)
     except NothingApplied:
         raise
     except OperationFailed:
@@ -124,10 +127,14 @@ def deploy(ctx: OperationContext) -> dict:
         Environment.objects.filter(pk=environment.pk, status=Environment.Status.FAILED).update(
             status=Environment.Status.ACTIVE
         )
-        Release.objects.filter(pk=ctx.params.get("release_id")).update(
-            status=Release.Status.SUCCEEDED
-        )
-    return {"image": image, "previous_image": previous}
+        release = Release.objects.filter(pk=ctx.params.get("release_id")).first()
+        if release is not None:
+            Release.objects.filter(pk=release.pk).update(status=Release.Status.SUCCEEDED)
+            release_record_digests(release, digests, pin=True)
+    digest = release.digest if release is not None else ""
+    if digest:
+        ctx.log(f"The pods run {digest}: promotions and rollbacks of this release deploy it.")
+    return {"image": image, "previous_image": previous, "digest": digest}
 
 
 @register("environment.scale", label="Scale")
@@ -145,8 +152,9 @@ def scale(ctx: OperationContext) -> dict:
         count = autoscaled_count(ctx, environment)
         if count is not None:
             changes["replicas"] = future.replicas = count
-    converge(ctx, future)
+    digests = converge(ctx, future)
     Environment.objects.filter(pk=environment.pk).update(**changes)
+    release_record_digests(live_release(environment), digests, pin=False)
     return changes
 
 
@@ -154,7 +162,8 @@ def scale(ctx: OperationContext) -> dict:
 def apply_config(ctx: OperationContext) -> dict:
     environment = load_environment(ctx.operation.target_id)
     ctx.plan(2 if environment.image else 1)
-    converge(ctx, environment, force_write=bool(ctx.params.get("repair")))
+    digests = converge(ctx, environment, force_write=bool(ctx.params.get("repair")))
+    release_record_digests(live_release(environment), digests, pin=False)
     version = ctx.params.get("config_version", environment.config_version)
     Environment.objects.filter(pk=environment.pk, applied_config_version__lt=version).update(
         applied_config_version=version
@@ -188,6 +197,10 @@ def restart(ctx: OperationContext) -> dict:
     )
     ctx.step("Asked for new pods.")
     wait_for_rollout(ctx, environment)
+    # New pods pull the tag again: record what they run, a moved tag shows here.
+    release_record_digests(
+        live_release(environment), web_pod_digests(ctx.kube, environment), pin=False
+    )
     ctx.step("Every pod was replaced.")
     return {"restarted_at": stamp}
 
@@ -209,8 +222,11 @@ def destroy(ctx: OperationContext) -> dict:
     environment = load_environment(ctx.operation.target_id)
     ctx.plan(2)
     namespace = environment.namespace
-    data_hooks.final_backup(ctx, environment)
-    deleted = ctx.kube.delete("v1", "Namespace", namespace)
+    # Before the final backup too: its Job would run in someone else's namespace.
+    exists = require_owned(ctx.kube, environment)
+    if ctx.params.get("final_backup", True):
+        data_hooks.final_backup(ctx, environment)
+    deleted = exists and ctx.kube.delete("v1", "Namespace", namespace)
     ctx.step(f"Deleting namespace {namespace}." if deleted else f"Namespace {namespace} was gone.")
     ctx.kube.wait_namespace_deleted(namespace, timeout=600, poll=settings.HANGAR_POLL_SECONDS)
     ctx.step(f"Namespace {namespace} and everything in it are deleted.")

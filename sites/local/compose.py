@@ -16,7 +16,7 @@ from django.conf import settings
 
 from sites.manifests.common import VARNISH_PORT, WEB_PORT, Resources
 from sites.manifests.config import configuration
-from sites.manifests.varnish import VCL_PATH, cache_size_mib, vcl
+from sites.manifests.varnish import VCL_PATH, varnishd_args, vcl
 from sites.models import Environment
 
 LOCAL_PORT = 8080
@@ -99,16 +99,7 @@ def _web(environment: Environment, image: str) -> dict:
 def _varnish(environment: Environment) -> dict:
     return {
         "image": settings.VARNISH_IMAGE,
-        "command": [
-            "varnishd",
-            "-F",
-            "-f",
-            VCL_PATH,
-            "-a",
-            f":{VARNISH_PORT}",
-            "-s",
-            f"malloc,{cache_size_mib(environment)}M",
-        ],
+        "command": ["varnishd", *varnishd_args(environment)],
         "volumes": [f"./varnish/default.vcl:{VCL_PATH}:ro"],
         "ports": [f"127.0.0.1:{LOCAL_PORT}:{VARNISH_PORT}"],
         "depends_on": ["web"],

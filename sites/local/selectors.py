@@ -12,7 +12,8 @@ from clusters.dbserver import DatabaseServer, DatabaseServerError
 from controlpanel.core.models import User
 from controlpanel.core.permissions import Action, require
 from sites.local.compose import LocalProject, render_local_project
-from sites.models import Environment, Release
+from sites.local.models import SanitizedDump
+from sites.models import Backup, Environment, Release
 from sites.services.environments import pinned
 
 logger = logging.getLogger(__name__)
@@ -58,3 +59,18 @@ def local_project_zip(project: LocalProject, *, folder: str) -> bytes:
             archive.writestr(f"{folder}/{name}", text)
         archive.writestr(f"{folder}/dump/.keep", "")
     return buffer.getvalue()
+
+
+def newest_verified_backup(environment: Environment) -> Backup | None:
+    return (
+        Backup.objects.filter(environment=environment, status=Backup.Status.SUCCEEDED)
+        .order_by("-taken_at", "-pk")
+        .first()
+    )
+
+
+def newest_sanitized_dump(backup: Backup | None) -> SanitizedDump | None:
+    """The backup's newest sanitized dump, whatever its status (to show progress)."""
+    if backup is None:
+        return None
+    return backup.sanitized_dumps.order_by("-created_at", "-pk").first()

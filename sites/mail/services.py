@@ -31,10 +31,6 @@ RELAY_FIELDS = frozenset(
 OVERRIDE_FIELDS = RELAY_FIELDS | {"mode"}
 
 
-def _environments_of(client: Client) -> list[Environment]:
-    return list(Environment.objects.filter(site__client=client).select_related("site__client"))
-
-
 def _relay(client: Client) -> MailSettings | None:
     return MailSettings.objects.filter(client=client, environment__isnull=True).first()
 

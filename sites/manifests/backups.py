@@ -1,5 +1,6 @@
 """Backup and restore Jobs, the scheduled ``backup`` CronJob, and the ConfigMap
-``hangar-tools`` that holds the scripts they run (sites/scripts/backup.sh, restore.sh).
+``hangar-tools`` that holds the scripts they run (sites/scripts/backup.sh, restore.sh,
+sanitize.sh).
 
 The Jobs run the toolbox image (setting ``HANGAR_TOOLBOX_IMAGE``) with the environment's
 Secret ``app-env`` as their environment, so they reach exactly the database and storage
@@ -33,7 +34,7 @@ TOOL_LABEL = "hangar.dev/tool"
 BACKUP_CRONJOB = "backup"
 SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "scripts"
 SCRIPTS_MOUNT = "/hangar/scripts"
-SCRIPTS = ("backup.sh", "restore.sh")
+SCRIPTS = ("backup.sh", "restore.sh", "sanitize.sh")
 # A numeric non-root user, as the restricted Pod Security profile wants; the toolbox image
 # (sites/scripts/Dockerfile) runs as this user too.
 TOOL_UID = 65532
@@ -77,7 +78,9 @@ def _tool_container(
     }
 
 
-def _tool_pod(environment: Environment, container: Manifest) -> Manifest:
+def _tool_pod(environment: Environment, container: Manifest, scratch_bytes: int = 0) -> Manifest:
+    # restore.sh downloads the whole compressed dump before touching the target.
+    scratch = max(1024**3, scratch_bytes + scratch_bytes // 10 + 256 * 1024**2)
     spec: Manifest = {
         "serviceAccountName": "web",
         "automountServiceAccountToken": False,
@@ -86,7 +89,10 @@ def _tool_pod(environment: Environment, container: Manifest) -> Manifest:
         "restartPolicy": "Never",
         "containers": [container],
         "volumes": [
-            {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+            {
+                "name": "tmp",
+                "emptyDir": {"sizeLimit": "1Gi" if scratch == 1024**3 else str(scratch)},
+            },
             {
                 "name": "scripts",
                 "configMap": {"name": TOOLS_CONFIGMAP, "defaultMode": 0o444},
@@ -109,10 +115,17 @@ def _job_spec(environment: Environment, labels: dict[str, str], pod: Manifest) -
 
 
 def _job(
-    environment: Environment, name: str, role: str, script_name: str, env: dict[str, str]
+    environment: Environment,
+    name: str,
+    role: str,
+    script_name: str,
+    env: dict[str, str],
+    scratch_bytes: int = 0,
 ) -> Manifest:
     labels = {NAME_LABEL: role, TOOL_LABEL: "true"}
-    pod = _tool_pod(environment, _tool_container(environment, role, script_name, env))
+    pod = _tool_pod(
+        environment, _tool_container(environment, role, script_name, env), scratch_bytes
+    )
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -134,9 +147,11 @@ def render_restore_job(
     database_sha256: str,
     restore_files: bool = True,
     target_database: str = "",
+    database_size: int = 0,
 ) -> Manifest:
     """A Job that runs restore.sh: the backup in ``source_prefix`` into this environment
-    (or, with ``target_database``, into that database only)."""
+    (or, with ``target_database``, into that database only). Its scratch volume holds
+    the compressed dump (``database_size`` bytes)."""
     env = {
         "HANGAR_RESTORE_FROM": source_prefix,
         "HANGAR_RESTORE_DB_SHA256": database_sha256,
@@ -144,7 +159,35 @@ def render_restore_job(
     }
     if target_database:
         env["HANGAR_TARGET_DB"] = target_database
-    return _job(environment, name, "restore", "restore.sh", env)
+    return _job(environment, name, "restore", "restore.sh", env, database_size)
+
+
+def render_sanitize_job(
+    environment: Environment,
+    *,
+    name: str,
+    source_prefix: str,
+    database_sha256: str,
+    scratch_database: str,
+    scratch_user: str,
+    scratch_password: str,
+    sanitize_sql: str,
+    target_key: str,
+) -> Manifest:
+    """A Job that runs sanitize.sh: the backup in ``source_prefix`` into the scratch
+    database, the site's sanitize rules, and the sanitized dump to ``target_key``. It
+    connects as the scratch user (whose only database is the scratch one), not as the
+    site's user."""
+    env = {
+        "HANGAR_RESTORE_FROM": source_prefix,
+        "HANGAR_RESTORE_DB_SHA256": database_sha256,
+        "HANGAR_TARGET_DB": scratch_database,
+        "HANGAR_SANITIZE_SQL": sanitize_sql,
+        "HANGAR_SANITIZED_KEY": target_key,
+        "DB_USER": scratch_user,
+        "DB_PASSWORD": scratch_password,
+    }
+    return _job(environment, name, "sanitize", "sanitize.sh", env)
 
 
 def render_backup_cronjob(environment: Environment, schedule: BackupSchedule) -> Manifest:

@@ -20,6 +20,7 @@ from sites.manifests.common import (
 )
 from sites.manifests.varnish import varnish_resources
 from sites.manifests.workload import max_web_pods, min_web_pods
+from sites.namespaces import owner_annotations
 
 if TYPE_CHECKING:
     from sites.models import Environment
@@ -36,6 +37,8 @@ def render_namespace(environment: Environment) -> Manifest:
         "kind": "Namespace",
         "metadata": {
             "name": environment.namespace,
+            # Whose it is: Hangar acts on no namespace without this (sites.namespaces).
+            "annotations": owner_annotations(environment),
             "labels": environment_labels(environment)
             | {
                 "pod-security.kubernetes.io/enforce": "restricted",

@@ -128,6 +128,19 @@ def cache_size_mib(environment: Environment) -> int:
     return max(_MIN_CACHE_MIB, parse_memory(environment.memory_limit) // 4 // _MI)
 
 
+def varnishd_args(environment: Environment) -> list[str]:
+    """varnishd in the foreground with Hangar's VCL and a cache sized for the environment."""
+    return [
+        "-F",
+        "-f",
+        VCL_PATH,
+        "-a",
+        f":{VARNISH_PORT}",
+        "-s",
+        f"malloc,{cache_size_mib(environment)}M",
+    ]
+
+
 def varnish_resources(environment: Environment) -> Resources:
     cache = cache_size_mib(environment)
     return Resources(
@@ -167,15 +180,7 @@ def varnish_container(environment: Environment, security_context: Manifest) -> M
         # The image's entrypoint prepends its own arguments (listening on :80) to any that
         # start with a dash, so varnishd is called directly.
         "command": ["varnishd"],
-        "args": [
-            "-F",
-            "-f",
-            VCL_PATH,
-            "-a",
-            f":{VARNISH_PORT}",
-            "-s",
-            f"malloc,{cache_size_mib(environment)}M",
-        ],
+        "args": varnishd_args(environment),
         "ports": [{"name": "cache", "containerPort": VARNISH_PORT, "protocol": "TCP"}],
         "resources": varnish_resources(environment).to_container(),
         "securityContext": security_context | {"runAsUser": VARNISH_UID, "runAsGroup": VARNISH_UID},

@@ -3,7 +3,8 @@
 #
 # Runs in a Job in the environment's namespace (image HANGAR_TOOLBOX_IMAGE), mounted from
 # the ConfigMap hangar-tools, with the environment's Secret app-env as its environment.
-# Needs: a POSIX sh, mariadb-dump (or mysqldump), rclone, gzip, sha256sum, awk, mkfifo.
+# Needs: a POSIX sh, mariadb-dump (or mysqldump), mariadb (or mysql), rclone, gzip,
+# sha256sum, awk, mkfifo.
 #
 #   DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD          the environment's database
 #   S3_ENDPOINT S3_REGION S3_BUCKET S3_PREFIX S3_ACCESS_KEY S3_SECRET_KEY
@@ -15,8 +16,10 @@
 #
 # Writes {folder}db.sql.gz (mariadb-dump --single-transaction --quick, gzip, streamed),
 # {folder}files/... (a server-side copy of S3_PREFIX) and, last, {folder}manifest.json
-# with every object's key, size and SHA-256. A folder without manifest.json is not a
-# backup. Any failure, a failing dump inside the pipe included, exits non-zero.
+# with every object's key, size and SHA-256 and the number of tables the database had.
+# A folder without manifest.json is not a backup. Any failure, a failing dump inside the
+# pipe included, exits non-zero, and the FAILED line leads with the cause (the storage's
+# or the server's own words), not with the stages that died of it.
 set -eu
 # Where the shell has pipefail (bash, busybox ash) use it; the stages below also report
 # their own failures, for shells without it (dash).
@@ -46,6 +49,7 @@ tool() {
 
 need DB_HOST DB_NAME DB_USER S3_BUCKET S3_PREFIX S3_ACCESS_KEY S3_SECRET_KEY
 DUMP=$(tool mariadb-dump mysqldump) || fail "neither mariadb-dump nor mysqldump is installed"
+CLIENT=$(tool mariadb mysql) || fail "neither mariadb nor mysql is installed"
 for t in rclone gzip sha256sum awk mkfifo; do
   tool "$t" >/dev/null || fail "$t is not installed"
 done
@@ -105,6 +109,16 @@ remote="hangar:$S3_BUCKET"
 
 say "backing up database $DB_NAME and files $files_prefix/ to $prefix"
 
+# The tables the database has now: verification fails a dump that creates fewer (an empty
+# dump of a database with tables is not a backup of it).
+tables=$("$CLIENT" --defaults-extra-file="$work/my.cnf" --batch --skip-column-names -e \
+  "SELECT COUNT(*) FROM information_schema.tables
+    WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'" "$DB_NAME" 2>"$work/count.err") ||
+  fail "connecting to database $DB_NAME: $(tail -n 3 "$work/count.err" | paste -sd' ' -)"
+case "$tables" in
+  "" | *[!0-9]*) fail "counting the tables of $DB_NAME gave '$tables'" ;;
+esac
+
 # --- the database: dump | gzip | tee (checksum, size) | upload, streamed ---------------------
 # Each stage of the pipe notes its failure in a file: a shell without pipefail would only
 # see the last stage's status, and a failing dump must never pass for a backup.
@@ -122,7 +136,7 @@ if ! {
       "$DB_NAME" 2>"$work/dump.err" || echo "$DUMP exited with status $?" >>"$status"
   } | { gzip -c || echo "gzip exited with status $?" >>"$status"; } |
     { tee "$work/sha.fifo" "$work/size.fifo" || echo "tee exited with status $?" >>"$status"; } |
-    rclone rcat "$remote/${prefix}db.sql.gz"
+    rclone rcat "$remote/${prefix}db.sql.gz" 2>"$work/upload.err"
 }; then
   echo "uploading db.sql.gz failed" >>"$status"
 fi
@@ -130,7 +144,17 @@ wait "$sha_pid" || echo "sha256sum exited with status $?" >>"$status"
 wait "$size_pid" || echo "wc exited with status $?" >>"$status"
 if [ -s "$status" ]; then
   [ ! -s "$work/dump.err" ] || sed 's/^/  /' "$work/dump.err" >&2
-  fail "database dump: $(paste -sd';' "$status" | sed 's/;/; /g')"
+  [ ! -s "$work/upload.err" ] || sed 's/^/  /' "$work/upload.err" >&2
+  stages=$(paste -sd';' "$status" | sed 's/;/; /g')
+  # The cause first: a failed upload kills the stages before it (tee, gzip: SIGPIPE), a
+  # failed dump leaves the upload with nothing; the stage statuses follow.
+  if grep -q '^uploading' "$status" && [ -s "$work/upload.err" ]; then
+    fail "uploading db.sql.gz: $(grep -i 'error\|failed' "$work/upload.err" | tail -n 1 |
+      sed 's/^.*ERROR *: *//')  ($stages)"
+  elif [ -s "$work/dump.err" ]; then
+    fail "$(basename "$DUMP"): $(tail -n 1 "$work/dump.err")  ($stages)"
+  fi
+  fail "database dump: $stages"
 fi
 db_sha=$(cut -d' ' -f1 <"$work/db.sha256")
 db_size=$(tr -d ' ' <"$work/db.size")
@@ -158,7 +182,7 @@ say "files: $(wc -l <"$work/files.list" | tr -d ' ') copied"
 
 # --- the manifest, written last -----------------------------------------------------------------
 awk -v prefix="$prefix" -v db_size="$db_size" -v db_sha="$db_sha" \
-  -v created="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v database="$DB_NAME" \
+  -v created="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v database="$DB_NAME" -v tables="$tables" \
   -v shafile="$work/files.sha" '
   function esc(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return s }
   BEGIN {
@@ -169,7 +193,8 @@ awk -v prefix="$prefix" -v db_size="$db_size" -v db_sha="$db_sha" \
     }
     printf "{\"format\": 1, \"created\": \"%s\", \"prefix\": \"%s\", ", created, esc(prefix)
     printf "\"database\": {\"name\": \"%s\", \"key\": \"db.sql.gz\", ", esc(database)
-    printf "\"size\": %d, \"sha256\": \"%s\"}, \"files\": [", db_size, db_sha
+    printf "\"size\": %d, \"sha256\": \"%s\", \"tables\": %d}, \"files\": [", \
+      db_size, db_sha, tables
     count = 0; total = 0
   }
   {

@@ -3,7 +3,8 @@
 #
 # Runs in a Job in the target environment's namespace (image HANGAR_TOOLBOX_IMAGE), mounted
 # from the ConfigMap hangar-tools, with the target's Secret app-env as its environment.
-# Needs: a POSIX sh, mariadb (or mysql), rclone, gzip, sed, sha256sum, mkfifo.
+# Needs: a POSIX sh, mariadb (or mysql), rclone, gzip, sed, sha256sum, and room in its
+# scratch volume for the compressed dump.
 #
 #   DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD          the target database
 #   S3_ENDPOINT S3_REGION S3_BUCKET S3_PREFIX S3_ACCESS_KEY S3_SECRET_KEY
@@ -14,10 +15,14 @@
 #   HANGAR_RESTORE_FILES        1 (default): files too; 0: the database only
 #   HANGAR_TARGET_DB            another database than DB_NAME (a scratch restore check)
 #
-# The target database is emptied (tables, views, routines), the dump is streamed into it,
-# and the files prefix is made equal to the backup's files (server-side copies; objects
-# the backup does not have are deleted). Any failure exits non-zero; Hangar then puts the
-# safety backup it took first back in place.
+# Nothing of the target is touched until the whole dump is here: it is downloaded into the
+# Job's scratch volume and its SHA-256 checked first, so storage that goes away mid-way
+# fails the restore with the target as it was. Then the target database is emptied
+# (tables, views, routines) and the local dump loaded into it (from here on only the
+# database server can fail it), and the files prefix is made equal to the backup's files
+# (server-side copies first; objects the backup does not have are deleted only after
+# every copy succeeded). Any failure exits non-zero; the FAILED line says whether the
+# target was touched, and Hangar puts the safety backup it took first back in place.
 set -eu
 # Where the shell has pipefail (bash, busybox ash) use it; the stages below also report
 # their own failures, for shells without it (dash).
@@ -47,7 +52,7 @@ tool() {
 
 need DB_HOST DB_NAME DB_USER S3_BUCKET S3_PREFIX S3_ACCESS_KEY S3_SECRET_KEY HANGAR_RESTORE_FROM
 CLIENT=$(tool mariadb mysql) || fail "neither mariadb nor mysql is installed"
-for t in rclone gzip sed sha256sum mkfifo; do
+for t in rclone gzip sed sha256sum; do
   tool "$t" >/dev/null || fail "$t is not installed"
 done
 
@@ -110,6 +115,18 @@ say "restoring $from into database $database$([ "$restore_files" = 1 ] && echo "
 rclone lsf "$remote/${from}db.sql.gz" >/dev/null 2>"$work/lsf.err" ||
   fail "${from}db.sql.gz cannot be read: $(cat "$work/lsf.err")"
 
+# --- fetch the dump and check it, before anything of the target changes ---------------------
+rclone copyto "$remote/${from}db.sql.gz" "$work/db.sql.gz" 2>"$work/download.err" ||
+  fail "downloading ${from}db.sql.gz: $(grep -i 'error\|failed' "$work/download.err" | tail -n 1 |
+    sed 's/^.*ERROR *: *//') -- $database was not touched"
+sha=$(sha256sum <"$work/db.sql.gz" | cut -d' ' -f1)
+if [ -n "$expected_sha" ] && [ "$sha" != "$expected_sha" ]; then
+  fail "db.sql.gz has sha256 $sha, the verified backup had $expected_sha -- $database was not touched"
+fi
+gzip -t "$work/db.sql.gz" 2>"$work/gzip.err" ||
+  fail "db.sql.gz is not a complete gzip stream: $(cat "$work/gzip.err") -- $database was not touched"
+say "dump downloaded and checked ($(wc -c <"$work/db.sql.gz" | tr -d ' ') bytes, sha256 $sha)"
+
 # --- empty the target database ----------------------------------------------------------------
 sql -e "
   SELECT CONCAT('DROP ', IF(table_type = 'VIEW', 'VIEW', 'TABLE'), ' IF EXISTS \`',
@@ -118,38 +135,29 @@ sql -e "
   UNION ALL
   SELECT CONCAT('DROP ', routine_type, ' IF EXISTS \`', REPLACE(routine_name, '\`', '\`\`'), '\`;')
     FROM information_schema.routines WHERE routine_schema = DATABASE()" "$database" >"$work/drop.sql" ||
-  fail "listing the tables of $database"
+  fail "listing the tables of $database -- $database was not touched"
 {
   echo 'SET FOREIGN_KEY_CHECKS=0;'
   cat "$work/drop.sql"
-} | sql "$database" || fail "emptying $database"
+} | sql "$database" || fail "emptying $database: it may be partly emptied"
 say "database $database emptied ($(wc -l <"$work/drop.sql" | tr -d ' ') objects dropped)"
 
-# --- load the dump: download | tee (checksum) | gunzip | mariadb ------------------------------
+# --- load the local dump: gunzip | sed | mariadb ------------------------------------------------
 # DEFINER clauses name the source's database user, which the target's user may not act as
 # (production into staging): views, triggers and routines are recreated as the target's.
 # shellcheck disable=SC2016
 definer='s/DEFINER=`[^`]*`@`[^`]*`//g'
 status="$work/pipe.status"
 : >"$status"
-mkfifo "$work/sha.fifo"
-sha256sum <"$work/sha.fifo" >"$work/db.sha256" &
-sha_pid=$!
-{
-  rclone cat "$remote/${from}db.sql.gz" || echo "downloading exited with status $?" >>"$status"
-} | { tee "$work/sha.fifo" || echo "tee exited with status $?" >>"$status"; } |
-  { gzip -dc || echo "gunzip exited with status $?" >>"$status"; } |
+{ gzip -dc <"$work/db.sql.gz" || echo "gunzip exited with status $?" >>"$status"; } |
   { sed "$definer" || echo "sed exited with status $?" >>"$status"; } |
   { sql "$database" 2>"$work/load.err" || echo "$CLIENT exited with status $?" >>"$status"; }
-wait "$sha_pid" || echo "sha256sum exited with status $?" >>"$status"
 if [ -s "$status" ]; then
   [ ! -s "$work/load.err" ] || sed 's/^/  /' "$work/load.err" >&2
-  fail "loading the dump: $(paste -sd';' "$status" | sed 's/;/; /g')"
+  cause=$(tail -n 1 "$work/load.err" 2>/dev/null)
+  fail "loading the dump into $database: ${cause:-$(paste -sd';' "$status")} -- $database is partly loaded"
 fi
-sha=$(cut -d' ' -f1 <"$work/db.sha256")
-if [ -n "$expected_sha" ] && [ "$sha" != "$expected_sha" ]; then
-  fail "db.sql.gz has sha256 $sha, the verified backup had $expected_sha"
-fi
+rm -f "$work/db.sql.gz"
 say "database loaded (sha256 $sha)"
 
 # --- the files ------------------------------------------------------------------------------------

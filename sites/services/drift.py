@@ -6,7 +6,8 @@ Ingress, a deleted CronJob. Quantities are compared by value: the server stores 
 as `3Gi`. Secret values are never copied into a report.
 
 A check also corrects Hangar's record of what it applied (clusters.kube.digests): an
-object found changed or missing is forgotten there, so the next apply writes it. Missing
+object found changed or missing is forgotten there, so the next apply writes it. It counts
+the digests the web pods run on the live release (sites.services.digests). Missing
 objects (a namespace emptied by hand, an API server that lost its state) are then
 re-created by a repair operation, unless `HANGAR_DRIFT_REPAIR` is "report".
 """
@@ -24,6 +25,7 @@ from clusters.models import Operation
 from clusters.quantities import quantity_value
 from sites.desired import desired_objects
 from sites.models import Environment
+from sites.services.digests import live_release, release_record_digests, web_pod_digests
 from sites.services.operations import environment_operation
 
 MAX_DIFFERENCES = 50
@@ -144,6 +146,11 @@ def environment_check_drift(*, environment: Environment) -> list[dict[str, Any]]
         drift_report=report, drift_checked_at=timezone.now()
     )
     environment.drift_report = report
+    if environment.image and not any(entry.get("namespace_missing") for entry in report):
+        # Pods replaced since the rollout (a node drained, a crash) pulled the tag again.
+        release_record_digests(
+            live_release(environment), web_pod_digests(kube, environment), pin=False
+        )
     if settings.HANGAR_DRIFT_REPAIR == "repair" and any(e["missing"] for e in report):
         _queue_repair(environment)
     return report

@@ -327,14 +327,39 @@ def environment_run_command(
 
 @transaction.atomic
 def environment_destroy(
-    *, actor: User, environment: Environment, confirm: str, idempotency_key: str = ""
+    *,
+    actor: User,
+    environment: Environment,
+    confirm: str,
+    idempotency_key: str = "",
+    final_backup: bool = True,
 ) -> Operation:
-    """Delete the environment's namespace and everything in it, then the environment."""
+    """Delete the environment's namespace and everything in it, then the environment; a
+    verified final backup first unless `final_backup` is off (a preview holds a copy)."""
     require(actor, Action.DESTROY_ENVIRONMENT, environment.site.client)
     if confirm != environment.namespace:
         raise ValidationError(
             {"confirm": f"Type the namespace name, {environment.namespace}, to confirm."}
         )
+    return _destroy(environment, actor, final_backup=final_backup, idempotency_key=idempotency_key)
+
+
+@transaction.atomic
+def environment_destroy_expired(*, environment: Environment) -> Operation:
+    """Hangar itself destroys a preview whose time to live passed (sites.previews), with
+    no final backup; nobody asked, so there is no actor."""
+    if not environment.is_preview:
+        raise ValueError(f"{environment} is not a preview; only previews expire.")
+    return _destroy(environment, None, final_backup=False)
+
+
+def _destroy(
+    environment: Environment,
+    actor: User | None,
+    *,
+    final_backup: bool,
+    idempotency_key: str = "",
+) -> Operation:
     # A second destroy behind the first has nothing else to put back when cancelled.
     before = "" if environment.status == Environment.Status.DESTROYING else environment.status
     Environment.objects.filter(pk=environment.pk).update(status=Environment.Status.DESTROYING)
@@ -344,7 +369,7 @@ def environment_destroy(
         environment=environment,
         actor=actor,
         # Cancelling the destroy puts this status back.
-        params={"status_before": before},
+        params={"status_before": before, **({} if final_backup else {"final_backup": False})},
         fingerprint_params={},
         idempotency_key=idempotency_key,
     )

@@ -190,6 +190,15 @@ def parse_image_reference(value: str) -> ImageReference:
                 f'"{first}" is not a valid registry; give host[:port], where host is a domain '
                 "name, an IPv4 address or a bracketed IPv6 address."
             )
+        port = (
+            first.rpartition("]")[2].partition(":")[2]
+            if first.startswith("[")
+            else (first.partition(":")[2])
+        )
+        if port and not 1 <= int(port) <= 65535:
+            raise _image_error(
+                f'The registry port {port} in "{first}" is out of range; a port is 1-65535.'
+            )
         registry, repository = first, rest
     _check_repository(repository)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from controlpanel.api.tokens import token_create
+from controlpanel.integrations.tokens import token_create
 from tests import factories as f
 
 ACTORS = [
@@ -84,6 +84,8 @@ ENDPOINTS = [
         DEV_WRITE,
     ),
     ("POST", "/api/v1/sites/", {"client": "{client}", "name": "New", "slug": "new"}, OWNER_WRITE),
+    ("GET", "/api/v1/sites/{site}/previews/", None, READ),
+    ("POST", "/api/v1/sites/{site}/preview-tokens/", {"name": "ci"}, OWNER_WRITE),
     (
         "POST",
         "/api/v1/clients/",

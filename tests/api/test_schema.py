@@ -8,7 +8,7 @@ from django.core.management import call_command
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from controlpanel.api.tokens import token_create
+from controlpanel.integrations.tokens import token_create
 from controlpanel.wsgi import application
 
 

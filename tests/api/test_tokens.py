@@ -8,8 +8,8 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from controlpanel.api.models import ApiToken
-from controlpanel.api.tokens import digest, token_create, token_revoke
+from controlpanel.integrations.models import ApiToken
+from controlpanel.integrations.tokens import digest, token_create, token_revoke
 
 
 def test_a_token_is_shown_once_and_stored_hashed(api, owner):
@@ -141,4 +141,20 @@ def test_failed_authentication_is_throttled_per_address(api, db):
     statuses = [api.get("/api/v1/clients/").status_code for _ in range(25)]
     assert statuses[:20] == [401] * 20
     assert statuses[-1] == 429
+    cache.clear()
+
+
+def test_bad_tokens_do_not_lock_out_good_ones_from_the_same_address(api, as_token, owner, settings):
+    settings.HANGAR_CLIENT_IP_HEADER = "HTTP_X_REAL_IP"
+    cache.clear()
+    good = as_token(owner, ["read"])
+    api.credentials(HTTP_AUTHORIZATION="Bearer hgr_guess", HTTP_X_REAL_IP="203.0.113.9")
+    statuses = [api.get("/api/v1/clients/").status_code for _ in range(25)]
+    assert statuses[-1] == 429
+    # Another CI job behind the same ingress address, with a valid token: served.
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {good}", HTTP_X_REAL_IP="203.0.113.9")
+    assert api.get("/api/v1/clients/").status_code == 200
+    # A different client address (per the trusted header) is not throttled by the first.
+    api.credentials(HTTP_AUTHORIZATION="Bearer hgr_other", HTTP_X_REAL_IP="198.51.100.7")
+    assert api.get("/api/v1/clients/").status_code == 401
     cache.clear()

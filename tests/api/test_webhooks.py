@@ -12,8 +12,8 @@ import pytest
 
 from clusters.engine import operation_create, register
 from clusters.engine.runner import run_operation
-from controlpanel.api.models import Webhook, WebhookDelivery
-from controlpanel.api.webhooks import MAX_ATTEMPTS, deliver, webhook_create
+from controlpanel.integrations.models import Webhook, WebhookDelivery
+from controlpanel.integrations.webhooks import MAX_ATTEMPTS, deliver, webhook_create
 
 
 @register("test.webhook")
@@ -156,3 +156,52 @@ def test_webhooks_api_is_for_owners_and_staff(
     assert api.patch(url, {"active": False}, format="json").status_code == 200
     bad = api.patch(url, {"events": ["everything"]}, format="json")
     assert bad.status_code == 400 and "events" in bad.json()["errors"]
+
+
+def test_a_deactivated_webhook_stops_retrying(endpoint, owner, client_a):
+    from controlpanel.integrations.webhooks import webhook_update
+
+    webhook, _ = webhook_create(
+        actor=owner, client=client_a, url=endpoint.url, events=["operation.finished"]
+    )
+    endpoint.status = 503
+    delivery = WebhookDelivery.objects.create(
+        webhook=webhook, event="operation.finished", payload={}
+    )
+    deliver(delivery.pk)
+    webhook_update(actor=owner, webhook=webhook, active=False)
+    deliver(delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.status == "failed" and "deactivated" in delivery.error
+    assert len(endpoint.received) == 1
+
+
+def test_a_delivery_connects_to_the_address_it_checked(endpoint, owner, client_a, monkeypatch):
+    """DNS rebinding: the name answers a checked address once, then another one. The
+    delivery goes to the checked address; it never resolves the name a second time."""
+    import socket
+
+    real = socket.getaddrinfo
+    answers = []
+
+    def rebinding(host, *args, **kwargs):
+        if host != "hooks.rebind.test":
+            return real(host, *args, **kwargs)
+        answers.append(host)
+        address = "127.0.0.1" if len(answers) == 1 else "192.0.2.1"  # TEST-NET: unroutable
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    url = endpoint.url.replace("127.0.0.1", "hooks.rebind.test")
+    webhook, _ = webhook_create(
+        actor=owner, client=client_a, url=url, events=["operation.finished"]
+    )
+    delivery = WebhookDelivery.objects.create(
+        webhook=webhook, event="operation.finished", payload={}
+    )
+    deliver(delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered", delivery.error
+    assert len(answers) == 1
+    headers, _ = endpoint.received[0]
+    assert headers["Host"] == url.split("/")[2]

@@ -91,6 +91,29 @@ def test_a_multipart_upload_of_a_stream(storage):
     assert storage.sha256("big/blob") == (hashlib.sha256(data).hexdigest(), len(data))
 
 
+def test_a_multipart_upload_is_checked_on_the_object_not_on_an_empty_etag(
+    storage, rgw_empty_etag, s3, bucket
+):
+    data = os.urandom(6 * 1024 * 1024)
+    completed = s3.create_multipart_upload(Bucket=bucket, Key="probe")
+    part = s3.upload_part(
+        Bucket=bucket, Key="probe", UploadId=completed["UploadId"], PartNumber=1, Body=data
+    )
+    answer = s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key="probe",
+        UploadId=completed["UploadId"],
+        MultipartUpload={"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]},
+    )
+    assert answer.get("ETag", "") == ""  # the server answers as RGW 16.2 does
+
+    info = storage.upload_stream("big/blob", io.BytesIO(data), part_size=5 * 1024 * 1024)
+    md5 = lambda b: hashlib.md5(b, usedforsecurity=False)  # noqa: E731 - S3's ETag
+    parts = [md5(data[:5242880]).digest(), md5(data[5242880:]).digest()]
+    assert info.etag == md5(b"".join(parts)).hexdigest() + "-2"
+    assert info.size == len(data)
+
+
 def test_a_presigned_link_reads_one_object_for_a_short_while(storage):
     storage.put_bytes("dl/db.sql.gz", b"dump")
     url = storage.presigned_get("dl/db.sql.gz", expires=86400, filename="x.sql.gz")

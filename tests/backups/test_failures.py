@@ -215,6 +215,8 @@ def test_a_dump_that_fails_to_load_is_undone_from_the_safety_backup(
     op.refresh_from_db()
     assert op.status == S.FAILED
     assert "was put back as it was before" in op.error, op.error
+    # The loader's own words, not the Job's status (BackoffLimitExceeded).
+    assert "SQL syntax" in op.error and "BackoffLimitExceeded" not in op.error, op.error
     assert mariadb.table_checksums(staging.name) == before
     keys = {o.key for o in ObjectStorage.for_cluster(data_env.cluster).list(staging.files_prefix)}
     assert keys == {staging.files_prefix + "keep.txt"}

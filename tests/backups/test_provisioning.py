@@ -9,6 +9,7 @@ import pymysql
 import pytest
 
 from clusters.models import Operation
+from clusters.services import cluster_update
 from sites import services as site_services
 from sites.backups import services
 from sites.backups.data import environment_secret_env
@@ -125,3 +126,45 @@ def test_a_failing_final_backup_destroys_nothing(data_env, owner, mariadb, tool_
     assert "Nothing was destroyed" in op.error
     assert mariadb.database_exists(record.name)
     assert tool_sandbox.get_object("v1", "Namespace", data_env.namespace) is not None
+
+
+def test_a_new_storage_key_reaches_every_environments_secret(
+    data_env, staging_env, owner, staff_admin, tool_sandbox
+):
+    """The cluster's storage key changes: each environment's Secret app-env (which the
+    backup Jobs read) follows through a visible apply, with no repair."""
+    provisioned(data_env, owner)
+    provisioned(staging_env, owner)
+    cluster = data_env.cluster
+    cluster_update(actor=staff_admin, cluster=cluster, storage_secret_key="rotated-secret")
+    applies = Operation.objects.filter(kind="environment.apply_config", cluster=cluster)
+    assert {op.target_id for op in applies} == {data_env.pk, staging_env.pk}
+    drain()
+    for environment in (data_env, staging_env):
+        secret = tool_sandbox.get_object("v1", "Secret", "app-env", environment.namespace)
+        assert base64.b64decode(secret["data"]["S3_SECRET_KEY"]) == b"rotated-secret"
+
+    # A change that is not about data re-applies nothing.
+    before = Operation.objects.count()
+    cluster_update(actor=staff_admin, cluster=cluster, name="Renamed")
+    assert Operation.objects.count() == before
+
+
+def test_test_connection_checks_the_storage_and_the_database_server(data_cluster, storage):
+    from clusters.connection import probe_cluster
+
+    checks = {c.name: c for c in probe_cluster(data_cluster).checks}
+    assert checks["object storage"].ok, checks["object storage"].detail
+    assert checks["database server"].ok, checks["database server"].detail
+    assert list(storage.list("hangar-probe/")) == []  # the probe cleaned up
+
+    data_cluster.storage_bucket += "-gone"
+    data_cluster.db_admin_password = "wrong"
+    checks = {c.name: c for c in probe_cluster(data_cluster).checks}
+    assert not checks["object storage"].ok
+    assert "does not exist" in checks["object storage"].detail
+    assert not checks["database server"].ok
+    assert (
+        "Access denied" in checks["database server"].detail
+        or "refused" in checks["database server"].detail
+    )

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clusters.models import Operation
-from sites.backups.retention import Policy, gfs_keep, retention_apply
+from sites.backups.retention import SAFETY_KINDS, Policy, gfs_keep, retention_apply, retention_keep
 from sites.models import Backup
 from tests import factories as f
 
@@ -67,6 +67,36 @@ def test_the_kept_set_is_the_gfs_policy_and_holds_the_newest(moments, policy):
     assert len(kept) <= policy.daily + policy.weekly + policy.monthly + 1
 
 
+kinds = st.sampled_from([k.value for k in Backup.Kind])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    moments=moments,
+    policy=policies,
+    kinds=st.lists(kinds, min_size=80, max_size=80),
+    now_minutes=st.integers(min_value=0, max_value=4 * 365 * 24 * 60),
+    safety_days=st.integers(0, 30),
+)
+def test_no_safety_backup_within_its_period_and_never_the_newest_is_pruned(
+    moments, policy, kinds, now_minutes, safety_days
+):
+    now = START + dt.timedelta(minutes=now_minutes)
+    backups = [(key, moment, kinds[key]) for key, moment in enumerate(moments)]
+    kept = retention_keep(backups, policy, now=now, safety_days=safety_days, tz=TZ)
+    for key, moment, kind in backups:
+        if kind in SAFETY_KINDS and moment >= now - dt.timedelta(days=safety_days):
+            assert key in kept, (kind, moment)
+        if kind in SAFETY_KINDS and moment < now - dt.timedelta(days=safety_days):
+            newest = max(backups, key=lambda item: item[1])[0]
+            assert key not in kept or key == newest
+    if backups:
+        assert max(backups, key=lambda item: item[1])[0] in kept
+    # Scheduled backups follow GFS among themselves: a safety backup never displaces one.
+    scheduled = [(key, moment) for key, moment, kind in backups if kind == "scheduled"]
+    assert expected(scheduled, policy) <= kept
+
+
 def test_default_policy_over_a_year_of_nightly_backups():
     nightly = [(day, START + dt.timedelta(days=day, hours=2)) for day in range(365)]
     kept = gfs_keep(nightly, Policy(), TZ)
@@ -89,6 +119,7 @@ def test_pruning_deletes_objects_and_rows_and_keeps_what_it_must(data_cluster, s
         backups.append(
             f.BackupFactory(
                 environment=environment,
+                kind=Backup.Kind.SCHEDULED,
                 key_prefix=prefix,
                 taken_at=base + dt.timedelta(days=day),
             )
@@ -128,8 +159,10 @@ def test_pruning_deletes_objects_and_rows_and_keeps_what_it_must(data_cluster, s
 def test_the_newest_verified_backup_survives_any_policy(data_cluster, site, storage):
     environment = f.EnvironmentFactory(site=site, cluster=data_cluster, slug="newest")
     f.BackupScheduleFactory(environment=environment, keep_daily=0, keep_weekly=0, keep_monthly=1)
-    older = f.BackupFactory(environment=environment, taken_at=START)
-    newest = f.BackupFactory(environment=environment, taken_at=START + dt.timedelta(hours=1))
+    older = f.BackupFactory(environment=environment, kind="scheduled", taken_at=START)
+    newest = f.BackupFactory(
+        environment=environment, kind="scheduled", taken_at=START + dt.timedelta(hours=1)
+    )
     f.BackupFactory(
         environment=environment,
         status=Backup.Status.FAILED,
@@ -138,3 +171,55 @@ def test_the_newest_verified_backup_survives_any_policy(data_cluster, site, stor
     retention_apply(environment=environment, storage=storage, now=START + dt.timedelta(hours=3))
     assert Backup.objects.filter(pk=newest.pk).exists()
     assert not Backup.objects.filter(pk=older.pk).exists()
+
+
+@pytest.mark.django_db
+def test_safety_backups_of_one_day_all_survive_a_later_backup(data_cluster, site, storage):
+    """Deploy v2 (a pre-deploy backup), a bad migration, a hotfix deploy (another), a
+    restore (a pre-restore backup), then a manual backup, all on one day: each stays
+    for the safety period; then only the newest (and GFS's scheduled ones) remain."""
+    environment = f.EnvironmentFactory(site=site, cluster=data_cluster, slug="sameday")
+    f.BackupScheduleFactory(environment=environment, keep_daily=7, keep_weekly=0, keep_monthly=0)
+    morning = dt.datetime(2026, 3, 10, 2, tzinfo=dt.UTC)
+    taken = {}
+    for hour, kind in enumerate(["scheduled", "pre-deploy", "pre-deploy", "pre-restore", "manual"]):
+        backup = f.BackupFactory(
+            environment=environment, kind=kind, taken_at=morning + dt.timedelta(hours=hour)
+        )
+        storage.put_bytes(backup.key_prefix + "manifest.json", b"{}")
+        taken[backup.pk] = kind
+    evening = morning + dt.timedelta(hours=12)
+    assert retention_apply(environment=environment, storage=storage, now=evening) == []
+    assert set(Backup.objects.values_list("pk", flat=True)) == set(taken)
+
+    # 15 days on, with a scheduled backup every night: the safety period is over.
+    for day in range(1, 16):
+        f.BackupFactory(
+            environment=environment, kind="scheduled", taken_at=morning + dt.timedelta(days=day)
+        )
+    later = morning + dt.timedelta(days=15, hours=12)
+    pruned = retention_apply(environment=environment, storage=storage, now=later)
+    assert {taken[b.pk] for b in pruned if b.pk in taken} == {
+        "scheduled",
+        "pre-deploy",
+        "pre-restore",
+        "manual",
+    }
+    assert Backup.objects.filter(environment=environment).count() == 7
+
+
+@pytest.mark.django_db
+def test_backups_of_a_destroyed_environment_go_after_their_period(
+    data_cluster, site, storage, settings
+):
+    from sites.backups.retention import prune_destroyed
+
+    settings.HANGAR_BACKUP_DESTROYED_KEEP_DAYS = 90
+    environment = f.EnvironmentFactory(site=site, cluster=data_cluster, slug="gone")
+    last = f.BackupFactory(environment=environment, kind="pre-destroy", taken_at=START)
+    storage.put_bytes(last.key_prefix + "manifest.json", b"{}")
+    environment.delete()  # destroyed: its backups outlive it
+    assert prune_destroyed(now=START + dt.timedelta(days=89)) == []
+    assert [b.pk for b in prune_destroyed(now=START + dt.timedelta(days=91))] == [last.pk]
+    assert not Backup.objects.filter(pk=last.pk).exists()
+    assert list(storage.list(last.key_prefix)) == []

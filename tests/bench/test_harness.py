@@ -1,5 +1,6 @@
-"""Smoke tests of the benchmark harness: the emulator's bench-only bookkeeping gives the
-same answers, and a results file renders into tables and goals."""
+"""Smoke tests of the benchmark harness: the emulator the benchmarks run (as shipped, no
+bench-only bookkeeping) rolls out through its indexes, the idle part's environments settle,
+and a results file renders into tables and goals."""
 
 from __future__ import annotations
 
@@ -21,29 +22,11 @@ def load(name: str):
 
 
 @pytest.fixture
-def scaled_sandbox():
-    import copy
+def sandbox():
+    from clusters.sandbox import SandboxCluster
 
-    from clusters.sandbox import (
-        SandboxCluster,
-        apply,
-        jobs,
-        operations,
-        patches,
-        rollouts,
-        store,
-        workloads,
-    )
-
-    modules = (apply, jobs, operations, patches, rollouts, store, workloads)
-    sandbox = SandboxCluster(rollout_delay=0.0)
-    load("sandbox").scale_for_benchmarks(sandbox)
-    try:
-        with sandbox:
-            yield sandbox
-    finally:
-        for module in modules:  # the fast copies are for the benchmark's process only
-            module.copy = copy
+    with SandboxCluster(rollout_delay=0.0) as running:
+        yield running
 
 
 def deployment(image: str) -> dict:
@@ -63,14 +46,14 @@ def deployment(image: str) -> dict:
     }
 
 
-def test_the_scaled_emulator_rolls_out_and_lists_like_the_original(scaled_sandbox):
+def test_the_emulator_rolls_out_and_lists_through_its_indexes(sandbox):
     import kubernetes
 
     from clusters.kube.client import KubeClient
     from clusters.kube.transport import Transport
 
     configuration = kubernetes.client.Configuration()
-    configuration.host = scaled_sandbox.url
+    configuration.host = sandbox.url
     kube = KubeClient(Transport(kubernetes.client.ApiClient(configuration)))
     kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bench"}})
     for image in ("example.com/web:1", "example.com/web:2"):
@@ -81,6 +64,19 @@ def test_the_scaled_emulator_rolls_out_and_lists_like_the_original(scaled_sandbo
     assert len(pods) == 2  # the old ReplicaSet's pods are gone, through the owner index
     assert {p["spec"]["containers"][0]["image"] for p in pods} == {"example.com/web:2"}
     assert [n["metadata"]["name"] for n in kube.list("v1", "Namespace")][:1] == ["bench"]
+
+
+def test_the_idle_parts_environments_settle(sandbox):
+    bench_sandbox = load("sandbox")
+    assert bench_sandbox.populate(sandbox, 3)["environments"] == 3
+    assert bench_sandbox.populate(sandbox, 3)["environments"] == 3  # adds none the second time
+    bench_sandbox.settle(sandbox, timeout=10)
+    pods = sandbox.list_objects("v1", "Pod")
+    assert sorted(p["metadata"]["namespace"] for p in pods) == [
+        "bench-env-00000",
+        "bench-env-00001",
+        "bench-env-00002",
+    ]
 
 
 def test_a_results_file_renders_with_its_goals():
@@ -99,9 +95,13 @@ def test_a_results_file_renders_with_its_goals():
             "kubectl": {"unavailable": "no apt-get here"},
             "bound": {"image update": {"writes": 2, "seconds": 0.00125}},
         },
+        "idle": {"runs": {"0": {"objects": 21, "core_percent": 0.0},
+                          "200": {"objects": 3461, "core_percent": 0.4}}},
     }  # fmt: skip
     text = report.render(results)
     assert "Hangar fleet deploy" in text and "no apt-get here" in text
     goals = {g["goal"]: g for g in report.goals(results)}
     assert goals["no-op re-deploy writes"]["met"] is True
+    assert goals["idle emulator CPU at 200 environments (% of a core)"]["met"] is True
+    assert "The emulator at rest" in text
     assert goals["fleet image update vs raw 8-way apply (time ratio)"]["measured"] == 1.0

@@ -22,7 +22,6 @@ from billing.periods import local_today, month_start
 from controlpanel.core.models import Client
 from controlpanel.web.portal.views.base import TABS
 from tests import factories as f
-from tests.api.conftest import api, as_token  # noqa: F401 - fixtures
 from tests.billing.conftest import price, running_environment, simulate, size_4vcpu
 from tests.web.helpers import sign_in
 
@@ -121,8 +120,8 @@ def test_no_portal_page_shows_the_agencys_figures(billed, client, owner):
 def test_no_api_response_to_a_clients_token_holds_the_agencys_figures(
     billed,
     owner,
-    api,  # noqa: F811
-    as_token,  # noqa: F811
+    api,
+    as_token,
 ):
     web, invoice = billed
     values = forbidden(invoice)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from clusters.models import Cluster
 from controlpanel.core.models import AuditEvent
 from tests.web.helpers import sign_in  # staff pass the second factor before any page
@@ -99,3 +101,82 @@ def test_unparseable_kubeconfig_is_refused_without_echoing_it(client, staff_admi
     page = response.content.decode()
     assert "Not valid YAML" in page
     assert "hunter2-secret" not in page
+
+
+def _user_form(user, **changes):
+    data = {
+        "email": user.email,
+        "full_name": user.full_name,
+        "staff_role": user.staff_role,
+        "is_active": "on",
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
+        "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
+    }
+    data.update(changes)
+    return data
+
+
+def test_an_operator_cannot_make_themselves_an_administrator(client, staff_operator):
+    sign_in(client, staff_operator)
+    response = client.post(
+        f"/admin/core/user/{staff_operator.pk}/change/",
+        _user_form(staff_operator, staff_role="admin", is_superuser="on"),
+    )
+    assert response.status_code == 403
+    staff_operator.refresh_from_db()
+    assert staff_operator.staff_role == "operator" and not staff_operator.is_superuser
+
+
+def test_an_administrator_cannot_make_a_superuser_and_role_changes_are_audited(
+    client, staff_admin, staff_operator
+):
+    sign_in(client, staff_admin)
+    response = client.post(
+        f"/admin/core/user/{staff_operator.pk}/change/",
+        _user_form(staff_operator, staff_role="billing", is_superuser="on"),
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    staff_operator.refresh_from_db()
+    assert staff_operator.staff_role == "billing" and not staff_operator.is_superuser
+    event = AuditEvent.objects.get(action="user.update", target_id=str(staff_operator.pk))
+    assert event.changes["staff_role"] == ["operator", "billing"]
+    assert event.actor_id == staff_admin.pk
+
+
+@pytest.mark.parametrize("actor", ["staff_admin", "staff_operator", "staff_billing"])
+def test_nobody_reads_a_totp_key_in_the_admin(actor, request, client, staff_admin):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.create(user=staff_admin, name="phone", confirmed=True)
+    sign_in(client, request.getfixturevalue(actor))
+    for path in ("/admin/otp_totp/totpdevice/", f"/admin/otp_totp/totpdevice/{device.pk}/change/"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+    assert device.key not in client.get("/admin/").content.decode()
+
+
+def test_administrators_reset_two_factor_instead(client, staff_admin, staff_operator):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    sign_in(client, staff_operator)  # enrols the operator
+    assert TOTPDevice.objects.filter(user=staff_operator).exists()
+    admin_client = sign_in(type(client)(), staff_admin)
+    response = admin_client.post(
+        "/admin/core/user/",
+        {"action": "reset_two_factor", "_selected_action": [staff_operator.pk]},
+    )
+    assert response.status_code == 302
+    assert not TOTPDevice.objects.filter(user=staff_operator).exists()
+    assert AuditEvent.objects.filter(
+        action="user.two_factor_reset", target_id=str(staff_operator.pk)
+    ).exists()
+    # An operator may not reset anyone's.
+    sign_in(client, staff_operator)
+    response = client.post(
+        "/admin/core/user/",
+        {"action": "reset_two_factor", "_selected_action": [staff_admin.pk]},
+    )
+    assert response.status_code == 403
+    assert TOTPDevice.objects.filter(user=staff_admin).exists()

@@ -19,9 +19,9 @@ from billing.models import (
     PoolUsageDay,
 )
 from clusters.models import Cluster, NodePool, NodeSize, Operation, OperationEvent
-from controlpanel.api.models import ApiToken, Webhook, WebhookDelivery
-from controlpanel.api.tokens import token_create
 from controlpanel.core.models import AuditEvent, Client, Membership, User
+from controlpanel.integrations.models import ApiToken, Webhook, WebhookDelivery
+from controlpanel.integrations.tokens import token_create
 from sites.mail.models import MailSettings
 from sites.models import (
     Backup,

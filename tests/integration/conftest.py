@@ -4,100 +4,33 @@ Celery worker processes running the operation engine against the test database."
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.db import connection
 
+from tests.helpers import private_redis, wait_for
+from tests.services import PrivateRedis
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(condition, timeout: float = 20.0, interval: float = 0.05, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-class RedisServer:
-    def __init__(self, tmp: Path) -> None:
-        self.port = free_port()
-        self.dir = tmp
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.skip("redis-server is not installed (.ci/run installs it)")
-        self.process = subprocess.Popen(  # noqa: S603
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.dir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-        def answers() -> bool:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return True
-            except OSError:
-                return False
-
-        wait_for(answers, what="redis-server")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
-
-
 @pytest.fixture
-def broker(tmp_path) -> Iterator[RedisServer]:
+def broker() -> Iterator[PrivateRedis]:
     """A Redis of this test's own, wired into the Celery app of the test process."""
     from controlpanel.celery import app
 
-    server = RedisServer(tmp_path)
-    server.start()
-    saved = app.conf.broker_url
-
-    use_broker(server.url)
-    try:
-        yield server
-    finally:
-        server.stop()
-        use_broker(saved)
+    with private_redis() as server:
+        saved = app.conf.broker_url
+        use_broker(server.url)
+        try:
+            yield server
+        finally:
+            use_broker(saved)
 
 
 def use_broker(url: str) -> None:
@@ -116,7 +49,7 @@ def use_broker(url: str) -> None:
 class Worker:
     def __init__(
         self,
-        broker: RedisServer,
+        broker: PrivateRedis,
         log: Path,
         *,
         pool: str = "solo",

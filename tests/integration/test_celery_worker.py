@@ -8,7 +8,7 @@ from clusters.engine.sweeper import sweep
 from clusters.models import Operation
 from sites import services
 from sites.models import Environment
-from tests.integration.conftest import wait_for
+from tests.helpers import wait_for
 
 S = Operation.Status
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -8,6 +8,7 @@ import re
 import signal
 import socket
 import threading
+from functools import partial
 
 import pytest
 import redis
@@ -19,7 +20,8 @@ from controlpanel.celery import app
 from sites import services
 from sites.models import Environment
 from tests import factories as f
-from tests.integration.conftest import use_broker, wait_for
+from tests.helpers import wait_for
+from tests.integration.conftest import use_broker
 
 S = Operation.Status
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -82,7 +84,7 @@ def test_refusals_are_rare_in_a_fleet_larger_than_the_cluster_limit(
     worker = start_worker(pool="threads", concurrency=4)
     ops = provision_fleet(live_cluster, client_a, owner, 12, "fleet")
     for op in ops:
-        wait_for(lambda op=op: finished(op), timeout=90, what="the fleet")
+        wait_for(partial(finished, op), timeout=90, what="the fleet")
     assert all(op.status == S.SUCCEEDED for op in ops), [op.error for op in ops]
 
     def results() -> list[str]:

@@ -17,6 +17,7 @@ from tests.backups.conftest import (  # noqa: F401
     s3,
     s3_server,
     tool_sandbox,
+    tool_sandbox_token,
     unique,
 )
 

@@ -37,10 +37,12 @@ MODULES = (
     "sites.services.drift",
     "sites.mail.services",
     "sites.backups.services",
+    "sites.local.services",
+    "sites.services.digests",
     "billing.services",
     "billing.invoicing",
-    "controlpanel.api.tokens",
-    "controlpanel.api.webhooks",
+    "controlpanel.integrations.tokens",
+    "controlpanel.integrations.webhooks",
 )
 
 # Public functions that change nothing an auditor asks about.
@@ -58,18 +60,26 @@ NOT_AUDITED = {
     "sites.services.config.check_config_size": "validation only",
     "sites.backups.services.backups_visible": "a read (tenant-scoped query)",
     "sites.backups.services.can_download": "a permission check",
+    "sites.local.services.site_sanitize_rules": "a read (the rules in force)",
+    "sites.local.services.sanitized_dumps_visible": "a read (tenant-scoped query)",
+    "sites.services.digests.live_release": "a read",
+    "sites.services.digests.web_pod_digests": "a read of the cluster (pods' imageID)",
+    "sites.services.digests.release_record_digests": "records what the pods report, as "
+    "part of an operation (rollout, restart, scale, apply) or a drift check",
     "billing.invoicing.minimum_site_fee": "a read",
     "billing.invoicing.client_month_lines": "a read",
     "billing.invoicing.invoice_email_address": "a read",
-    "controlpanel.api.tokens.digest": "pure: SHA-256 of a token",
-    "controlpanel.api.tokens.token_lookup": "authentication; writes only last_used_at",
-    "controlpanel.api.tokens.reauthenticate": "a password check; failures are logged",
-    "controlpanel.api.webhooks.validate_url": "pure validation",
-    "controlpanel.api.webhooks.sign": "pure: the HMAC of a delivery",
-    "controlpanel.api.webhooks.deliver": "one attempt of a delivery; the WebhookDelivery row "
-    "is its log (status, attempts, response)",
-    "controlpanel.api.webhooks.deliver_with_retries": "the embedded worker's delivery loop",
-    "controlpanel.api.webhooks.queue_event": "deliveries of an event whose change is audited",
+    "controlpanel.integrations.tokens.digest": "pure: SHA-256 of a token",
+    "controlpanel.integrations.tokens.token_lookup": "authentication; writes only last_used_at",
+    "controlpanel.integrations.tokens.reauthenticate": "a password check; failures are logged",
+    "controlpanel.integrations.webhooks.validate_url": "pure validation",
+    "controlpanel.integrations.webhooks.sign": "pure: the HMAC of a delivery",
+    "controlpanel.integrations.webhooks.deliver": "one attempt of a delivery; the "
+    "WebhookDelivery row is its log (status, attempts, response)",
+    "controlpanel.integrations.webhooks.deliver_with_retries": "the embedded worker's "
+    "delivery loop",
+    "controlpanel.integrations.webhooks.queue_event": "deliveries of an event whose change "
+    "is audited",
 }
 
 
@@ -130,6 +140,16 @@ def drive_membership_remove(w):
 
     membership_remove(actor=w.owner, membership=_member(w))
     return "membership.remove", w.client, w.owner
+
+
+def drive_reset_two_factor(w):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from controlpanel.core.services import reset_two_factor
+
+    TOTPDevice.objects.create(user=w.owner, name="phone", confirmed=True)
+    reset_two_factor(actor=w.staff_admin, user=w.owner)
+    return "user.two_factor_reset", None, w.staff_admin
 
 
 def drive_user_invite(w):
@@ -426,6 +446,62 @@ def drive_backup_download_url(w):
     return "backup.download", w.client, w.owner
 
 
+def drive_site_sanitize_rules_set(w):
+    from sites.local.services import site_sanitize_rules_set
+
+    site_sanitize_rules_set(
+        actor=w.owner, site=w.environment.site, sanitize_sql="DELETE FROM watchdog;"
+    )
+    return "site.sanitize_rules.change", w.client, w.owner
+
+
+def drive_backup_sanitize(w):
+    from sites.local.services import backup_sanitize
+
+    backup_sanitize(actor=w.owner, backup=_backup(w))
+    return "backup.sanitize", w.client, w.owner
+
+
+def drive_sanitized_download(w):
+    from sites.local.models import SanitizedDump
+    from sites.local.services import sanitized_download
+
+    backup = _backup(w)
+    SanitizedDump.objects.create(
+        backup=backup, status=SanitizedDump.Status.SUCCEEDED, key=backup.key_prefix + "s.sql.gz"
+    )
+    sanitized_download(actor=w.owner, backup=backup)
+    return "backup.sanitized.download", w.client, w.owner
+
+
+def drive_environment_files_script(w):
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from sites.local.services import environment_files_script
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        cluster = w.environment.cluster
+        cluster.storage_endpoint, cluster.storage_bucket = f"http://{host}:{port}", "files"
+        cluster.storage_access_key, cluster.storage_secret_key = "a", "b"
+        cluster.storage_addressing_style = "path"
+        cluster.save()
+        boto3.client(
+            "s3",
+            endpoint_url=cluster.storage_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="a",
+            aws_secret_access_key="b",
+        ).create_bucket(Bucket="files")
+        environment_files_script(actor=w.owner, environment=w.environment)
+    finally:
+        server.stop()
+    return "environment.files.download", w.client, w.owner
+
+
 def drive_environment_rotate_database_password(w):
     from sites.backups.services import environment_rotate_database_password
 
@@ -522,21 +598,21 @@ def drive_invoice_delete_draft(w):
 
 
 def drive_token_create(w):
-    from controlpanel.api.tokens import token_create
+    from controlpanel.integrations.tokens import token_create
 
     token_create(actor=w.owner, name="laptop", scopes=["read"])
     return "token.create", None, w.owner
 
 
 def drive_deploy_token_create(w):
-    from controlpanel.api.tokens import deploy_token_create
+    from controlpanel.integrations.tokens import deploy_token_create
 
     deploy_token_create(actor=w.owner, environment=w.environment, name="ci")
     return "token.create_deploy", w.client, w.owner
 
 
 def drive_token_revoke(w):
-    from controlpanel.api.tokens import deploy_token_create, token_revoke
+    from controlpanel.integrations.tokens import deploy_token_create, token_revoke
 
     row, _ = deploy_token_create(actor=w.owner, environment=w.environment, name="ci")
     token_revoke(actor=w.owner, token=row)
@@ -544,7 +620,7 @@ def drive_token_revoke(w):
 
 
 def _webhook(w):
-    from controlpanel.api.webhooks import webhook_create
+    from controlpanel.integrations.webhooks import webhook_create
 
     webhook, _ = webhook_create(
         actor=w.owner,
@@ -561,21 +637,21 @@ def drive_webhook_create(w):
 
 
 def drive_webhook_update(w):
-    from controlpanel.api.webhooks import webhook_update
+    from controlpanel.integrations.webhooks import webhook_update
 
     webhook_update(actor=w.owner, webhook=_webhook(w), active=False)
     return "webhook.update", w.client, w.owner
 
 
 def drive_webhook_delete(w):
-    from controlpanel.api.webhooks import webhook_delete
+    from controlpanel.integrations.webhooks import webhook_delete
 
     webhook_delete(actor=w.owner, webhook=_webhook(w))
     return "webhook.delete", w.client, w.owner
 
 
 def drive_webhook_ping(w):
-    from controlpanel.api.webhooks import webhook_ping
+    from controlpanel.integrations.webhooks import webhook_ping
 
     webhook_ping(actor=w.owner, webhook=_webhook(w))
     return "webhook.ping", w.client, w.owner
@@ -591,6 +667,7 @@ DRIVERS: dict[str, Driver] = {
             "membership_set_role",
             "membership_remove",
             "user_invite",
+            "reset_two_factor",
         ],
         "sites.services.sites": ["site_create", "environment_create"],
         "sites.services.config": [
@@ -634,6 +711,12 @@ DRIVERS: dict[str, Driver] = {
             "backup_download_url",
             "environment_rotate_database_password",
         ],
+        "sites.local.services": [
+            "site_sanitize_rules_set",
+            "backup_sanitize",
+            "sanitized_download",
+            "environment_files_script",
+        ],
         "billing.services": [
             "node_price_create",
             "cluster_cost_item_create",
@@ -648,8 +731,8 @@ DRIVERS: dict[str, Driver] = {
             "invoice_void",
             "invoice_delete_draft",
         ],
-        "controlpanel.api.tokens": ["token_create", "deploy_token_create", "token_revoke"],
-        "controlpanel.api.webhooks": [
+        "controlpanel.integrations.tokens": ["token_create", "deploy_token_create", "token_revoke"],
+        "controlpanel.integrations.webhooks": [
             "webhook_create",
             "webhook_update",
             "webhook_delete",

@@ -237,20 +237,3 @@ def test_export_defuses_spreadsheet_formulas(client_a):
     last = next(csv.reader(io.StringIO(lines[-1])))
     assert last[CSV_COLUMNS.index("actor")] == "'=HYPERLINK(1)"
     assert last[CSV_COLUMNS.index("user_agent")] == "'+cmd"
-
-
-@pytest.fixture
-def api():
-    return APIClient()
-
-
-@pytest.fixture
-def as_token(api):
-    from controlpanel.api.tokens import token_create
-
-    def use(user, scopes=("read",)):
-        _, token = token_create(actor=user, name="test", scopes=list(scopes))
-        api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-        return token
-
-    return use

@@ -9,9 +9,9 @@ from django.conf import settings
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from controlpanel.api.models import ApiToken
-from controlpanel.api.tokens import REAUTH_MAX_FAILURES, token_create
 from controlpanel.core.models import AuditEvent
+from controlpanel.integrations.models import ApiToken
+from controlpanel.integrations.tokens import REAUTH_MAX_FAILURES, token_create
 from tests import factories as f
 from tests.web.helpers import sign_in
 

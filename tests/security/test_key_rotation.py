@@ -14,9 +14,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 
-from controlpanel.api.models import Webhook
 from controlpanel.core import crypto
 from controlpanel.core.fields import EncryptedTextField
+from controlpanel.integrations.models import Webhook
 from sites.mail.models import MailSettings
 from tests import factories as f
 

@@ -15,6 +15,7 @@ from controlpanel.core.redaction import (
     SafeExceptionReporterFilter,
     redact,
 )
+from tests import factories as f
 
 # Built from parts, so that the source lines an error report quotes do not hold them.
 SECRET_PART = "s3cret" + "PartOfTheToken"
@@ -140,3 +141,40 @@ def test_a_secret_variable_in_a_failing_api_request_stays_out_of_the_report(
     for report in (reporter.get_traceback_text(), reporter.get_traceback_html()):
         assert "the database went away" in report
         assert PASSWORD not in report
+
+
+@pytest.mark.django_db
+def test_a_500_deep_in_the_secret_variable_path_reports_no_plaintext(
+    monkeypatch, owner, environment
+):
+    """The failure happens after the new plaintext went through the view, the serializer,
+    env_var_set and configuration_change (their locals `data`, `value`, `fields`, `kwds`):
+    every one of Hangar's frames is masked by default, not by a list of names."""
+    from rest_framework.test import APIClient
+
+    from sites.services import config
+
+    new_value = "n3w-plaintext-" + PASSWORD
+    f.EnvVarFactory(environment=environment, key="PAYMENT_KEY", value="old", is_secret=True)
+
+    def failing(**kwargs):
+        raise RuntimeError("the broker went away")
+
+    monkeypatch.setattr(config, "_queue_apply", failing)
+    api = APIClient(raise_request_exception=True)
+    api.force_authenticate(owner)
+    with pytest.raises(RuntimeError) as excinfo:
+        api.post(
+            f"/api/v1/environments/{environment.pk}/variables/",
+            {"key": "PAYMENT_KEY", "value": new_value, "is_secret": True},
+            format="json",
+        )
+    reporter = ExceptionReporter(None, excinfo.type, excinfo.value, excinfo.tb)
+    frames = [frame["function"] for frame in reporter.get_traceback_frames()]
+    assert "configuration_change" in frames and "env_var_set" in frames, frames
+    for frame in reporter.get_traceback_frames():
+        for name, value in frame["vars"]:
+            assert new_value not in str(value), (frame["filename"], frame["function"], name)
+    for report in (reporter.get_traceback_text(), reporter.get_traceback_html()):
+        assert "the broker went away" in report
+        assert new_value not in report

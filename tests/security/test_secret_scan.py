@@ -33,9 +33,9 @@ from rest_framework.test import APIClient
 from billing.invoicing import invoice_generate
 from clusters.connection import cluster_test_connection
 from clusters.models import Operation, OperationEvent
-from controlpanel.api.tokens import token_create
-from controlpanel.api.webhooks import webhook_create, webhook_ping
 from controlpanel.core.models import AuditEvent
+from controlpanel.integrations.tokens import token_create
+from controlpanel.integrations.webhooks import webhook_create, webhook_ping
 from sites import selectors, services
 from sites.backups import services as backups
 from sites.models import Backup, EnvironmentDatabase
@@ -56,18 +56,9 @@ KUBE_TOKEN = marker("kubetoken")
 
 
 @pytest.fixture
-def tool_sandbox():
-    """The backup tests' sandbox, with a kubeconfig token we know."""
-    from clusters.sandbox import SandboxCluster
-
-    with SandboxCluster(
-        token=KUBE_TOKEN,
-        rollout_delay=0.05,
-        job_duration=0.05,
-        namespace_deletion_delay=0.1,
-        execute_tool_jobs=True,
-    ) as sandbox:
-        yield sandbox
+def tool_sandbox_token():
+    """The backup tests' sandbox (tests/backups/conftest.py), with a token we know."""
+    return KUBE_TOKEN
 
 
 @pytest.fixture
@@ -271,8 +262,8 @@ def api_get_paths() -> list[str]:
 def _ids(prefix: str) -> list[str]:
     from billing.models import Invoice
     from clusters.models import Cluster, NodePool, NodeSize
-    from controlpanel.api.models import ApiToken, Webhook
     from controlpanel.core.models import Client, Membership
+    from controlpanel.integrations.models import ApiToken, Webhook
     from sites.models import CronSchedule, Domain, Environment, EnvVar, Site
 
     models = {

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from rest_framework.test import APIClient
 
 from clusters.models import Operation
-from controlpanel.api.tokens import token_create
+from controlpanel.integrations.tokens import token_create
 from sites import services
 from sites.models import Environment
 from tests import factories as f

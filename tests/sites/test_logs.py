@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from clusters.kube.errors import KubeNotFound
 from clusters.models import Operation
-from controlpanel.api.tokens import token_create
+from controlpanel.integrations.tokens import token_create
 from sites import selectors, services
 from sites.manifests.jobs import render_command_job
 from tests.engine import drain, provisioned

@@ -31,8 +31,10 @@ def test_no_answer_until_the_waits_deadline_retries_the_operation_not_a_rollback
     live_environment, owner, live_sandbox, live_kube, settings
 ):
     environment = provisioned(live_environment, owner)
-    settings.HANGAR_ROLLOUT_TIMEOUT = 0.5  # shorter than one read's own retries
-    live_sandbox.faults.drop("GET", r"/deployments/web$", times=5)
+    settings.HANGAR_ROLLOUT_TIMEOUT = 0.5
+    # Each dropped read takes 0.2 s, so one read's three tries outlast the wait's deadline
+    # whatever the backoff's jitter; the two drops left are absorbed by the retried run's read.
+    live_sandbox.faults.add("GET", r"/deployments/web$", drop=True, latency=0.2, times=5)
     op = services.environment_deploy(actor=owner, environment=environment, image=NEW)
     drain()
     op.refresh_from_db()

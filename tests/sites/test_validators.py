@@ -833,3 +833,20 @@ def test_env_value_valid(value):
 )
 def test_env_value_invalid(value, fragment):
     assert_invalid(validate_env_value, value, "env_value", fragment)
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "99999"])
+def test_a_registry_port_outside_1_65535_is_refused(port):
+    assert_invalid(
+        parse_image_reference,
+        f"registry.example.com:{port}/acme/web:1.0",
+        "image_reference",
+        "1-65535",
+    )
+
+
+def test_registry_ports_at_the_bounds_are_accepted():
+    assert parse_image_reference("registry.example.com:65535/acme/web:1.0").registry.endswith(
+        ":65535"
+    )
+    assert parse_image_reference("[::1]:1/acme/web:1.0").registry == "[::1]:1"

@@ -33,17 +33,14 @@ def running_image(kube: KubeClient, environment) -> str:
 
 def set_image_behind_hangars_back(kube: KubeClient, environment, image: str) -> None:
     """What `kubectl set image deployment/web web=...` does: another field manager
-    changes the live Deployment's image."""
+    changes the live Deployment's image, with a strategic merge patch (a read-then-PUT
+    would race the deployment controller's status writes and get a 409)."""
     path = f"/apis/apps/v1/namespaces/{environment.namespace}/deployments/web"
-    live = kube.get("apps/v1", "Deployment", "web", environment.namespace)
-    for container in live["spec"]["template"]["spec"]["containers"]:
-        if container["name"] == "web":
-            container["image"] = image
     kube.transport.request(
-        "PUT",
+        "PATCH",
         path,
-        body=live,
-        content_type="application/json",
+        body={"spec": {"template": {"spec": {"containers": [{"name": "web", "image": image}]}}}},
+        content_type="application/strategic-merge-patch+json",
         query=[("fieldManager", "kubectl-set")],
     )
 
@@ -65,16 +62,22 @@ def test_a_deploy_writes_over_a_change_made_behind_hangars_back(any_environment,
     assert any(f"every pod runs {IMAGE.format('1.10.0')}" in m for m in messages(op))
 
 
-def test_an_unchanged_redeploy_reads_the_deployment_once_and_writes_nothing(
+def test_an_unchanged_redeploy_reads_the_deployment_and_its_pods_once_and_writes_nothing(
     live_environment, owner, live_sandbox
 ):
+    """The namespace is read for its owner (issue 13.1: never apply into another's), the
+    pods are listed for the digest they run (issue 21.1: the release records it)."""
     environment = provisioned(live_environment, owner)
     live_sandbox.requests.clear()
     op = deployed(environment, owner, "1.0.0")
     assert op.status == S.SUCCEEDED, op.error
     assert live_sandbox.requests.writes == []
     reads = [(r.method, r.path) for r in live_sandbox.requests.filter("GET")]
-    assert reads == [("GET", f"/apis/apps/v1/namespaces/{environment.namespace}/deployments/web")]
+    assert reads == [
+        ("GET", f"/api/v1/namespaces/{environment.namespace}"),
+        ("GET", f"/apis/apps/v1/namespaces/{environment.namespace}/deployments/web"),
+        ("GET", f"/api/v1/namespaces/{environment.namespace}/pods"),
+    ]
 
 
 def test_a_lost_answer_leaves_no_record_and_the_next_deploy_writes_again(

@@ -18,6 +18,7 @@ from tests.backups.conftest import (  # noqa: F401
     s3_server,
     staging_env,
     tool_sandbox,
+    tool_sandbox_token,
     unique,
 )
 from tests.web.helpers import sign_in

@@ -8,8 +8,8 @@ from django.core import mail
 
 from clusters.kube.errors import KubeError
 from clusters.models import Operation, OperationEvent
-from controlpanel.api.models import ApiToken, Webhook
 from controlpanel.core.models import Membership
+from controlpanel.integrations.models import ApiToken, Webhook
 from sites.models import CronSchedule, Domain, Environment, EnvVar, Release
 from tests import factories as f
 from tests.web.helpers import sign_in

@@ -8,6 +8,7 @@ exist; agency staff see everything.
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from tests import factories as f
 from tests.web.helpers import sign_in
@@ -34,10 +35,17 @@ OWNER_ONLY = [302, 403, 403, 200, 404, 200]
 
 def pages(environment, operation, cron, variable, release, token):
     client_id = environment.site.client_id
+    backup = f.BackupFactory(environment=environment)
     rows = [(f"/environments/{environment.pk}/{page}", MEMBER) for page in ENVIRONMENT_PAGES]
     rows += [
         (f"/environments/{environment.pk}/local/", MEMBER),
         (f"/environments/{environment.pk}/local/project.zip", [302, 403, 200, 200, 404, 200]),
+        # No object storage on this cluster, no sanitized dump yet: back to the tab, 302.
+        (f"/environments/{environment.pk}/local/files.sh", [302, 403, 302, 302, 404, 302]),
+        (
+            f"/environments/{environment.pk}/local/backups/{backup.pk}/sanitized/",
+            [302, 403, 302, 302, 404, 302],
+        ),
         (f"/environments/{environment.pk}/cron/{cron.pk}/runs/", MEMBER),
         (f"/environments/{environment.pk}/cron/{cron.pk}/edit/", [302, 403, 200, 200, 404, 200]),
         (
@@ -70,7 +78,7 @@ def acme(environment, cluster, owner):
     cron = f.CronScheduleFactory(environment=environment)
     variable = f.EnvVarFactory(environment=environment)
     release = f.ReleaseFactory(environment=environment)
-    from controlpanel.api.tokens import deploy_token_create
+    from controlpanel.integrations.tokens import deploy_token_create
 
     token, _ = deploy_token_create(actor=owner, environment=environment, name="ci")
     return environment, operation, cron, variable, release, token
@@ -86,8 +94,10 @@ def test_portal_pages_per_actor(actor_index, request, client, acme):
         response = client.get(path)
         if response.status_code != expected[actor_index]:
             wrong.append((path, response.status_code, expected[actor_index]))
-        if expected[actor_index] == 302:
+        if expected[actor_index] == 302 and actor == "anonymous":
             assert response["Location"].startswith("/login/")
+        elif expected[actor_index] == 302:  # nothing to download yet: back to the tab
+            assert response["Location"] == f"/environments/{acme[0].pk}/local/", path
     assert not wrong, wrong
 
 
@@ -144,3 +154,50 @@ def test_staff_console_pages_for_every_staff_role(actor, request, client, cluste
     # Fleet deploys are for those who manage clusters.
     fleet = client.get("/staff/fleet/").status_code
     assert fleet == (403 if actor == "staff_billing" else 200)
+
+
+# The admin site per staff role (docs/security.md, "Staff roles in the admin"): what each
+# may open (200), only read (a POST answers 403) or not see at all (403/404).
+ADMIN_MATRIX = {
+    # path template: (admin, operator, billing) for GET; "ro" = page opens read-only
+    "/admin/core/user/{user}/change/": (200, "ro", "ro"),
+    "/admin/core/client/{client}/change/": (200, 200, "ro"),
+    "/admin/clusters/cluster/{cluster}/change/": (200, 200, "ro"),
+    "/admin/sites/environment/{environment}/change/": (200, 200, "ro"),
+    "/admin/billing/nodeprice/": (200, "ro", 200),
+    "/admin/otp_totp/totpdevice/": (404, 404, 404),
+    "/admin/otp_totp/totpdevice/{device}/change/": (404, 404, 404),
+}
+
+
+@pytest.mark.parametrize("index", range(3), ids=["staff_admin", "staff_operator", "staff_billing"])
+def test_admin_pages_for_every_staff_role(index, request, client, cluster, environment):
+    actor = request.getfixturevalue(["staff_admin", "staff_operator", "staff_billing"][index])
+    sign_in(client, actor)
+    other = request.getfixturevalue("staff_admin")
+    device = sign_in(Client(), other) and other.totpdevice_set.first()
+    ids = {
+        "user": other.pk,
+        "client": environment.site.client_id,
+        "cluster": cluster.pk,
+        "environment": environment.pk,
+        "device": device.pk,
+    }
+    for template, expected in ADMIN_MATRIX.items():
+        path = template.format(**ids)
+        response = client.get(path)
+        wanted = expected[index]
+        if wanted == "ro":
+            assert response.status_code == 200, path
+            assert b'name="_save"' not in response.content, path
+        else:
+            assert response.status_code == wanted, path
+        if device.key:
+            assert device.key not in response.content.decode(), path
+
+
+@pytest.mark.parametrize("actor", ["owner", "viewer", "developer", "other_owner"])
+def test_the_admin_does_not_open_for_client_users(actor, request, client):
+    sign_in(client, request.getfixturevalue(actor))
+    response = client.get("/admin/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]

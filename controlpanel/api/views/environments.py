@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from clusters.models import Cluster
 from controlpanel.api import serializers as s
-from controlpanel.api.models import Scope
+from controlpanel.api.permissions import token_of
 from controlpanel.api.views.base import (
     TokenAwareMixin,
     accepted,
@@ -23,9 +23,10 @@ from controlpanel.api.views.base import (
     with_etag,
 )
 from controlpanel.core.permissions import Action, require
+from controlpanel.integrations.models import Scope
 from sites import services
 from sites.models import Environment, EnvVar, Release, Site
-from sites.selectors import environment_logs
+from sites.selectors import environment_logs, release_digest_warnings
 
 
 def parse(serializer_class: Any, request: Request) -> dict[str, Any]:
@@ -316,14 +317,14 @@ class EnvironmentViewSet(TokenAwareMixin, mixins.CreateModelMixin, viewsets.Read
     @action(detail=True, methods=["get"])
     def releases(self, request: Request, pk: str) -> Response:
         environment = self._environment()
-        return self.paginated(
-            environment.releases.select_related("created_by"), s.ReleaseSerializer
-        )
+        page = self.paginate_queryset(environment.releases.select_related("created_by"))
+        release_digest_warnings(page)  # one query for the page, not one per release
+        return self.get_paginated_response(s.ReleaseSerializer(page, many=True).data)
 
     @extend_schema(request=s.DeployTokenCreateSerializer, responses={201: s.TokenCreatedSerializer})
     @action(detail=True, methods=["post"], url_path="deploy-tokens")
     def deploy_tokens(self, request: Request, pk: str) -> Response:
-        from controlpanel.api.tokens import deploy_token_create
+        from controlpanel.integrations.tokens import deploy_token_create
 
         data = parse(s.DeployTokenCreateSerializer, request)
         row, token = deploy_token_create(
@@ -331,6 +332,7 @@ class EnvironmentViewSet(TokenAwareMixin, mixins.CreateModelMixin, viewsets.Read
             environment=self._environment(),
             name=data["name"],
             expires_at=data.get("expires_at"),
+            parent=token_of(request),
         )
         body = s.TokenSerializer(row).data | {"token": token}
         return Response(body, status=201)

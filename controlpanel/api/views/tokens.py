@@ -13,10 +13,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from controlpanel.api import serializers as s
-from controlpanel.api.models import ApiToken, Scope
 from controlpanel.api.permissions import token_of
-from controlpanel.api.tokens import reauthenticate, token_create, token_revoke
 from controlpanel.api.views.environments import parse
+from controlpanel.integrations.models import ApiToken, Scope
+from controlpanel.integrations.tokens import reauthenticate, token_create, token_revoke
 
 
 class TokenViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -43,6 +43,7 @@ class TokenViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             name=data["name"],
             scopes=data["scopes"],
             expires_at=data.get("expires_at"),
+            parent=token_of(request),
         )
         return Response(s.TokenSerializer(row).data | {"token": token}, status=201)
 

@@ -12,12 +12,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from controlpanel.api import serializers as s
-from controlpanel.api.models import Webhook
 from controlpanel.api.pagination import NewestFirst
 from controlpanel.api.views.environments import parse
-from controlpanel.api.webhooks import webhook_create, webhook_delete, webhook_ping, webhook_update
 from controlpanel.core.models import Client
 from controlpanel.core.permissions import Action, require
+from controlpanel.integrations.models import Webhook
+from controlpanel.integrations.webhooks import (
+    webhook_create,
+    webhook_delete,
+    webhook_ping,
+    webhook_update,
+)
 
 
 class WebhookViewSet(

@@ -46,24 +46,31 @@ class SignInForm(StyledMixin, auth_forms.AuthenticationForm):
         )
         self.fields["password"].widget.attrs["class"] = "form-control"
 
+    def _throttled(self, wait: int) -> ValidationError:
+        return ValidationError(
+            self.error_messages["throttled"], code="throttled", params={"wait": _wait_text(wait)}
+        )
+
     def clean_username(self) -> str:
         return (self.cleaned_data.get("username") or "").strip().lower()
 
     def clean(self) -> dict:
         email = self.cleaned_data.get("username") or ""
         ip = client_ip(self.request)
-        wait = throttle.locked_for(email, ip)
+        # The account's own lock holds even for the right password (guessing one
+        # account); the address's lock answers only failures, so the people of an office
+        # behind one address still sign in while someone there mistypes or guesses.
+        wait = throttle.locked_for(email, None)
         if wait:
-            raise ValidationError(
-                self.error_messages["throttled"],
-                code="throttled",
-                params={"wait": _wait_text(wait)},
-            )
+            raise self._throttled(wait)
         try:
             cleaned = super().clean()
         except ValidationError as exc:
             if any(error.code == "invalid_login" for error in exc.error_list):
+                ip_wait = throttle.locked_for("", ip)
                 throttle.record_failure(email, ip)
+                if ip_wait:
+                    raise self._throttled(ip_wait) from None
             raise
         throttle.reset(email)
         return cleaned

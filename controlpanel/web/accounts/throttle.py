@@ -1,5 +1,7 @@
-"""Sign-in throttling: after too many failures for one email address or from one IP
-address within a window, further attempts are refused until the window has passed.
+"""Sign-in throttling: after too many failures for one email address within a window,
+further attempts for it are refused until the window has passed; after too many from one
+IP address, further *failures* from it are answered "too many" (a right password still
+signs in: an office shares one address).
 
 Counters live in the Django cache (shared between web processes when CACHE_URL points
 at Redis). Counting per address stops password guessing against one account; counting per
@@ -22,6 +24,7 @@ def _key(kind: str, value: str) -> str:
 
 
 def _keys(email: str, ip: str | None) -> list[str]:
+    """The counters of `email` and of `ip`; either may be empty."""
     keys = [_key("email", email)] if email else []
     if ip:
         keys.append(_key("ip", ip))

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from django import forms
 
-from controlpanel.api.models import Scope
 from controlpanel.core.events import EVENTS
 from controlpanel.core.roles import ClientRole
+from controlpanel.integrations.models import Scope
 from controlpanel.web.forms import Form
 from sites import validators as v
 from sites.selectors import CONTAINERS, MAX_TAIL_LINES
@@ -199,3 +199,30 @@ class WebhookForm(Form):
     events = forms.MultipleChoiceField(
         label="Events", choices=[(e, e) for e in EVENTS], widget=forms.CheckboxSelectMultiple
     )
+
+
+class PreviewSettingsForm(Form):
+    enabled = forms.BooleanField(label="Let CI create previews of this site", required=False)
+    max_alive = forms.IntegerField(
+        label="Previews alive at once", min_value=1, max_value=50, initial=3
+    )
+    ttl_days = forms.IntegerField(
+        label="Time to live (days)",
+        min_value=1,
+        max_value=90,
+        initial=7,
+        help_text="A preview is destroyed this many days after its last deploy.",
+    )
+    data_source = forms.ChoiceField(label="Data", initial="staging")
+    host_pattern = forms.CharField(
+        label="Host names",
+        max_length=253,
+        help_text="{branch} becomes the branch's slug, e.g. {branch}.preview.example.com",
+        widget=forms.TextInput(attrs={"spellcheck": "false", "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        from sites.previews.models import PreviewData
+
+        super().__init__(*args, **kwargs)
+        self.fields["data_source"].choices = PreviewData.choices

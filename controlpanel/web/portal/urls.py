@@ -15,6 +15,7 @@ from controlpanel.web.portal.views import (
     mail,
     members,
     operations,
+    previews,
     releases,
     scaling,
     settings,
@@ -78,6 +79,18 @@ urlpatterns = [
     # ... running it locally ...
     path(f"{environment}local/", local.local, name="local"),
     path(f"{environment}local/project.zip", local.local_zip, name="local_zip"),
+    path(f"{environment}local/files.sh", local.local_files, name="local_files"),
+    path(f"{environment}local/rules/", local.local_rules, name="local_rules"),
+    path(
+        f"{environment}local/backups/<int:backup_pk>/sanitize/",
+        local.local_sanitize,
+        name="local_sanitize",
+    ),
+    path(
+        f"{environment}local/backups/<int:backup_pk>/sanitized/",
+        local.local_sanitized,
+        name="local_sanitized",
+    ),
     # ... logs, one-off tasks, settings (deploy tokens, destroy).
     path(f"{environment}logs/", logs.logs, name="logs"),
     path(f"{environment}logs/tail/", logs.logs_tail, name="logs_tail"),
@@ -95,6 +108,7 @@ urlpatterns = [
     # ... backups (when the backup services exist) ...
     path(f"{environment}backups/", backups.backups, name="backups"),
     path(f"{environment}backups/now/", backups.backup_now, name="backup_now"),
+    path(f"{environment}backups/schedule/", backups.backup_schedule, name="backup_schedule"),
     path(
         f"{environment}backups/<int:backup_pk>/restore/",
         backups.backup_restore,
@@ -106,6 +120,15 @@ urlpatterns = [
         name="backup_download",
     ),
     path(f"{environment}backups/<int:backup_pk>/check/", backups.backup_check, name="backup_check"),
+    # A site's previews (CI environments per branch), their settings and CI tokens.
+    path("sites/<int:pk>/previews/", previews.previews, name="previews"),
+    path("sites/<int:pk>/previews/settings/", previews.settings_set, name="preview_settings"),
+    path("sites/<int:pk>/previews/tokens/", previews.token_add, name="preview_token_add"),
+    path(
+        "sites/<int:pk>/previews/tokens/<int:token_pk>/revoke/",
+        previews.token_revoke_view,
+        name="preview_token_revoke",
+    ),
     # Operations.
     path("operations/", operations.operations, name="operations"),
     path("operations/<int:pk>/", operations.operation, name="operation"),

@@ -8,6 +8,7 @@ from typing import Any
 from django import template
 
 from controlpanel.core.permissions import Action, can
+from sites import selectors
 
 register = template.Library()
 
@@ -77,6 +78,12 @@ def short_image(image: str) -> str:
         name, digest = image.split("@sha256:", 1)
         return f"{name}@sha256:{digest[:12]}…"
     return image or ""
+
+
+@register.filter
+def short_digest(digest: str) -> str:
+    """sha256:<64 hex> → sha256:0123456789ab…"""
+    return selectors.short_digest(digest or "")
 
 
 @register.filter

@@ -18,7 +18,7 @@ from clusters.engine.sweeper import recover_stale, sweep
 from clusters.engine.workers import WorkerIdentity, current
 from clusters.models import Operation
 from tests import factories as f
-from tests.integration.conftest import wait_for
+from tests.helpers import wait_for
 
 S = Operation.Status
 gate = threading.Event()

@@ -222,6 +222,42 @@ def test_idempotency_key_returns_the_same_operation(cluster, client_a):
     assert Operation.objects.count() == 1
 
 
+def test_a_racing_request_with_the_same_key_and_another_body_is_a_conflict(
+    cluster, client_a, monkeypatch
+):
+    """The other request's row lands between this one's look-up and its insert: its
+    look-up saw nothing, its insert hits the unique key."""
+    from clusters.engine import services as engine_services
+
+    operation_create(
+        kind="test.record",
+        cluster=cluster,
+        target=cluster,
+        lock_key="k",
+        client=client_a,
+        params={"label": "winner"},
+        idempotency_key="build-43",
+    )
+    real_filter = Operation.objects.filter
+
+    def missed_once(*args, **kwargs):
+        monkeypatch.setattr(Operation.objects, "filter", real_filter)
+        return real_filter(*args, **kwargs).none()
+
+    monkeypatch.setattr(Operation.objects, "filter", missed_once)
+    with pytest.raises(IdempotencyConflict):
+        engine_services.operation_create(
+            kind="test.record",
+            cluster=cluster,
+            target=cluster,
+            lock_key="k",
+            client=client_a,
+            params={"label": "loser"},
+            idempotency_key="build-43",
+        )
+    assert Operation.objects.get().params == {"label": "winner"}
+
+
 def test_sweeper_recovers_operations_whose_worker_stopped(cluster, settings):
     op = create(cluster)
     assert claim(op.pk) is not None

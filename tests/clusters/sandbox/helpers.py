@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import pytest
 from kubernetes import client
 
+from tests import helpers
+
 T = TypeVar("T")
+# Multiplies every wait; the conftest raises it on a real cluster, which is slower.
+PATIENCE = 1.0
 
 
-def wait_for(condition: Callable[[], T], timeout: float = 3.0, interval: float = 0.01) -> T:
-    """Poll until ``condition`` returns something truthy, failing after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout}s (last value: {value!r})")
-        time.sleep(interval)
+def wait_for(condition: Callable[[], T], timeout: float = 3.0) -> T:
+    """The sandbox answers within milliseconds: poll often, give up soon (later on a real
+    cluster: PATIENCE)."""
+    return helpers.wait_for(condition, timeout * PATIENCE, interval=0.01)
 
 
 def raw(
@@ -34,9 +30,10 @@ def raw(
     content_type: str | None = None,
     query: list[tuple[str, str]] | None = None,
     auth: bool = True,
+    accept: str = "application/json",
 ) -> tuple[int, dict[str, str], bytes]:
     """One request through the client's own transport, without raising on errors."""
-    headers = {"Accept": "application/json"}
+    headers = {"Accept": accept}
     if content_type:
         headers["Content-Type"] = content_type
     response = api_client.call_api(

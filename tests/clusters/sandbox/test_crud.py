@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 from kubernetes import client
@@ -152,19 +153,27 @@ def test_list_shape(api_client, namespace):
     assert {i["metadata"]["name"] for i in body["items"]} == {"a", "kube-root-ca.crt"}
 
 
-def test_list_across_namespaces_and_pagination(apps, core, namespace):
-    core.create_namespace({"metadata": {"name": "other"}})
-    apps.create_namespaced_deployment(namespace, deployment("a"))
-    apps.create_namespaced_deployment("other", deployment("b"))
-    everywhere = apps.list_deployment_for_all_namespaces()
+def test_list_across_namespaces_and_pagination(apps, namespace, other_namespace):
+    run = uuid.uuid4().hex[:8]  # a real cluster has other deployments
+    for ns, name in ((namespace, "a"), (other_namespace, "b")):
+        body = deployment(name)
+        body["metadata"]["labels"]["run"] = run
+        apps.create_namespaced_deployment(ns, body)
+    selector = f"run={run}"
+    everywhere = apps.list_deployment_for_all_namespaces(label_selector=selector)
     assert {(d.metadata.namespace, d.metadata.name) for d in everywhere.items} == {
         (namespace, "a"),
-        ("other", "b"),
+        (other_namespace, "b"),
     }
-    first = apps.list_deployment_for_all_namespaces(limit=1)
-    assert len(first.items) == 1 and first.metadata.remaining_item_count == 1
-    second = apps.list_deployment_for_all_namespaces(limit=1, _continue=first.metadata._continue)
+    first = apps.list_deployment_for_all_namespaces(limit=1, label_selector=selector)
+    assert len(first.items) == 1 and first.metadata._continue
+    # Upstream counts what remains only for lists without selectors.
+    assert first.metadata.remaining_item_count is None
+    second = apps.list_deployment_for_all_namespaces(
+        limit=1, label_selector=selector, _continue=first.metadata._continue
+    )
     assert second.items[0].metadata.name != first.items[0].metadata.name
+    assert not second.metadata._continue
 
 
 def test_generation_moves_only_with_spec(apps, namespace):
@@ -183,7 +192,10 @@ def test_generation_moves_only_with_spec(apps, namespace):
 
 
 def test_replace_with_stale_resource_version_conflicts(apps, namespace):
-    created = apps.create_namespaced_deployment(namespace, deployment())
+    # Paused, so no controller write races the fresh read and the replace below.
+    body = deployment()
+    body["spec"]["paused"] = True
+    created = apps.create_namespaced_deployment(namespace, body)
     apps.patch_namespaced_deployment("web", namespace, {"spec": {"replicas": 3}})
     created.spec.replicas = 5
     with pytest.raises(client.ApiException) as caught:
@@ -433,7 +445,7 @@ def test_replacing_an_object_as_read_is_a_no_op(core, namespace):
     assert replaced.metadata.resource_version == read.metadata.resource_version
 
 
-def test_job_status_subresource(batch, namespace):
+def test_job_status_subresource(sandbox, batch, namespace):
     batch.create_namespaced_job(
         namespace,
         {

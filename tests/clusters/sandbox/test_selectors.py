@@ -56,11 +56,10 @@ def test_malformed_label_selector_is_400(core, labelled):
     assert status_of(caught.value)["message"].startswith("unable to parse requirement")
 
 
-def test_field_selectors(core, labelled):
+def test_field_selectors(core, labelled, other_namespace):
     assert names(core, labelled, field_selector="metadata.name=b") == {"b"}
     assert names(core, labelled, field_selector="metadata.name!=b") == {"a", "c", "d"}
-    core.create_namespace({"metadata": {"name": "other"}})
-    core.create_namespaced_config_map("other", {"metadata": {"name": "b"}})
+    core.create_namespaced_config_map(other_namespace, {"metadata": {"name": "b"}})
     everywhere = core.list_config_map_for_all_namespaces(
         field_selector=f"metadata.namespace={labelled},metadata.name=b"
     )

@@ -31,7 +31,7 @@ def condition(obj, kind):
     return next((c for c in obj.status.conditions or [] if c.type == kind), None)
 
 
-def test_rollout_progresses_to_available(apps, core, namespace):
+def test_rollout_progresses_to_available(sandbox, apps, core, namespace):
     apply(apps, deployment(**{DELAY: "0.3"}), namespace)
     early = wait_for(
         lambda: (
@@ -89,7 +89,7 @@ def test_scale_to_zero_removes_pods(apps, core, namespace):
     assert done.status.replicas is None
 
 
-def test_fail_rollout_never_becomes_available(apps, core, namespace):
+def test_fail_rollout_never_becomes_available(sandbox, apps, core, namespace):
     body = deployment(**{FAIL_ROLLOUT: "true"})
     body["spec"]["progressDeadlineSeconds"] = 1
     apply(apps, body, namespace)
@@ -194,7 +194,7 @@ def test_job_succeeds_with_a_pod_and_logs(batch, core, namespace):
     assert logs.splitlines()[-1] == "[main] completed"
 
 
-def test_job_failure(batch, core, namespace):
+def test_job_failure(sandbox, batch, core, namespace):
     batch.create_namespaced_job(namespace, job(**{"sandbox.hangar.dev/fail": "true"}))
     done = wait_for(lambda: finished(batch, namespace, "migrate"))
     assert done.status.failed == 1 and not done.status.succeeded
@@ -205,7 +205,7 @@ def test_job_failure(batch, core, namespace):
     assert pod.status.container_statuses[0].state.terminated.exit_code == 1
 
 
-def test_job_runs_for_its_annotated_duration(batch, namespace):
+def test_job_runs_for_its_annotated_duration(sandbox, batch, namespace):
     batch.create_namespaced_job(namespace, job(**{"sandbox.hangar.dev/run-seconds": "0.4"}))
     running = wait_for(lambda: batch.read_namespaced_job("migrate", namespace).status.active)
     assert running == 1

@@ -15,7 +15,8 @@ from controlpanel.web.forms import Form
 from controlpanel.web.portal.views.base import render_environment
 from controlpanel.web.shortcuts import attempt, environment_or_404
 from sites.backups import services as backup_services
-from sites.models import Backup, Environment
+from sites.backups.retention import Policy, retention_words
+from sites.models import Backup, BackupSchedule, Environment
 
 BACKUPS_SHOWN = 30
 
@@ -25,6 +26,10 @@ class RestoreForm(Form):
     confirm = forms.CharField(
         label="Type the target environment's name to confirm",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    confirm_empty = forms.BooleanField(
+        label="The backup holds an empty database: empty the target's too",
+        required=False,
     )
 
     def __init__(self, *args, targets: list[Environment], **kwargs) -> None:
@@ -45,6 +50,25 @@ class RestoreForm(Form):
         return data
 
 
+class ScheduleForm(Form):
+    schedule = forms.CharField(
+        label="When (cron, agency time zone; H spreads the minute or hour)", max_length=120
+    )
+    enabled = forms.BooleanField(label="Scheduled backups on", required=False)
+    keep_daily = forms.IntegerField(label="Keep daily", min_value=0, max_value=366)
+    keep_weekly = forms.IntegerField(label="Keep weekly", min_value=0, max_value=520)
+    keep_monthly = forms.IntegerField(label="Keep monthly", min_value=0, max_value=240)
+    pre_deploy = forms.BooleanField(label="Back up before deploys", required=False)
+    verify_restore = forms.BooleanField(label="Weekly restore check", required=False)
+
+
+def _schedule_initial(environment: Environment) -> dict:
+    schedule = BackupSchedule.objects.filter(environment=environment).first()
+    if schedule is None:
+        schedule = BackupSchedule(environment=environment)
+    return {name: getattr(schedule, name) for name in backup_services.SCHEDULE_FIELDS}
+
+
 def _backup(environment: Environment, pk: int) -> Backup:
     return get_object_or_404(Backup, pk=pk, site=environment.site)
 
@@ -57,7 +81,16 @@ def _page(request: HttpRequest, environment: Environment, status: int = 200, **e
     )
     for backup in backups:
         backup.downloadable = backup_services.can_download(request.user, backup)
-    context = {"backups": backups, "may_check": True} | extra
+    initial = _schedule_initial(environment)
+    schedule_form = extra.pop("schedule_form", None) or ScheduleForm(initial=initial)
+    policy = Policy(initial["keep_daily"], initial["keep_weekly"], initial["keep_monthly"])
+    context = {
+        "backups": backups,
+        "may_check": True,
+        "schedule_form": schedule_form,
+        "schedule": BackupSchedule.objects.filter(environment=environment).first(),
+        "retention_words": retention_words(policy),
+    } | extra
     return render_environment(
         request, environment, "backups", "portal/environment/backups.html", context, status
     )
@@ -103,7 +136,12 @@ def backup_restore(request: HttpRequest, pk: int, backup_pk: int) -> HttpRespons
     if request.method == "POST" and form.is_valid():
         target = form.targets[form.cleaned_data["target"]]
         operation = attempt(
-            form, backup_services.backup_restore, actor=request.user, backup=backup, target=target
+            form,
+            backup_services.backup_restore,
+            actor=request.user,
+            backup=backup,
+            target=target,
+            confirm_empty=form.cleaned_data["confirm_empty"],
         )
         if operation is not None:
             messages.warning(
@@ -153,3 +191,23 @@ def backup_check(request: HttpRequest, pk: int, backup_pk: int) -> HttpResponse:
         return redirect("portal:backups", environment.pk)
     messages.success(request, "Checking that the backup restores, in a scratch database.")
     return redirect("portal:operation", operation.pk)
+
+
+@require_POST
+@login_required
+def backup_schedule(request: HttpRequest, pk: int) -> HttpResponse:
+    """Create or change the environment's backup schedule and retention."""
+    environment = environment_or_404(request, pk)
+    form = ScheduleForm(request.POST)
+    if form.is_valid():
+        done = attempt(
+            form,
+            backup_services.backup_schedule_set,
+            actor=request.user,
+            environment=environment,
+            **form.cleaned_data,
+        )
+        if done is not None:
+            messages.success(request, "Backup schedule saved; the CronJob follows.")
+            return redirect("portal:backups", environment.pk)
+    return _page(request, environment, 400, schedule_form=form)

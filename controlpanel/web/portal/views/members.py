@@ -60,18 +60,16 @@ def member_invite(request: HttpRequest, pk: int) -> HttpResponse:
             **form.cleaned_data,
         )
         if result is not None:
-            user, membership, created = result
+            user, membership, _created = result
             send_invitation(
                 request, user=user, invited_by=request.user, client=client, role=membership.role
             )
+            # One answer whether or not the address had an account: the page must not
+            # tell a client's owner who else uses Hangar.
             messages.success(
                 request,
-                f"Invited {user.email} as {membership.get_role_display().lower()}. "
-                + (
-                    "They got an email with a link to set their password."
-                    if created
-                    else "They already had an account and got an email saying so."
-                ),
+                f"Invited {user.email} as {membership.get_role_display().lower()}; "
+                "they got an email about it.",
             )
             return redirect("portal:members", client.pk)
     return _page(request, client, form, status=400)

@@ -16,6 +16,7 @@ from controlpanel.web.portal.views.base import render_environment
 from controlpanel.web.shortcuts import attempt, environment_or_404
 from sites import services
 from sites.models import Environment, Release, Tier
+from sites.selectors import release_digest_warnings
 
 RELEASES_SHOWN = 20
 
@@ -36,7 +37,9 @@ def _page(
     confirm: dict | None = None,
 ) -> HttpResponse:
     siblings = _siblings(environment)
-    releases = list(environment.releases.select_related("created_by", "operation")[:RELEASES_SHOWN])
+    releases = release_digest_warnings(
+        list(environment.releases.select_related("created_by", "operation")[:RELEASES_SHOWN])
+    )
     operations = Operation.objects.filter(
         target_type="environment", target_id=environment.pk
     ).order_by("-created_at", "-id")[:5]

@@ -12,9 +12,9 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from controlpanel.api.models import ApiToken
-from controlpanel.api.tokens import deploy_token_create, reauthenticate, token_revoke
 from controlpanel.core.permissions import Action, can, require
+from controlpanel.integrations.models import ApiToken
+from controlpanel.integrations.tokens import deploy_token_create, reauthenticate, token_revoke
 from controlpanel.web.forms import ConfirmNameForm, ReauthConfirmNameForm
 from controlpanel.web.portal.forms import DeployTokenForm
 from controlpanel.web.portal.views.base import render_environment

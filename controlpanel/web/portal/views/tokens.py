@@ -13,17 +13,17 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from controlpanel.api.models import ApiToken, Scope
-from controlpanel.api.tokens import reauthenticate, token_create, token_revoke
+from controlpanel.integrations.models import ApiToken, Scope
+from controlpanel.integrations.tokens import reauthenticate, token_create, token_revoke
 from controlpanel.web.forms import ConfirmNameForm
 from controlpanel.web.portal.forms import TokenForm
 from controlpanel.web.shortcuts import attempt
 
 
 def _page(request: HttpRequest, status: int = 200, **extra) -> HttpResponse:
-    tokens = ApiToken.objects.filter(user=request.user, environment__isnull=True).order_by(
-        "-created_at"
-    )
+    tokens = ApiToken.objects.filter(
+        user=request.user, environment__isnull=True, site__isnull=True
+    ).order_by("-created_at")
     context = {
         "tokens": tokens,
         "form": TokenForm(staff=request.user.is_agency_staff, initial={"scopes": ["read"]}),

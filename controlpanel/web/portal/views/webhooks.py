@@ -10,10 +10,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from controlpanel.api.models import Webhook, WebhookDelivery
-from controlpanel.api.webhooks import webhook_create, webhook_delete, webhook_ping
 from controlpanel.core.models import Client
 from controlpanel.core.permissions import Action, can
+from controlpanel.integrations.models import Webhook, WebhookDelivery
+from controlpanel.integrations.webhooks import webhook_create, webhook_delete, webhook_ping
 from controlpanel.web.portal.forms import WebhookForm
 from controlpanel.web.shortcuts import attempt, scoped_or_404
 

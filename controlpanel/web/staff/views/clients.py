@@ -17,6 +17,7 @@ from controlpanel.web.staff.access import staff_required
 from controlpanel.web.staff.forms import ClientEditForm, ClientForm, EnvironmentForm, SiteForm
 from sites import services as site_services
 from sites.models import Environment
+from sites.selectors import backup_storage
 
 
 def _list(request: HttpRequest, form=None) -> HttpResponse:
@@ -58,10 +59,17 @@ def _detail(request: HttpRequest, client: Client, status: int = 200, **forms) ->
         .select_related("site", "cluster", "node_pool")
         .order_by("site__name", "site_id", "created_at")
     )
+    storage = backup_storage(client.pk)
+    environments = list(environments)
+    for environment in environments:
+        environment.backup_bytes = storage["per_environment"].get(
+            (environment.site_id, environment.slug), 0
+        )
     context = {
         "client": client,
         "sites": client.sites.order_by("name"),
         "environments": environments,
+        "backup_bytes": storage["total"],
         "edit_form": forms.get("edit_form")
         or ClientEditForm(
             initial={

@@ -6,7 +6,7 @@ from datetime import datetime, time, timedelta
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -43,19 +43,7 @@ def operations(request: HttpRequest) -> HttpResponse:
             queryset = queryset.filter(client=data["client"])
         if data["cluster"]:
             queryset = queryset.filter(cluster=data["cluster"])
-    page = Paginator(queryset.order_by("-created_at", "-id"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {
-        "form": form,
-        "page": page,
-        "query": query.urlencode(),
-        "nav_section": "staff",
-        "staff_tab": "operations",
-    }
-    return render(request, "staff/operations.html", context)
+    return _newest_first_page(request, queryset, form, "operations")
 
 
 @staff_required
@@ -113,7 +101,15 @@ def audit(request: HttpRequest) -> HttpResponse:
             events = events.filter(created_at__gte=_day_start(data["since"]))
         if data["until"]:
             events = events.filter(created_at__lt=_day_start(data["until"]) + timedelta(days=1))
-    page = Paginator(events.order_by("-created_at", "-id"), PAGE_SIZE).get_page(
+    return _newest_first_page(request, events, form, "audit")
+
+
+def _newest_first_page(
+    request: HttpRequest, queryset: QuerySet, form: Form, tab: str
+) -> HttpResponse:
+    """One page of `queryset`, newest first, on the staff tab `tab` with its filter form
+    (the pager's links keep the filters)."""
+    page = Paginator(queryset.order_by("-created_at", "-id"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     query = request.GET.copy()
@@ -123,6 +119,6 @@ def audit(request: HttpRequest) -> HttpResponse:
         "page": page,
         "query": query.urlencode(),
         "nav_section": "staff",
-        "staff_tab": "audit",
+        "staff_tab": tab,
     }
-    return render(request, "staff/audit.html", context)
+    return render(request, f"staff/{tab}.html", context)

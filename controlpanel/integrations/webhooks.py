@@ -24,12 +24,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
+from requests.adapters import HTTPAdapter
 
-from controlpanel.api.models import Webhook, WebhookDelivery
 from controlpanel.core.audit import audit_record
 from controlpanel.core.events import EVENTS, event_published
 from controlpanel.core.models import Client, User
 from controlpanel.core.permissions import Action, require
+from controlpanel.integrations.models import Webhook, WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -39,21 +40,51 @@ BACKOFF = (5, 30, 120, 600)
 USER_AGENT = "Hangar-Webhooks/1"
 
 
-def _check_address(host: str) -> None:
+def _check_address(host: str) -> str:
     """Refuse hosts that resolve to internal addresses: a tenant must not be able to make
-    the panel call its own network (cloud metadata, the cluster, the database)."""
-    if settings.HANGAR_WEBHOOK_ALLOW_PRIVATE:
-        return
+    the panel call its own network (cloud metadata, the cluster, the database). Returns
+    the checked address a delivery connects to (never resolved again: DNS rebinding)."""
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except socket.gaierror:
         raise ValidationError({"url": f"The host {host} does not resolve."}) from None
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
+        if not address.is_global and not settings.HANGAR_WEBHOOK_ALLOW_PRIVATE:
             raise ValidationError(
                 {"url": "The URL points at a private or local address; use a public one."}
             )
+    return str(infos[0][4][0])
+
+
+class _PinnedAdapter(HTTPAdapter):
+    """Connects to `address`, the one `_check_address` approved, while TLS still checks
+    the certificate of the URL's host name (SNI and hostname verification)."""
+
+    def __init__(self, host: str, address: str) -> None:
+        self.host, self.address = host, address
+        super().__init__(max_retries=0)
+
+    def build_connection_pool_key_attributes(
+        self, request: Any, verify: Any, cert: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, verify, cert
+        )
+        host_params["host"] = self.address
+        if host_params.get("scheme") == "https":
+            pool_kwargs["server_hostname"] = self.host
+            pool_kwargs["assert_hostname"] = self.host
+        return host_params, pool_kwargs
+
+
+def _post_pinned(url: str, address: str, **kwargs: Any) -> requests.Response:
+    parts = urlsplit(url)
+    headers = {**kwargs.pop("headers", {}), "Host": parts.netloc}
+    with requests.Session() as session:
+        session.trust_env = False  # no proxy: the connection goes to the checked address
+        session.mount(f"{parts.scheme}://", _PinnedAdapter(parts.hostname or "", address))
+        return session.post(url, headers=headers, **kwargs)
 
 
 def validate_url(url: str) -> str:
@@ -63,7 +94,8 @@ def validate_url(url: str) -> str:
         raise ValidationError({"url": "Give an https:// URL."})
     if parts.username or parts.password:
         raise ValidationError({"url": "Put no credentials in the URL; deliveries are signed."})
-    _check_address(parts.hostname)
+    if not settings.HANGAR_WEBHOOK_ALLOW_PRIVATE:  # development: any host, resolved later
+        _check_address(parts.hostname)
     return url.strip()
 
 
@@ -164,6 +196,12 @@ def deliver(delivery_id: int) -> WebhookDelivery:
     if delivery.status != WebhookDelivery.Status.PENDING:
         return delivery
     webhook = delivery.webhook
+    if not webhook.active:
+        # Turned off since the event: the owner asked for no more calls, retries included.
+        delivery.status = WebhookDelivery.Status.FAILED
+        delivery.error = "The webhook was deactivated; not sent."
+        delivery.save(update_fields=["status", "error"])
+        return delivery
     body = json.dumps(
         {
             "id": delivery.pk,
@@ -175,9 +213,12 @@ def deliver(delivery_id: int) -> WebhookDelivery:
     ).encode()
     delivery.attempts += 1
     try:
-        _check_address(urlsplit(webhook.url).hostname or "")  # again: DNS may have changed
-        response = requests.post(
+        # Again at each delivery (DNS may have changed), and the connection goes to the
+        # address checked now, not to whatever a second resolution would answer.
+        address = _check_address(urlsplit(webhook.url).hostname or "")
+        response = _post_pinned(
             webhook.url,
+            address,
             data=body,
             timeout=TIMEOUT,
             allow_redirects=False,
@@ -211,7 +252,7 @@ def deliver(delivery_id: int) -> WebhookDelivery:
 def _send_later(delivery_id: int, countdown: float = 0) -> None:
     mode = settings.HANGAR_OPERATION_DISPATCH
     if mode == "celery":
-        from controlpanel.api.tasks import deliver_webhook_task
+        from controlpanel.integrations.tasks import deliver_webhook_task
 
         try:
             deliver_webhook_task.apply_async((delivery_id,), countdown=countdown, retry=False)

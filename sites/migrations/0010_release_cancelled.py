@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sites', '0007_cron_name_rule'),
+        ("sites", "0009_environment_namespace_unique"),
     ]
 
     operations = [

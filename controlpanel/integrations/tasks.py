@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from controlpanel.api.models import WebhookDelivery
-from controlpanel.api.webhooks import BACKOFF, deliver
+from controlpanel.integrations.models import WebhookDelivery
+from controlpanel.integrations.webhooks import BACKOFF, deliver
 
 
 @shared_task(name="api.deliver_webhook", bind=True, max_retries=len(BACKOFF))

@@ -15,6 +15,8 @@ class Scope(models.TextChoices):
     WRITE = "write", "Write"
     DEPLOY = "deploy", "Deploy"
     ADMIN = "admin", "Admin"
+    # Only on a site's CI token (ApiToken.site): previews of that site, nothing else.
+    PREVIEW = "preview", "Preview"
 
 
 class ApiToken(models.Model):
@@ -39,6 +41,14 @@ class ApiToken(models.Model):
         on_delete=models.CASCADE,
         related_name="deploy_tokens",
     )
+    # A site's CI token (scope `preview`): creates, reads and deletes that site's previews.
+    site = models.ForeignKey(
+        "sites.Site",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="preview_tokens",
+    )
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -57,6 +67,10 @@ class ApiToken(models.Model):
     @property
     def is_deploy_token(self) -> bool:
         return self.environment_id is not None
+
+    @property
+    def is_preview_token(self) -> bool:
+        return self.site_id is not None
 
     @property
     def is_active(self) -> bool:

@@ -13,11 +13,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from controlpanel.api.models import ApiToken, Scope
 from controlpanel.core.audit import audit_record
 from controlpanel.core.models import User
 from controlpanel.core.permissions import Action, can, require
-from sites.models import Environment
+from controlpanel.integrations.models import ApiToken, Scope
+from sites.models import Environment, Site
 
 PREFIX = "hgr_"
 MAX_LIFETIME = timedelta(days=366)
@@ -48,6 +48,38 @@ def _validated_expiry(expires_at: datetime | None) -> datetime | None:
     if expires_at > now + MAX_LIFETIME:
         raise ValidationError({"expires_at": "A token lives at most one year."})
     return expires_at
+
+
+def _within_parent(parent: ApiToken | None, scopes: list[str], expires_at: datetime | None) -> None:
+    """A token creating a token (`parent`, None for a signed-in session) gives no more than
+    it has: a subset of its own scopes (write and deploy include read, admin covers all
+    three; no token creates an admin token) and an expiry no later than its own. Deploy
+    tokens create nothing."""
+    if parent is None:
+        return
+    if parent.is_deploy_token:
+        raise PermissionDenied("A deploy token cannot create tokens.")
+    own = set(parent.scopes)
+    if Scope.ADMIN in own:
+        own |= {Scope.READ, Scope.WRITE, Scope.DEPLOY}
+    if own & {Scope.WRITE, Scope.DEPLOY}:
+        own.add(Scope.READ)  # both include read (docs/api.md)
+    own.discard(Scope.ADMIN)
+    wider = sorted(set(scopes) - own)
+    if wider:
+        raise ValidationError(
+            {
+                "scopes": f"This token cannot give scopes it does not have ({', '.join(wider)});"
+                f" it can give: {', '.join(sorted(own)) or 'none'}."
+            }
+        )
+    if parent.expires_at is not None and (expires_at is None or expires_at > parent.expires_at):
+        raise ValidationError(
+            {
+                "expires_at": "A token created by a token expires no later than it: "
+                f"at or before {parent.expires_at.isoformat()}."
+            }
+        )
 
 
 def _reauth_key(user: User) -> str:
@@ -83,9 +115,15 @@ def reauthenticate(*, actor: User, password: str | None) -> None:
 
 @transaction.atomic
 def token_create(
-    *, actor: User, name: str, scopes: list[str], expires_at: datetime | None = None
+    *,
+    actor: User,
+    name: str,
+    scopes: list[str],
+    expires_at: datetime | None = None,
+    parent: ApiToken | None = None,
 ) -> tuple[ApiToken, str]:
-    """A personal token for `actor`. Returns the row and the token, shown only now."""
+    """A personal token for `actor`, made by a session or by `parent` (a token, which can
+    give no more than it has). Returns the row and the token, shown only now."""
     name = (name or "").strip()
     errors = {}
     if not name or len(name) > 100:
@@ -97,10 +135,13 @@ def token_create(
             if unknown
             else "Choose at least one of: read, write, deploy, admin."
         )
+    elif Scope.PREVIEW in scopes:
+        errors["scopes"] = "The preview scope is only for a site's CI token (see docs/previews.md)."
     elif Scope.ADMIN in scopes and not actor.is_agency_staff:
         errors["scopes"] = "Only agency staff can create tokens with the admin scope."
     if errors:
         raise ValidationError(errors)
+    _within_parent(parent, scopes, expires_at)
     expires_at = _validated_expiry(expires_at)
     token = _new_token()
     row = ApiToken.objects.create(
@@ -119,10 +160,16 @@ def token_create(
 
 @transaction.atomic
 def deploy_token_create(
-    *, actor: User, environment: Environment, name: str, expires_at: datetime | None = None
+    *,
+    actor: User,
+    environment: Environment,
+    name: str,
+    expires_at: datetime | None = None,
+    parent: ApiToken | None = None,
 ) -> tuple[ApiToken, str]:
     """A token that can only deploy `environment` (for a CI pipeline)."""
     require(actor, Action.DEPLOY, environment.site.client)
+    _within_parent(parent, [Scope.DEPLOY], expires_at)
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise ValidationError({"name": "Give the token a name of 1-100 characters."})
@@ -147,12 +194,47 @@ def deploy_token_create(
     return row, token
 
 
+@transaction.atomic
+def preview_token_create(
+    *, actor: User, site: Site, name: str, expires_at: datetime | None = None
+) -> tuple[ApiToken, str]:
+    """A site's CI token: it can create, read and delete that site's previews, and read
+    their operations; nothing else. It acts as `actor`, who must be able to create and
+    destroy the site's environments."""
+    require(actor, Action.MANAGE_SITES, site.client)
+    require(actor, Action.DESTROY_ENVIRONMENT, site.client)
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationError({"name": "Give the token a name of 1-100 characters."})
+    expires_at = _validated_expiry(expires_at)
+    token = _new_token()
+    row = ApiToken.objects.create(
+        user=actor,
+        name=name,
+        prefix=token[: len(PREFIX) + 8],
+        digest=digest(token),
+        scopes=[Scope.PREVIEW],
+        site=site,
+        expires_at=expires_at,
+    )
+    audit_record(
+        actor=actor,
+        action="token.create_preview",
+        target=row,
+        client=site.client,
+        changes={"site": [None, str(site)]},
+    )
+    return row, token
+
+
 def token_revoke(*, actor: User, token: ApiToken) -> ApiToken:
     """Owners of a token revoke it; so may client owners (deploy tokens of their client)
     and staff admins."""
     allowed = token.user_id == actor.pk or can(actor, Action.MANAGE_CLIENTS)
     if token.environment_id is not None:
         allowed = allowed or can(actor, Action.MANAGE_MEMBERS, token.environment.site.client)
+    if token.site_id is not None:
+        allowed = allowed or can(actor, Action.MANAGE_MEMBERS, token.site.client)
     if not allowed:
         raise PermissionDenied("You cannot revoke this token.")
     if token.revoked_at is None:
@@ -162,7 +244,13 @@ def token_revoke(*, actor: User, token: ApiToken) -> ApiToken:
             actor=actor,
             action="token.revoke",
             target=token,
-            client=token.environment.site.client if token.environment_id else None,
+            client=(
+                token.environment.site.client
+                if token.environment_id
+                else token.site.client
+                if token.site_id
+                else None
+            ),
         )
     return token
 
@@ -172,7 +260,7 @@ def token_lookup(raw: str) -> ApiToken | None:
     if not raw.startswith(PREFIX) or len(raw) > 100:
         return None
     token = (
-        ApiToken.objects.select_related("user", "environment__site__client")
+        ApiToken.objects.select_related("user", "environment__site__client", "site__client")
         .filter(digest=digest(raw))
         .first()
     )

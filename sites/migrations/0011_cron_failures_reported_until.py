@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sites', '0008_release_cancelled'),
+        ("sites", "0010_release_cancelled"),
     ]
 
     operations = [

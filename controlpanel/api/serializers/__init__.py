@@ -1,0 +1,135 @@
+"""Output and input shapes of the API, one module per resource. Outputs list what a person
+may see; inputs only parse and type-check — the services validate the rules and report
+field errors. Views import this package as `s` and name shapes as `s.<Name>`."""
+
+from controlpanel.api.serializers.actions import (
+    AutoscaleSerializer,
+    CommandSerializer,
+    DeploySerializer,
+    DestroySerializer,
+    EmptySerializer,
+    LogSerializer,
+    PromoteSerializer,
+    RollbackSerializer,
+    ScaleSerializer,
+)
+from controlpanel.api.serializers.backups import (
+    BackupScheduleSerializer,
+    BackupScheduleWriteSerializer,
+    BackupSerializer,
+    DownloadLinkSerializer,
+    DownloadSerializer,
+    RestoreSerializer,
+)
+from controlpanel.api.serializers.base import StrictSerializer
+from controlpanel.api.serializers.billing import (
+    EstimateRequestSerializer,
+    EstimateSerializer,
+    InvoiceSerializer,
+)
+from controlpanel.api.serializers.infrastructure import (
+    AuditEventSerializer,
+    ClusterSerializer,
+    NodePoolSerializer,
+    NodeSizeSerializer,
+)
+from controlpanel.api.serializers.operations import (
+    OperationDetailSerializer,
+    OperationEventSerializer,
+    OperationSerializer,
+)
+from controlpanel.api.serializers.sites import (
+    CronCreateSerializer,
+    CronScheduleSerializer,
+    CronUpdateSerializer,
+    DomainCreateSerializer,
+    DomainSerializer,
+    EnvironmentCreateSerializer,
+    EnvironmentSerializer,
+    EnvVarSerializer,
+    EnvVarWriteSerializer,
+    ReleaseSerializer,
+    SiteCreateSerializer,
+    SiteSerializer,
+)
+from controlpanel.api.serializers.tenancy import (
+    ClientCreateSerializer,
+    ClientSerializer,
+    ClientUpdateSerializer,
+    MembershipCreateSerializer,
+    MembershipSerializer,
+    MembershipUpdateSerializer,
+)
+from controlpanel.api.serializers.tokens import (
+    DeployTokenCreateSerializer,
+    TokenCreatedSerializer,
+    TokenCreateSerializer,
+    TokenSerializer,
+)
+from controlpanel.api.serializers.webhooks import (
+    FleetDeploySerializer,
+    FleetProgressSerializer,
+    WebhookCreatedSerializer,
+    WebhookCreateSerializer,
+    WebhookDeliverySerializer,
+    WebhookSerializer,
+    WebhookUpdateSerializer,
+)
+
+__all__ = [
+    "AuditEventSerializer",
+    "AutoscaleSerializer",
+    "BackupScheduleSerializer",
+    "BackupScheduleWriteSerializer",
+    "BackupSerializer",
+    "ClientCreateSerializer",
+    "ClientSerializer",
+    "ClientUpdateSerializer",
+    "ClusterSerializer",
+    "CommandSerializer",
+    "CronCreateSerializer",
+    "CronScheduleSerializer",
+    "CronUpdateSerializer",
+    "DeploySerializer",
+    "DeployTokenCreateSerializer",
+    "DestroySerializer",
+    "DomainCreateSerializer",
+    "DomainSerializer",
+    "DownloadLinkSerializer",
+    "DownloadSerializer",
+    "EmptySerializer",
+    "EnvVarSerializer",
+    "EnvVarWriteSerializer",
+    "EnvironmentCreateSerializer",
+    "EnvironmentSerializer",
+    "EstimateRequestSerializer",
+    "EstimateSerializer",
+    "FleetDeploySerializer",
+    "FleetProgressSerializer",
+    "InvoiceSerializer",
+    "LogSerializer",
+    "MembershipCreateSerializer",
+    "MembershipSerializer",
+    "MembershipUpdateSerializer",
+    "NodePoolSerializer",
+    "NodeSizeSerializer",
+    "OperationDetailSerializer",
+    "OperationEventSerializer",
+    "OperationSerializer",
+    "PromoteSerializer",
+    "ReleaseSerializer",
+    "RestoreSerializer",
+    "RollbackSerializer",
+    "ScaleSerializer",
+    "SiteCreateSerializer",
+    "SiteSerializer",
+    "StrictSerializer",
+    "TokenCreateSerializer",
+    "TokenCreatedSerializer",
+    "TokenSerializer",
+    "WebhookCreateSerializer",
+    "WebhookCreatedSerializer",
+    "WebhookDeliverySerializer",
+    "WebhookSerializer",
+    "WebhookUpdateSerializer",
+]

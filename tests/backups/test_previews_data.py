@@ -1,0 +1,65 @@
+"""A preview starts with a copy of staging's data (issue 22): its creation restores the
+latest verified backup of staging into it, with the real MariaDB and S3 API server, and
+its deletion drops its data without a final backup."""
+
+from __future__ import annotations
+
+from rest_framework.test import APIClient
+
+from clusters.models import Operation
+from controlpanel.integrations.tokens import preview_token_create
+from sites.models import Backup, Environment, EnvironmentDatabase
+from sites.previews.services import preview_settings_set
+from tests.backups.helpers import seed
+from tests.backups.test_round_trip import backed_up, provisioned
+from tests.engine import drain
+
+
+def test_a_preview_gets_stagings_latest_verified_backup_and_leaves_no_backup(
+    staging_env, site, owner, mariadb, s3, bucket, unique
+):
+    record = provisioned(staging_env, owner)
+    seed(record)
+    s3.put_object(Bucket=bucket, Key=record.files_prefix + "logo.png", Body=b"\x89PNG")
+    backed_up(staging_env, owner)
+    expected = mariadb.table_checksums(record.name)
+    preview_settings_set(
+        actor=owner,
+        site=site,
+        enabled=True,
+        data_source="staging",
+        host_pattern="{branch}.preview.example.com",
+    )
+    _, token = preview_token_create(actor=owner, site=site, name="ci")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    url = f"/api/v1/sites/{site.pk}/previews/feature/{unique}/"
+
+    created = api.put(url, {"image": "registry.example.com/acme/web:pr-7"}, format="json")
+    assert created.status_code == 202, created.json()
+    drain(timeout=120)
+    preview = Environment.objects.get(is_preview=True)
+    kinds = list(
+        Operation.objects.filter(target_type="environment", target_id=preview.pk)
+        .order_by("pk")
+        .values_list("kind", "status")
+    )
+    assert kinds == [
+        ("environment.provision", "succeeded"),
+        ("backup.restore", "succeeded"),
+        ("environment.deploy", "succeeded"),
+    ], [o.error for o in Operation.objects.filter(target_id=preview.pk)]
+    copy = EnvironmentDatabase.objects.get(environment=preview)
+    assert copy.name != record.name
+    assert mariadb.table_checksums(copy.name) == expected
+    listing = s3.list_objects_v2(Bucket=bucket, Prefix=copy.files_prefix)["Contents"]
+    files = [o["Key"] for o in listing]
+    assert files == [copy.files_prefix + "logo.png"]
+    assert not Backup.objects.filter(kind=Backup.Kind.PRE_RESTORE).exists()
+
+    assert api.delete(url).status_code == 202
+    drain(timeout=120)
+    assert not Environment.objects.filter(is_preview=True).exists()
+    assert not Backup.objects.filter(kind=Backup.Kind.PRE_DESTROY).exists()
+    assert not mariadb.table_checksums(copy.name)  # dropped with the preview
+    assert mariadb.table_checksums(record.name) == expected  # staging untouched
