@@ -85,6 +85,7 @@ def build() -> dict[str, Any]:
     from controlpanel.core.models import Client, User
     from controlpanel.core.roles import StaffRole
     from sites.models import Environment, Site
+    from sites.validators import namespace_name
 
     big = NodeSize.objects.create(
         provider="digitalocean", slug="s-4vcpu-8gb", vcpu=4, memory_mib=8192
@@ -146,6 +147,8 @@ def build() -> dict[str, Any]:
                     site=site,
                     name=tier.title(),
                     slug=tier,
+                    # bulk_create skips save(), which stores the namespace.
+                    namespace_name=namespace_name(site.client.slug, site.slug, tier),
                     tier=tier,
                     cluster_id=pool.cluster_id,
                     node_pool=pool,

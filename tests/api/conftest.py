@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from controlpanel.integrations.tokens import deploy_token_create
+from tests.backups.conftest import bucket, s3, s3_server  # noqa: F401 - the S3 API server
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import pytest
 
 from controlpanel.integrations.tokens import token_create
 from tests import factories as f
+from tests.backups.conftest import backup_in_bucket
 
 ACTORS = [
     "anonymous",
@@ -106,6 +107,9 @@ def world(
     staff_operator,
     staff_admin,
     cluster,
+    s3_server,
+    s3,
+    bucket,
 ):
     site = f.SiteFactory(client=client_a, slug="www")
     env = f.EnvironmentFactory(site=site, cluster=cluster, slug="production", status="active")
@@ -125,7 +129,7 @@ def world(
         "variable": f.EnvVarFactory(environment=env).pk,
         "cron": f.CronScheduleFactory(environment=env, name="drupal").pk,
         "operation": f.OperationFactory(client=client_a, cluster=cluster, target_id=env.pk).pk,
-        "backup": f.BackupFactory(environment=env).pk,
+        "backup": backup_in_bucket(f.BackupFactory(environment=env), s3_server, s3, bucket).pk,
         "invoice": f.InvoiceFactory(client=client_a, status="issued", number="2026-0001").pk,
     }
     users = {

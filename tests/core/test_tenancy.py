@@ -22,6 +22,7 @@ from clusters.models import Cluster, NodePool, NodeSize, Operation, OperationEve
 from controlpanel.core.models import AuditEvent, Client, Membership, User
 from controlpanel.integrations.models import ApiToken, Webhook, WebhookDelivery
 from controlpanel.integrations.tokens import token_create
+from sites.local.models import SanitizedDump
 from sites.mail.models import MailSettings
 from sites.models import (
     Backup,
@@ -34,6 +35,7 @@ from sites.models import (
     Release,
     Site,
 )
+from sites.previews.models import PreviewSettings
 from tests import factories as f
 
 # model -> how to build one row belonging to `client` (environment: an environment of it)
@@ -54,6 +56,12 @@ TENANT_OWNED = {
         client=client, host="smtp.example.com"
     ),
     Backup: lambda client, env: f.BackupFactory(environment=env),
+    SanitizedDump: lambda client, env: SanitizedDump.objects.create(
+        backup=f.BackupFactory(environment=env)
+    ),
+    PreviewSettings: lambda client, env: PreviewSettings.objects.create(
+        site=env.site, cluster=env.cluster
+    ),
     Operation: lambda client, env: f.OperationFactory(client=client, cluster=env.cluster),
     OperationEvent: lambda client, env: f.OperationEventFactory(
         operation=f.OperationFactory(client=client, cluster=env.cluster)

@@ -26,6 +26,7 @@ from controlpanel.core.models import AuditEvent, Client, User
 from controlpanel.core.roles import ClientRole
 from sites.models import Environment, Release
 from tests import factories as f
+from tests.backups.conftest import backup_in_bucket
 
 MODULES = (
     "controlpanel.core.services",
@@ -47,6 +48,10 @@ MODULES = (
 
 # Public functions that change nothing an auditor asks about.
 NOT_AUDITED = {
+    "billing.invoicing.line_fields": "pure: an invoice line's fields",
+    "sites.services.environments.environment_destroy_expired": "no person acts: Hangar "
+    "destroys a preview past its time to live, and the destroy operation it creates (no "
+    "actor) is the record",
     "sites.services.environments.pinned": "pure: an image reference with its digest",
     "sites.services.environments.environment_scale_check": "validation only",
     "sites.services.operations.require_provisioned": "a check",
@@ -91,6 +96,7 @@ class World:
     client: Client
     environment: Environment
     staging: Environment
+    storage: tuple  # (the S3 API server's URL, a boto3 client, a bucket) for downloads
 
 
 Driver = Callable[[World], tuple[str, Client | None, User]]
@@ -442,7 +448,7 @@ def drive_backup_schedule_delete(w):
 def drive_backup_download_url(w):
     from sites.backups.services import backup_download_url
 
-    backup_download_url(actor=w.owner, backup=_backup(w))
+    backup_download_url(actor=w.owner, backup=backup_in_bucket(_backup(w), *w.storage))
     return "backup.download", w.client, w.owner
 
 
@@ -611,6 +617,13 @@ def drive_deploy_token_create(w):
     return "token.create_deploy", w.client, w.owner
 
 
+def drive_preview_token_create(w):
+    from controlpanel.integrations.tokens import preview_token_create
+
+    preview_token_create(actor=w.owner, site=w.environment.site, name="ci")
+    return "token.create_preview", w.client, w.owner
+
+
 def drive_token_revoke(w):
     from controlpanel.integrations.tokens import deploy_token_create, token_revoke
 
@@ -731,7 +744,12 @@ DRIVERS: dict[str, Driver] = {
             "invoice_void",
             "invoice_delete_draft",
         ],
-        "controlpanel.integrations.tokens": ["token_create", "deploy_token_create", "token_revoke"],
+        "controlpanel.integrations.tokens": [
+            "token_create",
+            "deploy_token_create",
+            "preview_token_create",
+            "token_revoke",
+        ],
         "controlpanel.integrations.webhooks": [
             "webhook_create",
             "webhook_update",
@@ -766,7 +784,7 @@ def test_every_public_function_is_listed():
 
 
 @pytest.fixture
-def world(db, settings, client_a, owner, staff_admin, staff_billing):
+def world(db, settings, client_a, owner, staff_admin, staff_billing, s3_server, s3, bucket):
     settings.HANGAR_WEBHOOK_ALLOW_PRIVATE = True
     cluster = f.ClusterFactory(slug="audited", provision_data=True)
     site = f.SiteFactory(client=client_a, slug="www")
@@ -778,7 +796,9 @@ def world(db, settings, client_a, owner, staff_admin, staff_billing):
         site=site, cluster=cluster, slug="staging", status=active, image=IMAGE
     )
     f.EnvironmentDatabaseFactory(environment=environment)
-    return World(owner, staff_admin, staff_billing, client_a, environment, staging)
+    return World(
+        owner, staff_admin, staff_billing, client_a, environment, staging, (s3_server, s3, bucket)
+    )
 
 
 @pytest.mark.parametrize("function", sorted(DRIVERS))

@@ -37,6 +37,7 @@ from clusters.models import Cluster, NodePool, NodeSize, Operation, OperationEve
 from controlpanel.core.models import Client, Membership, User
 from controlpanel.core.roles import ClientRole, StaffRole
 from sites.models import CronSchedule, Domain, Environment, EnvVar, Release, Site, SiteKind, Tier
+from sites.validators import namespace_name
 
 TIERS = [
     (Tier.DEVELOPMENT, "dev", "Development"),
@@ -345,6 +346,8 @@ def seed(
                     site=site,
                     name=name,
                     slug=slug,
+                    # bulk_create skips save(), which stores the namespace.
+                    namespace_name=namespace_name(site.client.slug, site.slug, slug),
                     tier=tier,
                     cluster_id=pool.cluster_id,
                     node_pool=pool,
