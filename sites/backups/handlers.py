@@ -119,6 +119,7 @@ def backup_restore(ctx: OperationContext) -> dict:
         database_sha256=backup.database_sha256,
         restore_files=restore_files,
         database_size=backup.database_size,
+        sanitize_sql=ctx.params.get("sanitize_sql", ""),
     )
     outcome = run_tool_job(ctx, target, job)
     log_output(ctx, outcome)
@@ -136,8 +137,7 @@ def backup_restore(ctx: OperationContext) -> dict:
         # restore.sh fetches and checks the dump before it changes anything.
         raise OperationFailed(
             f"The restore failed before changing {target.name}: {cause}. {target.name} is "
-            "as it was"
-            + (f"; safety backup #{safety.pk} was not needed." if safety else ".")
+            "as it was" + (f"; safety backup #{safety.pk} was not needed." if safety else ".")
         )
     reason = f"the restore job failed: {cause}"
     if safety is None:

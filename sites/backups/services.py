@@ -120,12 +120,14 @@ def backup_restore(
     confirm_empty: bool = False,
     idempotency_key: str = "",
     safety_backup: bool = True,
+    sanitize_sql: str = "",
 ) -> Operation:
     """Restore `backup` into `target`, its own environment or another of the same site
     (production into staging). A safety backup of the target is taken first and put back
     if the restore fails; without `safety_backup` (a new, empty preview) it is not. A
     backup of an empty database over a database with tables needs `confirm_empty`: it
-    would empty the target."""
+    would empty the target. `sanitize_sql` (the site's validated sanitize rules, for a
+    preview's copy) runs in the target database once the dump is loaded."""
     backup = _visible(actor, backup)
     require(actor, Action.RESTORE, target.site.client)
     if backup.site_id != target.site_id:
@@ -157,6 +159,7 @@ def backup_restore(
             "source": backup.environment_slug,
             "restore_files": bool(restore_files),
             **({} if safety_backup else {"safety_backup": False}),
+            **({"sanitize_sql": sanitize_sql} if sanitize_sql else {}),
         },
         idempotency_key=idempotency_key,
         steps_total=4,

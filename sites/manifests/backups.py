@@ -148,10 +148,12 @@ def render_restore_job(
     restore_files: bool = True,
     target_database: str = "",
     database_size: int = 0,
+    sanitize_sql: str = "",
 ) -> Manifest:
     """A Job that runs restore.sh: the backup in ``source_prefix`` into this environment
     (or, with ``target_database``, into that database only). Its scratch volume holds
-    the compressed dump (``database_size`` bytes)."""
+    the compressed dump (``database_size`` bytes). With ``sanitize_sql`` (a preview's
+    copy) the site's sanitize rules run in the database once it is loaded."""
     env = {
         "HANGAR_RESTORE_FROM": source_prefix,
         "HANGAR_RESTORE_DB_SHA256": database_sha256,
@@ -159,6 +161,8 @@ def render_restore_job(
     }
     if target_database:
         env["HANGAR_TARGET_DB"] = target_database
+    if sanitize_sql:
+        env["HANGAR_SANITIZE_SQL"] = sanitize_sql
     return _job(environment, name, "restore", "restore.sh", env, database_size)
 
 

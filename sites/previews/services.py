@@ -245,8 +245,16 @@ def preview_deploy(
     )
     environment_provision(actor=actor, environment=environment)
     if backup is not None:
-        # Nothing to keep in a new preview: no safety backup before the restore.
-        backup_restore(actor=actor, backup=backup, target=environment, safety_backup=False)
+        # Nothing to keep in a new preview: no safety backup before the restore. When the
+        # site's owner has set sanitize rules, the copy is sanitized with them (a kind's
+        # defaults name tables a given site may not have, so they are not run unasked).
+        backup_restore(
+            actor=actor,
+            backup=backup,
+            target=environment,
+            safety_backup=False,
+            sanitize_sql=site.sanitize_sql,
+        )
     operation = environment_deploy(
         actor=actor,
         environment=environment,

@@ -160,6 +160,14 @@ fi
 rm -f "$work/db.sql.gz"
 say "database loaded (sha256 $sha)"
 
+# --- sanitize (a preview's copy): the site's rules, run in the target database -------------------
+if [ -n "${HANGAR_SANITIZE_SQL:-}" ]; then
+  printf '%s\n' "$HANGAR_SANITIZE_SQL" >"$work/rules.sql"
+  sql "$database" <"$work/rules.sql" 2>"$work/rules.err" ||
+    fail "the sanitize rules: $(cat "$work/rules.err") -- $database holds the unsanitized copy"
+  say "sanitize rules applied ($(grep -c ';' "$work/rules.sql" | tr -d ' ') statements)"
+fi
+
 # --- the files ------------------------------------------------------------------------------------
 if [ "$restore_files" = 1 ]; then
   if rclone lsf --max-depth 1 "$remote/${from}files/" >/dev/null 2>"$work/lsf.err"; then

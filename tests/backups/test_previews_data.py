@@ -1,6 +1,6 @@
 """A preview starts with a copy of staging's data (issue 22): its creation restores the
-latest verified backup of staging into it, with the real MariaDB and S3 API server, and
-its deletion drops its data without a final backup."""
+latest verified backup of staging into it, sanitized with the site's rules, with the real
+MariaDB and S3 API server, and its deletion drops its data without a final backup."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from rest_framework.test import APIClient
 
 from clusters.models import Operation
 from controlpanel.integrations.tokens import preview_token_create
+from sites.local.services import site_sanitize_rules_set
 from sites.models import Backup, Environment, EnvironmentDatabase
 from sites.previews.services import preview_settings_set
-from tests.backups.helpers import seed
+from tests.backups.helpers import seed, sql
 from tests.backups.test_round_trip import backed_up, provisioned
 from tests.engine import drain
 
@@ -23,6 +24,11 @@ def test_a_preview_gets_stagings_latest_verified_backup_and_leaves_no_backup(
     s3.put_object(Bucket=bucket, Key=record.files_prefix + "logo.png", Body=b"\x89PNG")
     backed_up(staging_env, owner)
     expected = mariadb.table_checksums(record.name)
+    site_sanitize_rules_set(
+        actor=owner,
+        site=site,
+        sanitize_sql="UPDATE users SET name = CONCAT('user', uid), pass = NULL;",
+    )
     preview_settings_set(
         actor=owner,
         site=site,
@@ -51,7 +57,16 @@ def test_a_preview_gets_stagings_latest_verified_backup_and_leaves_no_backup(
     ], [o.error for o in Operation.objects.filter(target_id=preview.pk)]
     copy = EnvironmentDatabase.objects.get(environment=preview)
     assert copy.name != record.name
-    assert mariadb.table_checksums(copy.name) == expected
+    copied = mariadb.table_checksums(copy.name)
+    assert copied.keys() == expected.keys()
+    assert {k: v for k, v in copied.items() if k != "users"} == {
+        k: v for k, v in expected.items() if k != "users"
+    }
+    assert copied["users"] != expected["users"]  # the site's rules ran on the copy only
+    assert sql(copy, "SELECT uid, name, pass FROM users ORDER BY uid") == [
+        (1, "user1", None),
+        (2, "user2", None),
+    ]
     listing = s3.list_objects_v2(Bucket=bucket, Prefix=copy.files_prefix)["Contents"]
     files = [o["Key"] for o in listing]
     assert files == [copy.files_prefix + "logo.png"]
