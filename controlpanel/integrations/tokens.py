@@ -6,6 +6,7 @@ import hashlib
 import logging
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -113,6 +114,30 @@ def reauthenticate(*, actor: User, password: str | None) -> None:
     cache.delete(key)
 
 
+def _valid_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationError({"name": "Give the token a name of 1-100 characters."})
+    return name
+
+
+def _issue(
+    actor: User, name: str, scopes: list[str], expires_at: datetime | None, **bound: Any
+) -> tuple[ApiToken, str]:
+    """The row of a new token (only its digest and prefix stored) and the token itself."""
+    token = _new_token()
+    row = ApiToken.objects.create(
+        user=actor,
+        name=name,
+        prefix=token[: len(PREFIX) + 8],
+        digest=digest(token),
+        scopes=scopes,
+        expires_at=_validated_expiry(expires_at),
+        **bound,
+    )
+    return row, token
+
+
 @transaction.atomic
 def token_create(
     *,
@@ -142,16 +167,7 @@ def token_create(
     if errors:
         raise ValidationError(errors)
     _within_parent(parent, scopes, expires_at)
-    expires_at = _validated_expiry(expires_at)
-    token = _new_token()
-    row = ApiToken.objects.create(
-        user=actor,
-        name=name,
-        prefix=token[: len(PREFIX) + 8],
-        digest=digest(token),
-        scopes=sorted(set(scopes)),
-        expires_at=expires_at,
-    )
+    row, token = _issue(actor, name, sorted(set(scopes)), expires_at)
     audit_record(
         actor=actor, action="token.create", target=row, changes={"scopes": [None, row.scopes]}
     )
@@ -170,19 +186,8 @@ def deploy_token_create(
     """A token that can only deploy `environment` (for a CI pipeline)."""
     require(actor, Action.DEPLOY, environment.site.client)
     _within_parent(parent, [Scope.DEPLOY], expires_at)
-    name = (name or "").strip()
-    if not name or len(name) > 100:
-        raise ValidationError({"name": "Give the token a name of 1-100 characters."})
-    expires_at = _validated_expiry(expires_at)
-    token = _new_token()
-    row = ApiToken.objects.create(
-        user=actor,
-        name=name,
-        prefix=token[: len(PREFIX) + 8],
-        digest=digest(token),
-        scopes=[Scope.DEPLOY],
-        environment=environment,
-        expires_at=expires_at,
+    row, token = _issue(
+        actor, _valid_name(name), [Scope.DEPLOY], expires_at, environment=environment
     )
     audit_record(
         actor=actor,
@@ -203,20 +208,7 @@ def preview_token_create(
     destroy the site's environments."""
     require(actor, Action.MANAGE_SITES, site.client)
     require(actor, Action.DESTROY_ENVIRONMENT, site.client)
-    name = (name or "").strip()
-    if not name or len(name) > 100:
-        raise ValidationError({"name": "Give the token a name of 1-100 characters."})
-    expires_at = _validated_expiry(expires_at)
-    token = _new_token()
-    row = ApiToken.objects.create(
-        user=actor,
-        name=name,
-        prefix=token[: len(PREFIX) + 8],
-        digest=digest(token),
-        scopes=[Scope.PREVIEW],
-        site=site,
-        expires_at=expires_at,
-    )
+    row, token = _issue(actor, _valid_name(name), [Scope.PREVIEW], expires_at, site=site)
     audit_record(
         actor=actor,
         action="token.create_preview",
