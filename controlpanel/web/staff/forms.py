@@ -11,6 +11,7 @@ from controlpanel.core.models import Client
 from controlpanel.core.roles import ClientRole, StaffRole
 from controlpanel.core.validators import validate_dns_label
 from controlpanel.web.forms import Form, WriteOnlyTextarea
+from sites import validators as v
 from sites.models import SiteKind, Tier
 
 
@@ -180,7 +181,8 @@ class NodePriceForm(Form):
 
 class FleetForm(Form):
     image = forms.CharField(
-        max_length=512, help_text="Deployed to every matching provisioned environment."
+        max_length=v.MAX_IMAGE_REFERENCE_LENGTH,
+        help_text="Deployed to every matching provisioned environment.",
     )
     site_kind = forms.ChoiceField(
         label="Site kind", choices=[("", "any"), *SiteKind.choices], required=False
