@@ -6,12 +6,12 @@ requests that one of its rules grants are allowed, and deny rules still apply on
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import ApiError, forbidden
+from .rules import RuleList
 
 DEFAULT_USER = "system:serviceaccount:hangar:hangar"
 
@@ -91,11 +91,10 @@ BASIC_USER_RULES = (
 )
 
 
-class AccessPolicy:
+class AccessPolicy(RuleList[DenyRule]):
     def __init__(self, user: str = DEFAULT_USER) -> None:
+        super().__init__()
         self.user = user
-        self._lock = threading.Lock()
-        self._rules: list[DenyRule] = []
         self._allow: tuple[AllowRule, ...] | None = None
         # In allow-list mode, what RoleBindings grant: (namespace, user) -> rules (rbac.py).
         self.bindings: Callable[[str, str], Iterable[AllowRule]] | None = None
@@ -106,27 +105,12 @@ class AccessPolicy:
         with self._lock:
             self._allow = None if rules is None else (*BASIC_USER_RULES, *rules)
 
-    def deny(
-        self,
-        verb: str | None = None,
-        resource: str | None = None,
-        namespace: str | None = None,
-        group: str | None = None,
-        name: str | None = None,
-    ) -> DenyRule:
-        rule = DenyRule(verb, resource, namespace, group, name)
-        with self._lock:
-            self._rules.append(rule)
-        return rule
+    def deny(self, **match: str | None) -> DenyRule:
+        """Forbid the requests ``match`` (a DenyRule's fields by name) matches."""
+        return self._add(DenyRule(**match))
 
     def allow(self, rule: DenyRule) -> None:
-        with self._lock:
-            if rule in self._rules:
-                self._rules.remove(rule)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._rules.clear()
+        self.remove(rule)
 
     def allowed(self, attrs: Attributes) -> bool:
         with self._lock:

@@ -207,16 +207,10 @@ class SandboxCluster:
     def user(self) -> str:
         return self.access.user
 
-    def deny(
-        self,
-        verb: str | None = None,
-        resource: str | None = None,
-        namespace: str | None = None,
-        group: str | None = None,
-        name: str | None = None,
-    ) -> DenyRule:
-        """Forbid matching requests (403) and answer access reviews for them with false."""
-        return self.access.deny(verb, resource, namespace, group, name)
+    def deny(self, **match: str | None) -> DenyRule:
+        """Forbid matching requests (403) and answer access reviews for them with false;
+        ``match`` holds a DenyRule's fields by name (verb, resource, namespace, group, name)."""
+        return self.access.deny(**match)
 
     def allow(self, rule: DenyRule) -> None:
         self.access.allow(rule)

@@ -20,6 +20,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .rules import RuleList
+
 
 @dataclass
 class FaultRule:
@@ -54,12 +56,8 @@ class FaultRule:
         return self.times is not None and self.hits >= self.times
 
 
-class Faults:
+class Faults(RuleList[FaultRule]):
     """The rules of one sandbox; the first unexhausted matching rule wins."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._rules: list[FaultRule] = []
 
     def add(
         self,
@@ -87,9 +85,7 @@ class Faults:
             message=message,
             lose_answer=lose_answer,
         )
-        with self._lock:
-            self._rules.append(rule)
-        return rule
+        return self._add(rule)
 
     def error(
         self,
@@ -138,20 +134,6 @@ class Faults:
                     rule.hits += 1
                     return rule
         return None
-
-    def remove(self, rule: FaultRule) -> None:
-        with self._lock:
-            if rule in self._rules:
-                self._rules.remove(rule)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._rules.clear()
-
-    @property
-    def rules(self) -> list[FaultRule]:
-        with self._lock:
-            return list(self._rules)
 
 
 # What an API server holds again right after its etcd was lost and it restarted: its own

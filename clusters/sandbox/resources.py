@@ -93,6 +93,31 @@ def _core(plural: str, kind: str, namespaced: bool = True, **kw: Any) -> Resourc
     return ResourceType("", "v1", plural, kind, namespaced, **kw)
 
 
+def _workload(
+    group: str,
+    plural: str,
+    kind: str,
+    short_name: str | None,
+    *,
+    version: str = "v1",
+    subresources: tuple[str, ...] = ("status",),
+    **kw: Any,
+) -> ResourceType:
+    """A namespaced kind that `kubectl get all` lists, with a status and a generation."""
+    return ResourceType(
+        group,
+        version,
+        plural,
+        kind,
+        True,
+        short_names=(short_name,) if short_name else (),
+        subresources=subresources,
+        generation=True,
+        categories=("all",),
+        **kw,
+    )
+
+
 BUILTIN: tuple[ResourceType, ...] = (
     _core(
         "namespaces",
@@ -165,61 +190,17 @@ BUILTIN: tuple[ResourceType, ...] = (
             "type",
         ),
     ),
-    ResourceType(
-        "apps",
-        "v1",
-        "deployments",
-        "Deployment",
-        True,
-        short_names=("deploy",),
-        subresources=("status", "scale"),
-        generation=True,
-        categories=("all",),
-    ),
-    ResourceType(
-        "apps",
-        "v1",
-        "replicasets",
-        "ReplicaSet",
-        True,
-        short_names=("rs",),
-        subresources=("status", "scale"),
-        generation=True,
-        categories=("all",),
-    ),
-    ResourceType(
+    _workload("apps", "deployments", "Deployment", "deploy", subresources=("status", "scale")),
+    _workload("apps", "replicasets", "ReplicaSet", "rs", subresources=("status", "scale")),
+    _workload(
         "autoscaling",
-        "v2",
         "horizontalpodautoscalers",
         "HorizontalPodAutoscaler",
-        True,
-        short_names=("hpa",),
-        subresources=("status",),
-        generation=True,
-        categories=("all",),
+        "hpa",
+        version="v2",
     ),
-    ResourceType(
-        "batch",
-        "v1",
-        "cronjobs",
-        "CronJob",
-        True,
-        short_names=("cj",),
-        subresources=("status",),
-        generation=True,
-        categories=("all",),
-    ),
-    ResourceType(
-        "batch",
-        "v1",
-        "jobs",
-        "Job",
-        True,
-        subresources=("status",),
-        generation=True,
-        categories=("all",),
-        extra_fields=("status.successful",),
-    ),
+    _workload("batch", "cronjobs", "CronJob", "cj"),
+    _workload("batch", "jobs", "Job", None, extra_fields=("status.successful",)),
     ResourceType(
         "networking.k8s.io",
         "v1",

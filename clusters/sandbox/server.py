@@ -17,13 +17,15 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import discovery, errors, metrics
 from .access import AccessPolicy, Attributes
+from .calls import Options, Result
 from .errors import ApiError
 from .faults import Faults, RequestLog, RequestRecord
 from .negotiation import SERIALIZED, accepts_serialized, not_acceptable
-from .operations import APPLY, Api, Options, Result, parse_apply_body, parse_json
+from .operations import Api
 from .rbac import check_bind
 from .resources import Registry, ResourceType
 from .watch import watch_stream
+from .writes import APPLY, parse_apply_body, parse_json
 
 log = logging.getLogger(__name__)
 

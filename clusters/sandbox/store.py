@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import copy
 import pickle
 import threading
@@ -83,6 +84,7 @@ class Store:
             found = self._objects.get((group, plural, namespace, name))
             return clone(found) if found is not None else None
 
+    # Below this method, "list" in an annotation would name it: hence builtins.list.
     def list(self, group: str, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
         """Objects of one resource sorted by namespace then name, as etcd returns them."""
         with self.lock:
@@ -91,7 +93,7 @@ class Store:
             found, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"])
         )
 
-    def owned(self, group: str, plural: str, uid: str) -> list[dict[str, Any]]:
+    def owned(self, group: str, plural: str, uid: str) -> builtins.list[dict[str, Any]]:
         """Copies of the objects of one resource with an owner reference to ``uid``, sorted
         by namespace then name."""
         with self.lock:
@@ -106,7 +108,7 @@ class Store:
                 return None
             return key[0], key[1], clone(self._objects[key])
 
-    def items(self) -> list[tuple[str, str, dict[str, Any]]]:
+    def items(self) -> builtins.list[tuple[str, str, dict[str, Any]]]:
         with self.lock:
             return [(g, p, clone(o)) for (g, p, _, _), o in self._objects.items()]
 
@@ -132,7 +134,7 @@ class Store:
         """The stored object itself. Read it, never change it."""
         return self._objects.get((group, plural, namespace, name))
 
-    def dependents(self, uid: str) -> list[tuple[Key, dict[str, Any]]]:
+    def dependents(self, uid: str) -> builtins.list[tuple[Key, dict[str, Any]]]:
         """(key, stored object) of everything with an owner reference to ``uid``, sorted."""
         with self.lock:
             return [(k, self._objects[k]) for k in sorted(self._owners.get(uid, ()))]

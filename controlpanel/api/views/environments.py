@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.shortcuts import get_object_or_404
@@ -11,8 +13,9 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 
-from clusters.models import Cluster
+from clusters.models import Cluster, Operation
 from controlpanel.api import serializers as s
 from controlpanel.api.permissions import token_of
 from controlpanel.api.views.base import (
@@ -33,6 +36,52 @@ def parse(serializer_class: Any, request: Request) -> dict[str, Any]:
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+def body_as_is(request: Request, environment: Environment, data: dict[str, Any]) -> dict[str, Any]:
+    """The body's fields are the service's arguments."""
+    return {"environment": environment, **data}
+
+
+def release_of(request: Request, environment: Environment, data: dict[str, Any]) -> dict[str, Any]:
+    """Rollback: to the release the body names, if the user may see it."""
+    release = get_object_or_404(Release.objects.for_user(request.user), pk=data["release"])
+    return {"environment": environment, "release": release}
+
+
+def promotion(request: Request, environment: Environment, data: dict[str, Any]) -> dict[str, Any]:
+    """Promote: from the environment the body names, if the user may see it, to this one."""
+    source = get_object_or_404(Environment.objects.for_user(request.user), pk=data["source"])
+    return {"source": source, "target": environment}
+
+
+@dataclass(frozen=True)
+class EnvironmentAction:
+    """A POST on an environment that starts an operation. ``arguments`` turns the request,
+    the environment and the parsed body into the service's keyword arguments besides the
+    actor and the idempotency key."""
+
+    name: str  # the view method's name, hence the URL and its name
+    serializer: type[Serializer]
+    service: Callable[..., Operation]
+    scope: str | None = None  # None: a token needs the `write` scope (permissions.py)
+    url_path: str | None = None
+    arguments: Callable[[Request, Environment, dict[str, Any]], dict[str, Any]] = body_as_is
+
+    def view_method(self) -> Callable[..., Response]:
+        """The viewset method DRF's router and drf-spectacular find, as if written out."""
+
+        def method(view: EnvironmentViewSet, request: Request, pk: str) -> Response:
+            return view.run_action(self, request)
+
+        method.__name__ = method.__qualname__ = self.name
+        options: dict[str, Any] = {"url_path": self.url_path} if self.url_path else {}
+        if self.scope is not None:
+            options["required_scope"] = self.scope
+        routed = action(detail=True, methods=["post"], **options)(method)
+        return extend_schema(request=self.serializer, responses={202: s.OperationSerializer})(
+            routed
+        )
 
 
 class EnvironmentViewSet(TokenAwareMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -84,153 +133,23 @@ class EnvironmentViewSet(TokenAwareMixin, mixins.CreateModelMixin, viewsets.Read
         )
         return Response(s.EnvironmentSerializer(environment).data, status=201)
 
-    # --- actions -------------------------------------------------------------------------
+    # The actions that start an operation (deploy, scale, ...) are the rows of ACTIONS,
+    # below the class.
 
     def _environment(self) -> Environment:
         return self.get_object()
 
-    @extend_schema(request=s.EmptySerializer, responses={202: s.OperationSerializer})
-    @action(detail=True, methods=["post"])
-    def provision(self, request: Request, pk: str) -> Response:
-        parse(s.EmptySerializer, request)
-        return accepted(
-            request,
-            services.environment_provision(
-                actor=request.user,
-                environment=self._environment(),
-                idempotency_key=idempotency_key(request),
-            ),
-        )
-
-    @extend_schema(request=s.DeploySerializer, responses={202: s.OperationSerializer})
-    @action(detail=True, methods=["post"], required_scope=Scope.DEPLOY)
-    def deploy(self, request: Request, pk: str) -> Response:
-        data = parse(s.DeploySerializer, request)
-        return accepted(
-            request,
-            services.environment_deploy(
-                actor=request.user,
-                environment=self._environment(),
-                image=data["image"],
-                note=data["note"],
-                rollback_on_failure=data["rollback_on_failure"],
-                idempotency_key=idempotency_key(request),
-            ),
-        )
-
-    @extend_schema(request=s.PromoteSerializer, responses={202: s.OperationSerializer})
-    @action(detail=True, methods=["post"], required_scope=Scope.DEPLOY)
-    def promote(self, request: Request, pk: str) -> Response:
-        data = parse(s.PromoteSerializer, request)
-        source = get_object_or_404(Environment.objects.for_user(request.user), pk=data["source"])
-        return accepted(
-            request,
-            services.environment_promote(
-                actor=request.user,
-                source=source,
-                target=self._environment(),
-                idempotency_key=idempotency_key(request),
-            ),
-        )
-
-    @extend_schema(request=s.RollbackSerializer, responses={202: s.OperationSerializer})
-    @action(detail=True, methods=["post"], required_scope=Scope.DEPLOY)
-    def rollback(self, request: Request, pk: str) -> Response:
-        data = parse(s.RollbackSerializer, request)
+    def run_action(self, row: EnvironmentAction, request: Request) -> Response:
+        """POST /environments/{id}/{action}/: the body, then the environment, then the
+        service; 202 with the operation."""
+        data = parse(row.serializer, request)
         environment = self._environment()
-        release = get_object_or_404(Release.objects.for_user(request.user), pk=data["release"])
-        return accepted(
-            request,
-            services.environment_rollback(
-                actor=request.user,
-                environment=environment,
-                release=release,
-                idempotency_key=idempotency_key(request),
-            ),
+        operation = row.service(
+            actor=request.user,
+            idempotency_key=idempotency_key(request),
+            **row.arguments(request, environment, data),
         )
-
-    @extend_schema(request=s.EmptySerializer, responses={202: s.OperationSerializer})
-    @action(detail=True, methods=["post"], required_scope=Scope.DEPLOY)
-    def restart(self, request: Request, pk: str) -> Response:
-        parse(s.EmptySerializer, request)
-        return accepted(
-            request,
-            services.environment_restart(
-                actor=request.user,
-                environment=self._environment(),
-                idempotency_key=idempotency_key(request),
-            ),
-        )
-
-    @extend_schema(request=s.ScaleSerializer, responses={202: s.OperationSerializer})
-    @action(detail=True, methods=["post"])
-    def scale(self, request: Request, pk: str) -> Response:
-        data = parse(s.ScaleSerializer, request)
-        return accepted(
-            request,
-            services.environment_scale(
-                actor=request.user,
-                environment=self._environment(),
-                replicas=data["replicas"],
-                idempotency_key=idempotency_key(request),
-            ),
-        )
-
-    @extend_schema(request=s.AutoscaleSerializer, responses={202: s.OperationSerializer})
-    @action(detail=True, methods=["post"])
-    def autoscale(self, request: Request, pk: str) -> Response:
-        data = parse(s.AutoscaleSerializer, request)
-        return accepted(
-            request,
-            services.environment_autoscale(
-                actor=request.user,
-                environment=self._environment(),
-                idempotency_key=idempotency_key(request),
-                **data,
-            ),
-        )
-
-    @extend_schema(request=s.CommandSerializer, responses={202: s.OperationSerializer})
-    @action(detail=True, methods=["post"])
-    def commands(self, request: Request, pk: str) -> Response:
-        data = parse(s.CommandSerializer, request)
-        return accepted(
-            request,
-            services.environment_run_command(
-                actor=request.user,
-                environment=self._environment(),
-                command=data["command"],
-                timeout=data["timeout"],
-                idempotency_key=idempotency_key(request),
-            ),
-        )
-
-    @extend_schema(request=s.EmptySerializer, responses={202: s.OperationSerializer})
-    @action(detail=True, methods=["post"])
-    def repair(self, request: Request, pk: str) -> Response:
-        parse(s.EmptySerializer, request)
-        return accepted(
-            request,
-            services.environment_repair(
-                actor=request.user,
-                environment=self._environment(),
-                idempotency_key=idempotency_key(request),
-            ),
-        )
-
-    @extend_schema(request=s.DestroySerializer, responses={202: s.OperationSerializer})
-    @action(detail=True, methods=["post"], url_path="destroy")
-    def destroy_environment(self, request: Request, pk: str) -> Response:
-        data = parse(s.DestroySerializer, request)
-        return accepted(
-            request,
-            services.environment_destroy(
-                actor=request.user,
-                environment=self._environment(),
-                confirm=data["confirm"],
-                idempotency_key=idempotency_key(request),
-            ),
-        )
+        return accepted(request, operation)
 
     # --- reads of the live cluster -----------------------------------------------------------
 
@@ -381,3 +300,41 @@ class EnvironmentViewSet(TokenAwareMixin, mixins.CreateModelMixin, viewsets.Read
         data = parse(s.BackupScheduleWriteSerializer, request)
         schedule = backup_schedule_set(actor=request.user, environment=environment, **data)
         return Response(s.BackupScheduleSerializer(schedule).data)
+
+
+ACTIONS = (
+    EnvironmentAction("provision", s.EmptySerializer, services.environment_provision),
+    EnvironmentAction(
+        "deploy", s.DeploySerializer, services.environment_deploy, scope=Scope.DEPLOY
+    ),
+    EnvironmentAction(
+        "promote",
+        s.PromoteSerializer,
+        services.environment_promote,
+        scope=Scope.DEPLOY,
+        arguments=promotion,
+    ),
+    EnvironmentAction(
+        "rollback",
+        s.RollbackSerializer,
+        services.environment_rollback,
+        scope=Scope.DEPLOY,
+        arguments=release_of,
+    ),
+    EnvironmentAction(
+        "restart", s.EmptySerializer, services.environment_restart, scope=Scope.DEPLOY
+    ),
+    EnvironmentAction("scale", s.ScaleSerializer, services.environment_scale),
+    EnvironmentAction("autoscale", s.AutoscaleSerializer, services.environment_autoscale),
+    EnvironmentAction("commands", s.CommandSerializer, services.environment_run_command),
+    EnvironmentAction("repair", s.EmptySerializer, services.environment_repair),
+    # Not "destroy": that name is the viewset's DELETE handler.
+    EnvironmentAction(
+        "destroy_environment",
+        s.DestroySerializer,
+        services.environment_destroy,
+        url_path="destroy",
+    ),
+)
+for _row in ACTIONS:
+    setattr(EnvironmentViewSet, _row.name, _row.view_method())
