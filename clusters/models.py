@@ -9,7 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from clusters.kubeconfig import kubeconfig_server, validate_bucket_name
-from controlpanel.core.fields import EncryptedTextField
+from controlpanel.core.fields import EncryptedTextField, optional_reference
 from controlpanel.core.models import Client
 from controlpanel.core.tenancy import PUBLIC, TenantManager
 from controlpanel.core.validators import validate_dns_label
@@ -323,13 +323,7 @@ class Operation(models.Model):
     steps_done = models.PositiveSmallIntegerField(default=0)
     steps_total = models.PositiveSmallIntegerField(default=1)
     progress_message = models.CharField(max_length=255, blank=True)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    requested_by = optional_reference(settings.AUTH_USER_MODEL)
     idempotency_key = models.CharField(max_length=128, blank=True)
     # The API token that requested it, if one did: a deploy token reads only its own.
     api_token_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
