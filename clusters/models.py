@@ -20,6 +20,17 @@ class Provider(models.TextChoices):
     GENERIC = "generic", "Generic Kubernetes"
 
 
+# A cluster's object storage settings, in the order forms show them.
+STORAGE_FIELDS = (
+    "storage_endpoint",
+    "storage_region",
+    "storage_bucket",
+    "storage_access_key",
+    "storage_secret_key",
+    "storage_addressing_style",
+)
+
+
 class Cluster(models.Model):
     """A Kubernetes cluster Hangar deploys to, with the object storage and database server
     that environments on it use. Agency-internal: client users never see clusters."""
