@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from clusters.models import Cluster, NodePool, NodeSize
+from clusters.models import STORAGE_FIELDS, Cluster, NodePool, NodeSize
 from controlpanel.core.admin import AuditedAdminMixin
 
 
@@ -45,16 +45,7 @@ class ClusterAdmin(AuditedAdminMixin, admin.ModelAdmin):
         ),
         (
             "Object storage",
-            {
-                "fields": [
-                    "storage_endpoint",
-                    "storage_region",
-                    "storage_bucket",
-                    "storage_access_key",
-                    "storage_secret_key",
-                    "storage_addressing_style",
-                ]
-            },
+            {"fields": list(STORAGE_FIELDS)},
         ),
         (
             "Database server",

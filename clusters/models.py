@@ -9,7 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from clusters.kubeconfig import kubeconfig_server, validate_bucket_name
-from controlpanel.core.fields import EncryptedTextField
+from controlpanel.core.fields import EncryptedTextField, optional_reference
 from controlpanel.core.models import Client
 from controlpanel.core.tenancy import PUBLIC, TenantManager
 from controlpanel.core.validators import validate_dns_label
@@ -18,6 +18,17 @@ from controlpanel.core.validators import validate_dns_label
 class Provider(models.TextChoices):
     DIGITALOCEAN = "digitalocean", "DigitalOcean"
     GENERIC = "generic", "Generic Kubernetes"
+
+
+# A cluster's object storage settings, in the order forms show them.
+STORAGE_FIELDS = (
+    "storage_endpoint",
+    "storage_region",
+    "storage_bucket",
+    "storage_access_key",
+    "storage_secret_key",
+    "storage_addressing_style",
+)
 
 
 class Cluster(models.Model):
@@ -323,13 +334,7 @@ class Operation(models.Model):
     steps_done = models.PositiveSmallIntegerField(default=0)
     steps_total = models.PositiveSmallIntegerField(default=1)
     progress_message = models.CharField(max_length=255, blank=True)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    requested_by = optional_reference(settings.AUTH_USER_MODEL)
     idempotency_key = models.CharField(max_length=128, blank=True)
     # The API token that requested it, if one did: a deploy token reads only its own.
     api_token_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)

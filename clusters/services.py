@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
-from clusters.models import Cluster, NodeSize
+from clusters.models import STORAGE_FIELDS, Cluster, NodeSize
 from controlpanel.core.audit import save_changes_audited, save_new_audited
 from controlpanel.core.fields import EncryptedTextField
 from controlpanel.core.models import User
@@ -20,19 +20,7 @@ CLUSTER_EDITABLE_FIELDS = frozenset(
 )
 # What environments carry of their cluster in Secret app-env and the backup CronJob: a
 # change re-applies every environment on the cluster.
-ENVIRONMENT_FIELDS = frozenset(
-    {
-        "provision_data",
-        "storage_endpoint",
-        "storage_region",
-        "storage_bucket",
-        "storage_access_key",
-        "storage_secret_key",
-        "storage_addressing_style",
-        "db_host",
-        "db_port",
-    }
-)
+ENVIRONMENT_FIELDS = frozenset({"provision_data", *STORAGE_FIELDS, "db_host", "db_port"})
 SECRET_FIELDS = frozenset(
     field.name for field in Cluster._meta.concrete_fields if isinstance(field, EncryptedTextField)
 )

@@ -13,7 +13,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from clusters.models import Cluster, NodePool
-from controlpanel.core.fields import EncryptedTextField
+from controlpanel.core.fields import EncryptedTextField, optional_reference
 from controlpanel.core.models import Client
 from controlpanel.core.tenancy import TenantManager
 from controlpanel.core.validators import validate_dns_label
@@ -352,7 +352,37 @@ class EnvVar(models.Model):
             raise ValidationError(errors)
 
 
-class CronSchedule(models.Model):
+class CronScheduled:
+    """A row with a `schedule` in the five cron fields, where H is spread by its `seed`."""
+
+    schedule: str
+
+    @property
+    def seed(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def resolved_schedule(self) -> str:
+        return v.resolve_cron_schedule(self.schedule, seed=self.seed)
+
+    @property
+    def description(self) -> str:
+        try:
+            return v.describe_cron_schedule(self.schedule, seed=self.seed)
+        except ValidationError as exc:
+            # A schedule stored before a rule of the API server was known: say so, and
+            # let the page (or API listing) that shows it still work.
+            return "Not accepted by Kubernetes: " + " ".join(exc.messages)
+
+    def clean_schedule(self, errors: dict[str, ValidationError]) -> None:
+        """Check and normalise the schedule, filing an error under `schedule`."""
+        if self.schedule:
+            value = _collect(errors, "schedule", v.validate_cron_schedule, self.schedule)
+            if value is not None:
+                self.schedule = value
+
+
+class CronSchedule(CronScheduled, models.Model):
     """A command run on a schedule with the environment's own image (a CronJob)."""
 
     environment = models.ForeignKey(
@@ -400,28 +430,12 @@ class CronSchedule(models.Model):
         # H spreads per environment and schedule, stable across renames of nothing else.
         return f"{self.environment.namespace}/{self.name}"
 
-    @property
-    def resolved_schedule(self) -> str:
-        return v.resolve_cron_schedule(self.schedule, seed=self.seed)
-
-    @property
-    def description(self) -> str:
-        try:
-            return v.describe_cron_schedule(self.schedule, seed=self.seed)
-        except ValidationError as exc:
-            # A schedule stored before a rule of the API server was known: say so, and
-            # let the page (or API listing) that shows it still work.
-            return "Not accepted by Kubernetes: " + " ".join(exc.messages)
-
     def next_runs(self, count: int = 5) -> list[datetime]:
         return v.next_cron_runs(self.schedule, seed=self.seed, count=count, tz=settings.TIME_ZONE)
 
     def clean(self) -> None:
         errors: dict[str, ValidationError] = {}
-        if self.schedule:
-            value = _collect(errors, "schedule", v.validate_cron_schedule, self.schedule)
-            if value is not None:
-                self.schedule = value
+        self.clean_schedule(errors)
         command = _collect(errors, "command", v.validate_command, self.command)
         if command is not None:
             self.command = command
@@ -450,18 +464,10 @@ class Release(models.Model):
     digest = models.CharField(max_length=v.MAX_DIGEST_LENGTH, blank=True)
     pod_digests = models.JSONField(default=dict, blank=True)
     digests_seen_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    created_by = optional_reference(settings.AUTH_USER_MODEL)
     note = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.SUCCEEDED)
-    operation = models.ForeignKey(
-        "clusters.Operation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    operation = optional_reference("clusters.Operation")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     objects = TenantManager()
@@ -521,7 +527,7 @@ class EnvironmentDatabase(models.Model):
         return self.name
 
 
-class BackupSchedule(models.Model):
+class BackupSchedule(CronScheduled, models.Model):
     """How an environment is backed up: the nightly `backup` CronJob, the retention policy
     (grandfather-father-son), backups before deploys, and the weekly restore check."""
 
@@ -562,25 +568,9 @@ class BackupSchedule(models.Model):
     def seed(self) -> str:
         return f"{self.environment.namespace}/backup"
 
-    @property
-    def resolved_schedule(self) -> str:
-        return v.resolve_cron_schedule(self.schedule, seed=self.seed)
-
-    @property
-    def description(self) -> str:
-        try:
-            return v.describe_cron_schedule(self.schedule, seed=self.seed)
-        except ValidationError as exc:
-            # A schedule stored before a rule of the API server was known: say so, and
-            # let the page (or API listing) that shows it still work.
-            return "Not accepted by Kubernetes: " + " ".join(exc.messages)
-
     def clean(self) -> None:
         errors: dict[str, ValidationError] = {}
-        if self.schedule:
-            value = _collect(errors, "schedule", v.validate_cron_schedule, self.schedule)
-            if value is not None:
-                self.schedule = value
+        self.clean_schedule(errors)
         if self.keep_daily + self.keep_weekly + self.keep_monthly == 0:
             errors["keep_daily"] = ValidationError(
                 "Keep at least one backup per day, week or month.", code="retention"
@@ -641,16 +631,8 @@ class Backup(models.Model):
     )
     restore_checked_at = models.DateTimeField(null=True, blank=True)
     restore_check_detail = models.TextField(blank=True)
-    operation = models.ForeignKey(
-        "clusters.Operation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    operation = optional_reference("clusters.Operation")
+    created_by = optional_reference(settings.AUTH_USER_MODEL)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantManager()

@@ -36,6 +36,42 @@ def _hours_field() -> models.DecimalField:
     return models.DecimalField(max_digits=20, decimal_places=8, default=0)
 
 
+class _PoolUsage(models.Model):
+    """The pool a sample or a day of usage is about, as it was then."""
+
+    pool = _ref(NodePool)
+    cluster = _ref(Cluster)
+    size = models.ForeignKey(NodeSize, on_delete=models.PROTECT, related_name="+")
+    dedicated_client = models.ForeignKey(
+        Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    label = models.CharField(max_length=160)
+
+    class Meta:
+        abstract = True
+
+
+class _EnvironmentUsage(models.Model):
+    """The environment a sample or a day of usage is about, on which pool, as it was then."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+")
+    site = _ref("sites.Site")
+    environment = _ref("sites.Environment")
+    pool = _ref(NodePool)
+    cluster = _ref(Cluster)
+    size = models.ForeignKey(
+        NodeSize, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    label = models.CharField(max_length=200)
+    site_label = models.CharField(max_length=120)
+
+    objects = TenantManager()
+    tenant_path = "client"
+
+    class Meta:
+        abstract = True
+
+
 class SampleRun(models.Model):
     """One sampling moment. Its unique time makes sampling idempotent: a second run in the
     same slot (a retried task, two beat processes) finds the row and does nothing."""
@@ -56,19 +92,12 @@ class SampleRun(models.Model):
         return f"{self.taken_at:%Y-%m-%d %H:%M} ({self.environments} environments)"
 
 
-class PoolSample(models.Model):
+class PoolSample(_PoolUsage):
     """A node pool at one moment: its nodes, capacity, what was requested of it, and the
     fraction of it allocated to clients (the rest is unallocated: agency overhead)."""
 
     taken_at = models.DateTimeField(db_index=True)
     seconds = models.PositiveIntegerField()
-    pool = _ref(NodePool)
-    cluster = _ref(Cluster)
-    size = models.ForeignKey(NodeSize, on_delete=models.PROTECT, related_name="+")
-    dedicated_client = models.ForeignKey(
-        Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    label = models.CharField(max_length=160)
     node_count = models.PositiveIntegerField()
     cpu_allocatable = models.BigIntegerField(help_text="millicores")
     memory_allocatable_mib = models.BigIntegerField()
@@ -88,7 +117,7 @@ class PoolSample(models.Model):
         return f"{self.label} at {self.taken_at:%Y-%m-%d %H:%M}: {self.node_count} nodes"
 
 
-class EnvironmentSample(models.Model):
+class EnvironmentSample(_EnvironmentUsage):
     """An environment at one moment: its pods, what they request, and its share of the pool
     it runs on, as a number of nodes (share x the pool's node count). Pods are those that
     really ran on the cluster, or the database's desired count when the cluster could not
@@ -100,16 +129,6 @@ class EnvironmentSample(models.Model):
 
     taken_at = models.DateTimeField(db_index=True)
     seconds = models.PositiveIntegerField()
-    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+")
-    site = _ref("sites.Site")
-    environment = _ref("sites.Environment")
-    pool = _ref(NodePool)
-    cluster = _ref(Cluster)
-    size = models.ForeignKey(
-        NodeSize, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    label = models.CharField(max_length=200)
-    site_label = models.CharField(max_length=120)
     pods = models.PositiveIntegerField()
     cpu_millicores = models.BigIntegerField(help_text="requested by all pods")
     memory_mib = models.BigIntegerField(help_text="requested by all pods")
@@ -119,9 +138,6 @@ class EnvironmentSample(models.Model):
     # Measured use of all pods (metrics.k8s.io); empty where the cluster serves no metrics.
     cpu_used_millicores = models.BigIntegerField(null=True, blank=True)
     memory_used_mib = models.BigIntegerField(null=True, blank=True)
-
-    objects = TenantManager()
-    tenant_path = "client"
 
     class Meta:
         constraints = [
@@ -134,18 +150,11 @@ class EnvironmentSample(models.Model):
         return f"{self.label} at {self.taken_at:%Y-%m-%d %H:%M}: {self.pods} pods"
 
 
-class PoolUsageDay(models.Model):
+class PoolUsageDay(_PoolUsage):
     """A node pool's day: node-hours, per-node-slot hours (for the 672-hour cap), capacity
     and requests in unit-hours, and the node-hours allocated to clients."""
 
     day = models.DateField()
-    pool = _ref(NodePool)
-    cluster = _ref(Cluster)
-    size = models.ForeignKey(NodeSize, on_delete=models.PROTECT, related_name="+")
-    dedicated_client = models.ForeignKey(
-        Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    label = models.CharField(max_length=160)
     hours = _hours_field()
     node_hours = _hours_field()
     allocated_node_hours = _hours_field()
@@ -171,29 +180,16 @@ class PoolUsageDay(models.Model):
         return f"{self.label} on {self.day}: {self.node_hours} node-hours"
 
 
-class EnvironmentUsageDay(models.Model):
+class EnvironmentUsageDay(_EnvironmentUsage):
     """An environment's day on one pool: hours running, pod-hours, requests in unit-hours,
     and node-hours allocated to it (its share x the pool's nodes, summed over the day)."""
 
     day = models.DateField()
-    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+")
-    site = _ref("sites.Site")
-    environment = _ref("sites.Environment")
-    pool = _ref(NodePool)
-    cluster = _ref(Cluster)
-    size = models.ForeignKey(
-        NodeSize, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    label = models.CharField(max_length=200)
-    site_label = models.CharField(max_length=120)
     hours = _hours_field()
     pod_hours = _hours_field()
     cpu_millicore_hours = _hours_field()
     memory_mib_hours = _hours_field()
     node_hours = _hours_field()
-
-    objects = TenantManager()
-    tenant_path = "client"
 
     class Meta:
         ordering = ["day", "label"]

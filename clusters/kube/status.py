@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 
@@ -41,14 +42,12 @@ def rollout_status(deployment: dict[str, Any]) -> RolloutStatus:
     conditions = {c.get("type"): c for c in status.get("conditions") or []}
     progressing = conditions.get("Progressing") or {}
     replica_failure = conditions.get("ReplicaFailure") or {}
+    # Every outcome reports the same counts; only done, failed and the message differ.
+    outcome = partial(RolloutStatus, desired, updated, ready, available)
     if replica_failure.get("status") == "True":
         # The ReplicaSet could not even create its pods (a ResourceQuota, a LimitRange,
         # an admission webhook): retries by the controller meet the same refusal.
-        return RolloutStatus(
-            desired,
-            updated,
-            ready,
-            available,
+        return outcome(
             False,
             True,
             f'Deployment "{name}" cannot create its pods '
@@ -56,11 +55,7 @@ def rollout_status(deployment: dict[str, Any]) -> RolloutStatus:
             f"{replica_failure.get('message', '')}",
         )
     if progressing.get("reason") == "ProgressDeadlineExceeded":
-        return RolloutStatus(
-            desired,
-            updated,
-            ready,
-            available,
+        return outcome(
             False,
             True,
             f'Deployment "{name}" exceeded its progress deadline: '
@@ -75,16 +70,8 @@ def rollout_status(deployment: dict[str, Any]) -> RolloutStatus:
     elif available < updated:
         message = f"{available} of {updated} updated replicas are available"
     else:
-        return RolloutStatus(
-            desired,
-            updated,
-            ready,
-            available,
-            True,
-            False,
-            f'Deployment "{name}" successfully rolled out',
-        )
-    return RolloutStatus(desired, updated, ready, available, False, False, message)
+        return outcome(True, False, f'Deployment "{name}" successfully rolled out')
+    return outcome(False, False, message)
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Iterator
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from controlpanel.core.models import AuditEvent, Client
 from controlpanel.core.permissions import Action, can
@@ -55,6 +57,32 @@ def audit_events_for_user(user: User | AnonymousUser | None) -> QuerySet[AuditEv
         if can(user, Action.VIEW_AUDIT, client)
     ]
     return queryset.filter(client_id__in=allowed)
+
+
+def audit_events_filter(
+    events: QuerySet[AuditEvent],
+    *,
+    actor: str = "",
+    action: str = "",
+    since: date | None = None,
+    until: date | None = None,
+) -> QuerySet[AuditEvent]:
+    """`events` narrowed as the pages' filter forms ask: who (part of the actor's name),
+    what (an action's start or part of the target), and days in the current time zone
+    (`until` included)."""
+    if actor:
+        events = events.filter(actor_label__icontains=actor)
+    if action:
+        events = events.filter(Q(action__startswith=action) | Q(target_label__icontains=action))
+    if since:
+        events = events.filter(created_at__gte=_day_start(since))
+    if until:
+        events = events.filter(created_at__lt=_day_start(until) + timedelta(days=1))
+    return events
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def _cell(value: Any) -> str:

@@ -1,4 +1,5 @@
-"""Model fields for secrets: stored encrypted, used as plaintext in Python."""
+"""Model fields: secrets stored encrypted and used as plaintext in Python, and the optional
+references many models share."""
 
 from __future__ import annotations
 
@@ -41,3 +42,11 @@ class EncryptedTextField(models.TextField):
         if not value:
             return value
         return crypto.encrypt(value)
+
+
+def optional_reference(to: str | type[models.Model], **kwargs: Any) -> models.ForeignKey:
+    """A link that may be empty and is emptied when the row it points at is deleted, so
+    the linking row (a release, a backup, an audit event) outlives it; no reverse accessor."""
+    return models.ForeignKey(
+        to, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", **kwargs
+    )

@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from controlpanel.core.fields import optional_reference
 from controlpanel.core.roles import ADMIN_HIDDEN_APPS, ClientRole, StaffRole, staff_admin_may
 from controlpanel.core.tenancy import TenantManager, TenantQuerySet, is_agency_staff
 from controlpanel.core.validators import validate_dns_label
@@ -195,13 +196,7 @@ class AuditEvent(models.Model):
     Labels are copied so the log stays readable after users or objects are deleted.
     """
 
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    actor = optional_reference(settings.AUTH_USER_MODEL)
     actor_label = models.CharField(max_length=254, blank=True)
     client = models.ForeignKey(
         Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from controlpanel.core.fields import EncryptedTextField
+from controlpanel.core.fields import EncryptedTextField, optional_reference
 from controlpanel.core.tenancy import TenantManager
 
 
@@ -87,13 +87,7 @@ class Webhook(models.Model):
     secret = EncryptedTextField(help_text="Signs deliveries. Write-only.")
     events = models.JSONField(default=list)
     active = models.BooleanField(default=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    created_by = optional_reference(settings.AUTH_USER_MODEL)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

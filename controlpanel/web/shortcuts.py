@@ -12,6 +12,7 @@ from django.db import models
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 
+from controlpanel.integrations.tokens import reauthenticate
 from sites.models import Environment
 
 T = TypeVar("T")
@@ -68,6 +69,17 @@ def attempt(
     except ValidationError as exc:
         apply_errors(form, exc, aliases)
         return None
+
+
+def reauthenticated(form: forms.Form, *, actor: Any, password: str | None) -> bool:
+    """Whether `actor` confirmed their current password (see `reauthenticate`); if not,
+    why is put on `form`'s password field."""
+    return attempt(form, _password_checked, actor=actor, password=password) is not None
+
+
+def _password_checked(*, actor: Any, password: str | None) -> bool:
+    reauthenticate(actor=actor, password=password)
+    return True
 
 
 def htmx(request: HttpRequest) -> bool:

@@ -20,7 +20,7 @@ from sites.backups.data import (
     environment_database,
     environment_password_rotate,
 )
-from sites.backups.hooks import DataServiceUnavailable
+from sites.backups.hooks import data_service_errors
 from sites.backups.jobs import (
     JobOutcome,
     backup_mark_corrupt,
@@ -210,25 +210,22 @@ def backup_check_restore(ctx: OperationContext) -> dict:
         f"hangar_check_{ctx.operation.pk}", limit=64, what="Scratch database"
     )
     try:
-        with server.connect() as cursor:
-            cursor.execute(f"CREATE DATABASE IF NOT EXISTS {quote(scratch)}")
-        server.grant(name=scratch, user=record.user)
-        job = render_restore_job(
-            environment,
-            # A retried attempt starts over: the scratch database was dropped after the last.
-            name=f"restore-check-{ctx.operation.pk}-{ctx.operation.attempts}",
-            source_prefix=backup.key_prefix,
-            database_sha256=backup.database_sha256,
-            target_database=scratch,
-            database_size=backup.database_size,
-        )
-        outcome = run_tool_job(ctx, environment, job)
-        log_output(ctx, outcome)
-        tables = server.tables(scratch) if outcome.ok else []
-    except DatabaseServerError as exc:
-        if exc.retryable:
-            raise DataServiceUnavailable(exc.message) from exc
-        raise OperationFailed(exc.message) from exc
+        with data_service_errors(DatabaseServerError):
+            with server.connect() as cursor:
+                cursor.execute(f"CREATE DATABASE IF NOT EXISTS {quote(scratch)}")
+            server.grant(name=scratch, user=record.user)
+            job = render_restore_job(
+                environment,
+                # A retried attempt starts over: the scratch database was dropped after the last.
+                name=f"restore-check-{ctx.operation.pk}-{ctx.operation.attempts}",
+                source_prefix=backup.key_prefix,
+                database_sha256=backup.database_sha256,
+                target_database=scratch,
+                database_size=backup.database_size,
+            )
+            outcome = run_tool_job(ctx, environment, job)
+            log_output(ctx, outcome)
+            tables = server.tables(scratch) if outcome.ok else []
     finally:
         try:
             server.revoke(name=scratch, user=record.user)
@@ -255,12 +252,8 @@ def rotate_database_password(ctx: OperationContext) -> dict:
     environment = load_environment(ctx.operation.target_id)
     require_data(environment)
     ctx.plan(3 if environment.image else 2)
-    try:
+    with data_service_errors(DatabaseServerError):
         record = environment_password_rotate(environment=environment)
-    except DatabaseServerError as exc:
-        if exc.retryable:
-            raise DataServiceUnavailable(exc.message) from exc
-        raise OperationFailed(exc.message) from exc
     ctx.step(f"The database user {record.user} has a new password.")
     # The Secret changes, so its checksum on the pod template rolls the pods.
     converge(ctx, environment)

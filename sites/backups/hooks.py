@@ -3,6 +3,9 @@ the handlers in sites.handlers; each does nothing on clusters without provision_
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from clusters.dbserver import DatabaseServerError
 from clusters.engine import OperationContext, OperationFailed
 from clusters.kube.errors import KubeTransientError
@@ -22,16 +25,24 @@ class DataServiceUnavailable(KubeTransientError):
     failure, so the engine retries the operation with backoff as it does for Kubernetes."""
 
 
+@contextmanager
+def data_service_errors(*kinds: type[DatabaseServerError | StorageError]) -> Iterator[None]:
+    """Errors of these kinds (of the database server, of object storage) become the
+    engine's: retried later when the service may answer again, failed otherwise."""
+    try:
+        yield
+    except kinds as exc:
+        if exc.retryable:
+            raise DataServiceUnavailable(exc.message) from exc
+        raise OperationFailed(exc.message) from exc
+
+
 def provision_data(ctx: OperationContext, environment: Environment) -> None:
     """Before the Secret is applied: the database, its user and the files prefix."""
     if not data_enabled(environment):
         return
-    try:
+    with data_service_errors(DatabaseServerError, StorageError):
         record = environment_data_ensure(environment=environment)
-    except (DatabaseServerError, StorageError) as exc:
-        if exc.retryable:
-            raise DataServiceUnavailable(exc.message) from exc
-        raise OperationFailed(exc.message) from exc
     assert record is not None  # noqa: S101 - data_enabled
     ctx.log(
         f"Database {record.name} and user {record.user} are ready on "
@@ -74,10 +85,6 @@ def drop_data(ctx: OperationContext, environment: Environment) -> None:
     if record is None or not data_enabled(environment):
         return
     name, user = record.name, record.user
-    try:
+    with data_service_errors(DatabaseServerError, StorageError):
         deleted = environment_data_drop(environment=environment)
-    except (DatabaseServerError, StorageError) as exc:
-        if exc.retryable:
-            raise DataServiceUnavailable(exc.message) from exc
-        raise OperationFailed(exc.message) from exc
     ctx.log(f"Dropped database {name} and user {user}; deleted {deleted} file(s).")

@@ -21,14 +21,15 @@ from sites.namespaces import require_owned
 from sites.services.digests import web_pod_digests
 from sites.validators import parse_image_reference
 
+# What a deploy or a scale operation carries in its params, saved once it succeeded.
 OVERRIDABLE = frozenset(
     {
+        "autoscale_cpu_target",
+        "autoscale_enabled",
+        "autoscale_max",
+        "autoscale_min",
         "image",
         "replicas",
-        "autoscale_enabled",
-        "autoscale_min",
-        "autoscale_max",
-        "autoscale_cpu_target",
     }
 )
 

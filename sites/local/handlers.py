@@ -12,7 +12,7 @@ from clusters.models import Operation
 from clusters.storage import ObjectStorage, StorageError
 from sites.backups.data import database_server
 from sites.backups.handlers import require_data, verify_again
-from sites.backups.hooks import DataServiceUnavailable
+from sites.backups.hooks import data_service_errors
 from sites.backups.jobs import log_output, run_tool_job
 from sites.handlers.converge import load_environment
 from sites.local.models import SanitizedDump
@@ -44,25 +44,22 @@ def backup_sanitize(ctx: OperationContext) -> dict:
     scratch = validate_identifier(f"hangar_sanitize_{suffix}", limit=64, what="Scratch database")
     user = validate_identifier(f"hangar_sz_{suffix}", limit=32, what="Scratch user")
     try:
-        server.database_create(name=scratch, user=user, password=(password := new_password()))
-        job = render_sanitize_job(
-            environment,
-            name=f"sanitize-{suffix.replace('_', '-')}",
-            source_prefix=backup.key_prefix,
-            database_sha256=backup.database_sha256,
-            scratch_database=scratch,
-            scratch_user=user,
-            scratch_password=password,
-            sanitize_sql=dump.sanitize_sql,
-            target_key=key,
-        )
-        outcome = run_tool_job(ctx, environment, job)
-        log_output(ctx, outcome)
-        tables = server.tables(scratch) if outcome.ok else []
-    except DatabaseServerError as exc:
-        if exc.retryable:
-            raise DataServiceUnavailable(exc.message) from exc
-        raise OperationFailed(exc.message) from exc
+        with data_service_errors(DatabaseServerError):
+            server.database_create(name=scratch, user=user, password=(password := new_password()))
+            job = render_sanitize_job(
+                environment,
+                name=f"sanitize-{suffix.replace('_', '-')}",
+                source_prefix=backup.key_prefix,
+                database_sha256=backup.database_sha256,
+                scratch_database=scratch,
+                scratch_user=user,
+                scratch_password=password,
+                sanitize_sql=dump.sanitize_sql,
+                target_key=key,
+            )
+            outcome = run_tool_job(ctx, environment, job)
+            log_output(ctx, outcome)
+            tables = server.tables(scratch) if outcome.ok else []
     finally:
         try:
             server.database_drop(name=scratch, user=user)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from controlpanel.core.fields import optional_reference
 from controlpanel.core.tenancy import TenantManager
 
 
@@ -30,16 +31,8 @@ class SanitizedDump(models.Model):
     # The rules as they were run: the site's may change later.
     sanitize_sql = models.TextField(blank=True)
     error = models.TextField(blank=True)
-    operation = models.ForeignKey(
-        "clusters.Operation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    operation = optional_reference("clusters.Operation")
+    created_by = optional_reference(settings.AUTH_USER_MODEL)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -22,6 +22,8 @@ from sites.manifests.common import (
     Manifest,
     Resources,
     environment_labels,
+    job,
+    job_spec,
     metadata,
 )
 from sites.manifests.workload import container_security_context, pod_security_context
@@ -78,17 +80,26 @@ def _tool_container(
     }
 
 
-def _tool_pod(environment: Environment, container: Manifest, scratch_bytes: int = 0) -> Manifest:
-    # restore.sh downloads the whole compressed dump before touching the target.
-    scratch = max(1024**3, scratch_bytes + scratch_bytes // 10 + 256 * 1024**2)
-    spec: Manifest = {
+def tool_pod_spec(container: Manifest, volumes: list[Manifest]) -> Manifest:
+    """The pod of a toolbox Job, run once as the toolbox's user, with the environment's
+    service account but not its token."""
+    return {
         "serviceAccountName": "web",
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "securityContext": pod_security_context() | {"runAsUser": TOOL_UID, "runAsGroup": TOOL_UID},
         "restartPolicy": "Never",
         "containers": [container],
-        "volumes": [
+        "volumes": volumes,
+    }
+
+
+def _tool_pod(environment: Environment, container: Manifest, scratch_bytes: int = 0) -> Manifest:
+    # restore.sh downloads the whole compressed dump before touching the target.
+    scratch = max(1024**3, scratch_bytes + scratch_bytes // 10 + 256 * 1024**2)
+    spec = tool_pod_spec(
+        container,
+        [
             {
                 "name": "tmp",
                 "emptyDir": {"sizeLimit": "1Gi" if scratch == 1024**3 else str(scratch)},
@@ -98,20 +109,20 @@ def _tool_pod(environment: Environment, container: Manifest, scratch_bytes: int 
                 "configMap": {"name": TOOLS_CONFIGMAP, "defaultMode": 0o444},
             },
         ],
-    }
+    )
     if environment.node_pool_id is not None:
         spec["nodeSelector"] = {"doks.digitalocean.com/node-pool": environment.node_pool.name}
     return spec
 
 
 def _job_spec(environment: Environment, labels: dict[str, str], pod: Manifest) -> Manifest:
-    return {
-        # A failed backup or restore is reported and decided on, never silently repeated.
-        "backoffLimit": 0,
-        "activeDeadlineSeconds": settings.HANGAR_BACKUP_TIMEOUT,
-        "ttlSecondsAfterFinished": 24 * 3600,
-        "template": {"metadata": {"labels": environment_labels(environment) | labels}, "spec": pod},
-    }
+    return job_spec(
+        environment,
+        labels,
+        pod,
+        deadline_seconds=settings.HANGAR_BACKUP_TIMEOUT,
+        keep_seconds=24 * 3600,
+    )
 
 
 def _job(
@@ -126,12 +137,14 @@ def _job(
     pod = _tool_pod(
         environment, _tool_container(environment, role, script_name, env), scratch_bytes
     )
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": metadata(environment, name, labels=labels),
-        "spec": _job_spec(environment, labels, pod),
-    }
+    return job(
+        environment,
+        name,
+        labels,
+        pod,
+        deadline_seconds=settings.HANGAR_BACKUP_TIMEOUT,
+        keep_seconds=24 * 3600,
+    )
 
 
 def render_backup_job(environment: Environment, *, name: str, key_prefix: str) -> Manifest:

@@ -65,6 +65,46 @@ def metadata(
     return meta
 
 
+def job_spec(
+    environment: Environment,
+    labels: dict[str, str],
+    pod: Manifest,
+    *,
+    deadline_seconds: int,
+    keep_seconds: int,
+) -> Manifest:
+    """The spec of a Job (or a CronJob's job template) that runs `pod` once: a failure is
+    reported and decided on, never retried at once (a command may not be idempotent; a
+    cron run waits for its next slot). Stopped after `deadline_seconds`, deleted
+    `keep_seconds` after it finished."""
+    return {
+        "backoffLimit": 0,
+        "activeDeadlineSeconds": deadline_seconds,
+        "ttlSecondsAfterFinished": keep_seconds,
+        "template": {"metadata": {"labels": environment_labels(environment) | labels}, "spec": pod},
+    }
+
+
+def job(
+    environment: Environment,
+    name: str,
+    labels: dict[str, str],
+    pod: Manifest,
+    *,
+    deadline_seconds: int,
+    keep_seconds: int,
+) -> Manifest:
+    """Job `name` running `pod` once (see `job_spec`)."""
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": metadata(environment, name, labels=labels),
+        "spec": job_spec(
+            environment, labels, pod, deadline_seconds=deadline_seconds, keep_seconds=keep_seconds
+        ),
+    }
+
+
 def require_image(environment: Environment) -> str:
     if not environment.image:
         raise ValueError(

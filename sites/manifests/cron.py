@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-from sites.manifests.common import NAME_LABEL, Manifest, environment_labels, metadata
+from sites.manifests.common import NAME_LABEL, Manifest, environment_labels, job_spec, metadata
 from sites.manifests.workload import app_container, app_volumes, pod_spec
 from sites.validators import CRONJOB_PREFIX
 
@@ -44,16 +44,13 @@ def render_cronjob(environment: Environment, schedule: CronSchedule) -> Manifest
             "failedJobsHistoryLimit": 1,
             "jobTemplate": {
                 "metadata": {"labels": environment_labels(environment) | labels},
-                "spec": {
-                    # A failed cron run waits for its next slot rather than retrying at once.
-                    "backoffLimit": 0,
-                    "activeDeadlineSeconds": schedule.timeout_seconds,
-                    "ttlSecondsAfterFinished": 3600,
-                    "template": {
-                        "metadata": {"labels": environment_labels(environment) | labels},
-                        "spec": pod,
-                    },
-                },
+                "spec": job_spec(
+                    environment,
+                    labels,
+                    pod,
+                    deadline_seconds=schedule.timeout_seconds,
+                    keep_seconds=3600,
+                ),
             },
         },
     }

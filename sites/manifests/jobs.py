@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sites.manifests.common import NAME_LABEL, Manifest, environment_labels, metadata
+from sites.manifests.common import NAME_LABEL, Manifest, job
 from sites.manifests.workload import app_container, app_volumes, pod_spec
 
 if TYPE_CHECKING:
@@ -23,18 +23,6 @@ def render_command_job(
     container["command"] = ["/bin/sh", "-c", command]
     pod = pod_spec(environment, [container], app_volumes())
     pod["restartPolicy"] = "Never"
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": metadata(environment, name, labels=labels),
-        "spec": {
-            # A command that failed is reported, not repeated: it may not be idempotent.
-            "backoffLimit": 0,
-            "activeDeadlineSeconds": timeout_seconds,
-            "ttlSecondsAfterFinished": 24 * 3600,
-            "template": {
-                "metadata": {"labels": environment_labels(environment) | labels},
-                "spec": pod,
-            },
-        },
-    }
+    return job(
+        environment, name, labels, pod, deadline_seconds=timeout_seconds, keep_seconds=24 * 3600
+    )

@@ -9,17 +9,16 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-from sites.manifests.backups import SCRIPTS_DIR, TOOL_LABEL, TOOL_UID
+from sites.manifests.backups import SCRIPTS_DIR, TOOL_LABEL, tool_pod_spec
 from sites.manifests.common import (
     NAME_LABEL,
     SECRET_NAME,
     TMP_DIR,
     Manifest,
     Resources,
-    environment_labels,
-    metadata,
+    job,
 )
-from sites.manifests.workload import container_security_context, pod_security_context
+from sites.manifests.workload import container_security_context
 
 if TYPE_CHECKING:
     from sites.models import Environment
@@ -51,26 +50,12 @@ def render_test_mail_job(environment: Environment, *, name: str, recipient: str)
         "securityContext": container_security_context(),
         "volumeMounts": [{"name": "tmp", "mountPath": TMP_DIR}],
     }
-    pod: Manifest = {
-        "serviceAccountName": "web",
-        "automountServiceAccountToken": False,
-        "enableServiceLinks": False,
-        "securityContext": pod_security_context() | {"runAsUser": TOOL_UID, "runAsGroup": TOOL_UID},
-        "restartPolicy": "Never",
-        "containers": [container],
-        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}}],
-    }
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": metadata(environment, name, labels=labels),
-        "spec": {
-            "backoffLimit": 0,
-            "activeDeadlineSeconds": TEST_MAIL_TIMEOUT,
-            "ttlSecondsAfterFinished": 3600,
-            "template": {
-                "metadata": {"labels": environment_labels(environment) | labels},
-                "spec": pod,
-            },
-        },
-    }
+    pod = tool_pod_spec(container, [{"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}}])
+    return job(
+        environment,
+        name,
+        labels,
+        pod,
+        deadline_seconds=TEST_MAIL_TIMEOUT,
+        keep_seconds=3600,
+    )

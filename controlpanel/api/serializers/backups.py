@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from controlpanel.api.serializers.base import StrictSerializer
+from sites.backups.services import SCHEDULE_FIELDS
 
 
 class BackupSerializer(serializers.ModelSerializer):
@@ -75,15 +76,7 @@ class BackupScheduleSerializer(serializers.ModelSerializer):
         from sites.models import BackupSchedule
 
         model = BackupSchedule
-        fields = [
-            "schedule",
-            "enabled",
-            "keep_daily",
-            "keep_weekly",
-            "keep_monthly",
-            "pre_deploy",
-            "verify_restore",
-        ]
+        fields = list(SCHEDULE_FIELDS)
         read_only_fields = fields
 
 

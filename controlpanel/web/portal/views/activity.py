@@ -3,18 +3,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 
-from controlpanel.core.audit_export import audit_events_for_user
+from controlpanel.core.audit_export import audit_events_filter, audit_events_for_user
 from controlpanel.core.models import Client
 from controlpanel.core.permissions import Action, can
 from controlpanel.web.forms import Form
@@ -32,10 +28,6 @@ class ActivityFilterForm(Form):
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
 
-def _day_start(day) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
 @login_required
 def activity(request: HttpRequest, pk: int) -> HttpResponse:
     client = scoped_or_404(request, Client.objects.all(), pk=pk)
@@ -44,17 +36,7 @@ def activity(request: HttpRequest, pk: int) -> HttpResponse:
     form = ActivityFilterForm(request.GET or None)
     events = audit_events_for_user(request.user).filter(client=client)
     if form.is_valid():
-        data = form.cleaned_data
-        if data["actor"]:
-            events = events.filter(actor_label__icontains=data["actor"])
-        if data["action"]:
-            events = events.filter(
-                Q(action__startswith=data["action"]) | Q(target_label__icontains=data["action"])
-            )
-        if data["since"]:
-            events = events.filter(created_at__gte=_day_start(data["since"]))
-        if data["until"]:
-            events = events.filter(created_at__lt=_day_start(data["until"]) + timedelta(days=1))
+        events = audit_events_filter(events, **form.cleaned_data)
     page = Paginator(events.order_by("-created_at", "-id"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )

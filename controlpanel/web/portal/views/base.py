@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Model
+from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -76,3 +78,32 @@ def render_environment(
         "nav_section": "dashboard",
     }
     return render(request, template, page | (context or {}), status=status)
+
+
+def render_editable_list(
+    request: HttpRequest,
+    environment: Environment,
+    tab: str,
+    rows: dict[str, Any],
+    *,
+    form_class: type[Form],
+    form: Form | None = None,
+    editing: Model | None = None,
+    edit_form: Form | None = None,
+) -> HttpResponse:
+    """A tab that lists rows with a form to add one and, while one is edited, its edit form
+    in place. A submitted form shown again (with its errors) answers 400."""
+    context = rows | {
+        "form": form or form_class(),
+        "editing": editing,
+        "edit_form": edit_form,
+    }
+    failed = form is not None or (edit_form is not None and edit_form.is_bound)
+    return render_environment(
+        request,
+        environment,
+        tab,
+        f"portal/environment/{tab}.html",
+        context,
+        400 if failed else 200,
+    )

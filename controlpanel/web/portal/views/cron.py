@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from clusters.kube.errors import KubeError
 from controlpanel.core.permissions import Action, require
 from controlpanel.web.portal.forms import CronEditForm, CronForm
-from controlpanel.web.portal.views.base import render_environment
+from controlpanel.web.portal.views.base import render_editable_list
 from controlpanel.web.shortcuts import attempt, environment_or_404
 from sites import services
 from sites.models import CronSchedule, Environment
@@ -35,20 +35,15 @@ def _page(
             cron.upcoming = cron.next_runs(NEXT_RUNS)
         except Exception:
             cron.upcoming = []
-    context = {
-        "schedules": schedules,
-        "form": form or CronForm(),
-        "editing": editing,
-        "edit_form": edit_form,
-    }
-    failed = form is not None or (edit_form is not None and edit_form.is_bound)
-    return render_environment(
+    return render_editable_list(
         request,
         environment,
         "cron",
-        "portal/environment/cron.html",
-        context,
-        400 if failed else 200,
+        {"schedules": schedules},
+        form_class=CronForm,
+        form=form,
+        editing=editing,
+        edit_form=edit_form,
     )
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -14,11 +12,11 @@ from django.views.decorators.http import require_POST
 
 from controlpanel.core.permissions import Action, can, require
 from controlpanel.integrations.models import ApiToken
-from controlpanel.integrations.tokens import deploy_token_create, reauthenticate, token_revoke
+from controlpanel.integrations.tokens import deploy_token_create, token_revoke
 from controlpanel.web.forms import ConfirmNameForm, ReauthConfirmNameForm
 from controlpanel.web.portal.forms import DeployTokenForm
 from controlpanel.web.portal.views.base import render_environment
-from controlpanel.web.shortcuts import attempt, environment_or_404
+from controlpanel.web.shortcuts import attempt, environment_or_404, reauthenticated
 from sites import services
 from sites.models import Environment
 
@@ -99,11 +97,6 @@ def deploy_token_revoke(request: HttpRequest, pk: int, token_pk: int) -> HttpRes
     )
 
 
-def _reauthenticate(*, actor: Any, password: str) -> bool:
-    reauthenticate(actor=actor, password=password)
-    return True
-
-
 @require_POST
 @login_required
 @sensitive_post_parameters("password")
@@ -112,8 +105,8 @@ def destroy(request: HttpRequest, pk: int) -> HttpResponse:
     # Refuse before asking for a password that would not help.
     require(request.user, Action.DESTROY_ENVIRONMENT, environment.site.client)
     form = ReauthConfirmNameForm(request.POST, expected=environment.namespace)
-    if form.is_valid() and attempt(
-        form, _reauthenticate, actor=request.user, password=form.cleaned_data["password"]
+    if form.is_valid() and reauthenticated(
+        form, actor=request.user, password=form.cleaned_data["password"]
     ):
         operation = attempt(
             form,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,10 +13,10 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from controlpanel.integrations.models import ApiToken, Scope
-from controlpanel.integrations.tokens import reauthenticate, token_create, token_revoke
+from controlpanel.integrations.tokens import token_create, token_revoke
 from controlpanel.web.forms import ConfirmNameForm
 from controlpanel.web.portal.forms import TokenForm
-from controlpanel.web.shortcuts import attempt
+from controlpanel.web.shortcuts import attempt, reauthenticated
 
 
 def _page(request: HttpRequest, status: int = 200, **extra) -> HttpResponse:
@@ -37,12 +36,6 @@ def tokens(request: HttpRequest) -> HttpResponse:
     return _page(request)
 
 
-def _reauthenticate(*, actor: Any, password: str) -> bool:
-    # An admin token outlives the session that made it: prove the password first.
-    reauthenticate(actor=actor, password=password)
-    return True
-
-
 @require_POST
 @login_required
 @sensitive_post_parameters("password")
@@ -50,11 +43,9 @@ def token_add(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST, staff=request.user.is_agency_staff)
     if form.is_valid():
         days = form.cleaned_data["expires_in_days"]
-        if Scope.ADMIN in form.cleaned_data["scopes"] and not attempt(
-            form,
-            _reauthenticate,
-            actor=request.user,
-            password=form.cleaned_data.get("password", ""),
+        # An admin token outlives the session that made it: prove the password first.
+        if Scope.ADMIN in form.cleaned_data["scopes"] and not reauthenticated(
+            form, actor=request.user, password=form.cleaned_data.get("password", "")
         ):
             return _page(request, 400, form=form)
         created = attempt(

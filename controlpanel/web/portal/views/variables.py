@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from controlpanel.core.permissions import Action, require
 from controlpanel.web.portal.forms import SecretValueForm, VariableForm
-from controlpanel.web.portal.views.base import render_environment
+from controlpanel.web.portal.views.base import render_editable_list
 from controlpanel.web.shortcuts import attempt, environment_or_404
 from sites import services
 from sites.models import Environment, EnvVar
@@ -29,20 +29,15 @@ def _page(
     plain = dict(environment.env_vars.filter(is_secret=False).values_list("pk", "value"))
     for variable in variables:
         variable.shown_value = plain.get(variable.pk)
-    context = {
-        "variables": variables,
-        "form": form or VariableForm(),
-        "editing": editing,
-        "edit_form": edit_form,
-    }
-    failed = form is not None or (edit_form is not None and edit_form.is_bound)
-    return render_environment(
+    return render_editable_list(
         request,
         environment,
         "variables",
-        "portal/environment/variables.html",
-        context,
-        400 if failed else 200,
+        {"variables": variables},
+        form_class=VariableForm,
+        form=form,
+        editing=editing,
+        edit_form=edit_form,
     )
 
 

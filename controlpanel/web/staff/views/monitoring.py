@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from clusters.models import Operation
+from controlpanel.core.audit_export import audit_events_filter
 from controlpanel.core.models import AuditEvent
 from controlpanel.web.forms import Form
 from controlpanel.web.shortcuts import attempt
@@ -79,10 +77,6 @@ def drift_repair(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("portal:operation", operation.pk)
 
 
-def _day_start(day) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
 @staff_required
 def audit(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
@@ -91,16 +85,13 @@ def audit(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         if data["client"]:
             events = events.filter(client=data["client"])
-        if data["actor"]:
-            events = events.filter(actor_label__icontains=data["actor"])
-        if data["action"]:
-            events = events.filter(
-                Q(action__startswith=data["action"]) | Q(target_label__icontains=data["action"])
-            )
-        if data["since"]:
-            events = events.filter(created_at__gte=_day_start(data["since"]))
-        if data["until"]:
-            events = events.filter(created_at__lt=_day_start(data["until"]) + timedelta(days=1))
+        events = audit_events_filter(
+            events,
+            actor=data["actor"],
+            action=data["action"],
+            since=data["since"],
+            until=data["until"],
+        )
     return _newest_first_page(request, events, form, "audit")
 
 
