@@ -1,6 +1,6 @@
 """Backup and restore Jobs, the scheduled ``backup`` CronJob, and the ConfigMap
 ``hangar-tools`` that holds the scripts they run (sites/scripts/backup.sh, restore.sh,
-sanitize.sh).
+sanitize.sh, and lib.sh that each of them sources).
 
 The Jobs run the toolbox image (setting ``HANGAR_TOOLBOX_IMAGE``) with the environment's
 Secret ``app-env`` as their environment, so they reach exactly the database and storage
@@ -36,7 +36,8 @@ TOOL_LABEL = "hangar.dev/tool"
 BACKUP_CRONJOB = "backup"
 SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "scripts"
 SCRIPTS_MOUNT = "/hangar/scripts"
-SCRIPTS = ("backup.sh", "restore.sh", "sanitize.sh")
+# Every file a script reads beside itself: the ConfigMap is the only way they reach a Job.
+SCRIPTS = ("backup.sh", "restore.sh", "sanitize.sh", "lib.sh")
 # A numeric non-root user, as the restricted Pod Security profile wants; the toolbox image
 # (sites/scripts/Dockerfile) runs as this user too.
 TOOL_UID = 65532

@@ -21,91 +21,23 @@
 # pipe included, exits non-zero, and the FAILED line leads with the cause (the storage's
 # or the server's own words), not with the stages that died of it.
 set -eu
-# Where the shell has pipefail (bash, busybox ash) use it; the stages below also report
-# their own failures, for shells without it (dash).
-# shellcheck disable=SC3040
-if (set -o pipefail) 2>/dev/null; then set -o pipefail; fi
-
-say() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*"; }
-fail() {
-  say "FAILED: $*" >&2
-  exit 1
-}
-need() {
-  for name in "$@"; do
-    eval "value=\${$name:-}"
-    [ -n "$value" ] || fail "$name is not set"
-  done
-}
-tool() {
-  for candidate in "$@"; do
-    if command -v "$candidate" >/dev/null 2>&1; then
-      command -v "$candidate"
-      return 0
-    fi
-  done
-  return 1
-}
+. "$(dirname "$0")/lib.sh"
 
 need DB_HOST DB_NAME DB_USER S3_BUCKET S3_PREFIX S3_ACCESS_KEY S3_SECRET_KEY
 DUMP=$(tool mariadb-dump mysqldump) || fail "neither mariadb-dump nor mysqldump is installed"
 CLIENT=$(tool mariadb mysql) || fail "neither mariadb nor mysql is installed"
-for t in rclone gzip sha256sum awk mkfifo; do
-  tool "$t" >/dev/null || fail "$t is not installed"
-done
+need_tools rclone gzip sha256sum awk mkfifo
 
 prefix=${HANGAR_BACKUP_PREFIX:-}
 if [ -z "$prefix" ]; then
   need HANGAR_BACKUP_BASE
   prefix="${HANGAR_BACKUP_BASE%/}/$(date -u +%Y%m%dT%H%M%SZ)/"
 fi
-case "$prefix" in
-  backups/?*/) ;;
-  *) fail "the backup folder must look like backups/.../, not '$prefix'" ;;
-esac
-files_prefix=${S3_PREFIX%/}
-case "$files_prefix" in
-  "" | /*) fail "S3_PREFIX '$S3_PREFIX' is not an environment's files prefix" ;;
-esac
+check_backup_folder "$prefix"
+set_files_prefix
 
-work=$(mktemp -d)
-trap 'status=$?; rm -rf "$work"; exit $status' EXIT
-trap 'exit 143' TERM INT
-umask 077
-
-# The password goes into an option file, never onto a command line.
-escape() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
-cat >"$work/my.cnf" <<EOF
-[client]
-host=$DB_HOST
-port=${DB_PORT:-3306}
-user=$DB_USER
-password="$(escape "${DB_PASSWORD:-}")"
-EOF
-
-# rclone is configured from the environment alone: remote "hangar".
-export RCLONE_CONFIG="$work/rclone.conf"
-: >"$RCLONE_CONFIG"
-export RCLONE_CONFIG_HANGAR_TYPE=s3
-if [ -n "${S3_ENDPOINT:-}" ]; then
-  export RCLONE_CONFIG_HANGAR_PROVIDER=Other RCLONE_CONFIG_HANGAR_ENDPOINT="$S3_ENDPOINT"
-else
-  export RCLONE_CONFIG_HANGAR_PROVIDER=AWS
-fi
-export RCLONE_CONFIG_HANGAR_REGION="${S3_REGION:-us-east-1}"
-export RCLONE_CONFIG_HANGAR_ACCESS_KEY_ID="$S3_ACCESS_KEY"
-export RCLONE_CONFIG_HANGAR_SECRET_ACCESS_KEY="$S3_SECRET_KEY"
-export RCLONE_CONFIG_HANGAR_ENV_AUTH=false
-export RCLONE_CONFIG_HANGAR_NO_CHECK_BUCKET=true
-if [ "${HANGAR_S3_ADDRESSING_STYLE:-virtual}" = path ]; then
-  export RCLONE_CONFIG_HANGAR_FORCE_PATH_STYLE=true
-else
-  export RCLONE_CONFIG_HANGAR_FORCE_PATH_STYLE=false
-fi
-export RCLONE_RETRIES=3 RCLONE_LOW_LEVEL_RETRIES=5 RCLONE_CONTIMEOUT=15s RCLONE_TIMEOUT=5m
-# Streamed uploads buffer chunk size x concurrency (32 MiB) and reach 10,000 parts (156 GiB).
-export RCLONE_CONFIG_HANGAR_CHUNK_SIZE=16M RCLONE_CONFIG_HANGAR_UPLOAD_CONCURRENCY=2
-remote="hangar:$S3_BUCKET"
+start_work
+configure_rclone
 
 say "backing up database $DB_NAME and files $files_prefix/ to $prefix"
 
@@ -131,9 +63,7 @@ wc -c <"$work/size.fifo" >"$work/db.size" &
 size_pid=$!
 if ! {
   {
-    "$DUMP" --defaults-extra-file="$work/my.cnf" --single-transaction --quick \
-      --routines --triggers --hex-blob --no-tablespaces --default-character-set=utf8mb4 \
-      "$DB_NAME" 2>"$work/dump.err" || echo "$DUMP exited with status $?" >>"$status"
+    dump_database "$DB_NAME"
   } | { gzip -c || echo "gzip exited with status $?" >>"$status"; } |
     { tee "$work/sha.fifo" "$work/size.fifo" || echo "tee exited with status $?" >>"$status"; } |
     rclone rcat "$remote/${prefix}db.sql.gz" 2>"$work/upload.err"

@@ -24,92 +24,27 @@
 # every copy succeeded). Any failure exits non-zero; the FAILED line says whether the
 # target was touched, and Hangar puts the safety backup it took first back in place.
 set -eu
-# Where the shell has pipefail (bash, busybox ash) use it; the stages below also report
-# their own failures, for shells without it (dash).
-# shellcheck disable=SC3040
-if (set -o pipefail) 2>/dev/null; then set -o pipefail; fi
-
-say() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*"; }
-fail() {
-  say "FAILED: $*" >&2
-  exit 1
-}
-need() {
-  for name in "$@"; do
-    eval "value=\${$name:-}"
-    [ -n "$value" ] || fail "$name is not set"
-  done
-}
-tool() {
-  for candidate in "$@"; do
-    if command -v "$candidate" >/dev/null 2>&1; then
-      command -v "$candidate"
-      return 0
-    fi
-  done
-  return 1
-}
+. "$(dirname "$0")/lib.sh"
 
 need DB_HOST DB_NAME DB_USER S3_BUCKET S3_PREFIX S3_ACCESS_KEY S3_SECRET_KEY HANGAR_RESTORE_FROM
 CLIENT=$(tool mariadb mysql) || fail "neither mariadb nor mysql is installed"
-for t in rclone gzip sed sha256sum; do
-  tool "$t" >/dev/null || fail "$t is not installed"
-done
+need_tools rclone gzip sed sha256sum
 
 from=$HANGAR_RESTORE_FROM
-case "$from" in
-  backups/?*/) ;;
-  *) fail "the backup folder must look like backups/.../, not '$from'" ;;
-esac
-files_prefix=${S3_PREFIX%/}
-case "$files_prefix" in
-  "" | /*) fail "S3_PREFIX '$S3_PREFIX' is not an environment's files prefix" ;;
-esac
+check_backup_folder "$from"
+set_files_prefix
 database=${HANGAR_TARGET_DB:-$DB_NAME}
 expected_sha=${HANGAR_RESTORE_DB_SHA256:-}
 restore_files=${HANGAR_RESTORE_FILES:-1}
 
-work=$(mktemp -d)
-trap 'status=$?; rm -rf "$work"; exit $status' EXIT
-trap 'exit 143' TERM INT
-umask 077
+start_work
+configure_rclone
 
-escape() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
-cat >"$work/my.cnf" <<EOF
-[client]
-host=$DB_HOST
-port=${DB_PORT:-3306}
-user=$DB_USER
-password="$(escape "${DB_PASSWORD:-}")"
-EOF
 # A row with a large blob makes one large INSERT: allow up to the server's own limit.
 sql() {
   "$CLIENT" --defaults-extra-file="$work/my.cnf" --batch --skip-column-names \
     --max-allowed-packet=1073741824 "$@"
 }
-
-export RCLONE_CONFIG="$work/rclone.conf"
-: >"$RCLONE_CONFIG"
-export RCLONE_CONFIG_HANGAR_TYPE=s3
-if [ -n "${S3_ENDPOINT:-}" ]; then
-  export RCLONE_CONFIG_HANGAR_PROVIDER=Other RCLONE_CONFIG_HANGAR_ENDPOINT="$S3_ENDPOINT"
-else
-  export RCLONE_CONFIG_HANGAR_PROVIDER=AWS
-fi
-export RCLONE_CONFIG_HANGAR_REGION="${S3_REGION:-us-east-1}"
-export RCLONE_CONFIG_HANGAR_ACCESS_KEY_ID="$S3_ACCESS_KEY"
-export RCLONE_CONFIG_HANGAR_SECRET_ACCESS_KEY="$S3_SECRET_KEY"
-export RCLONE_CONFIG_HANGAR_ENV_AUTH=false
-export RCLONE_CONFIG_HANGAR_NO_CHECK_BUCKET=true
-if [ "${HANGAR_S3_ADDRESSING_STYLE:-virtual}" = path ]; then
-  export RCLONE_CONFIG_HANGAR_FORCE_PATH_STYLE=true
-else
-  export RCLONE_CONFIG_HANGAR_FORCE_PATH_STYLE=false
-fi
-export RCLONE_RETRIES=3 RCLONE_LOW_LEVEL_RETRIES=5 RCLONE_CONTIMEOUT=15s RCLONE_TIMEOUT=5m
-# Streamed uploads buffer chunk size x concurrency (32 MiB) and reach 10,000 parts (156 GiB).
-export RCLONE_CONFIG_HANGAR_CHUNK_SIZE=16M RCLONE_CONFIG_HANGAR_UPLOAD_CONCURRENCY=2
-remote="hangar:$S3_BUCKET"
 
 say "restoring $from into database $database$([ "$restore_files" = 1 ] && echo " and files $files_prefix/")"
 rclone lsf "$remote/${from}db.sql.gz" >/dev/null 2>"$work/lsf.err" ||

@@ -19,29 +19,7 @@
 # rules run there, and only the sanitized dump (mariadb-dump | gzip) leaves it. Hangar
 # drops the scratch database and user afterwards. Any failure exits non-zero.
 set -eu
-# shellcheck disable=SC3040
-if (set -o pipefail) 2>/dev/null; then set -o pipefail; fi
-
-say() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*"; }
-fail() {
-  say "FAILED: $*" >&2
-  exit 1
-}
-need() {
-  for name in "$@"; do
-    eval "value=\${$name:-}"
-    [ -n "$value" ] || fail "$name is not set"
-  done
-}
-tool() {
-  for candidate in "$@"; do
-    if command -v "$candidate" >/dev/null 2>&1; then
-      command -v "$candidate"
-      return 0
-    fi
-  done
-  return 1
-}
+. "$(dirname "$0")/lib.sh"
 
 need DB_HOST DB_USER HANGAR_TARGET_DB HANGAR_SANITIZE_SQL HANGAR_SANITIZED_KEY S3_BUCKET
 CLIENT=$(tool mariadb mysql) || fail "neither mariadb nor mysql is installed"
@@ -56,18 +34,7 @@ esac
 # 1. The backup into the scratch database (the database only), checksum checked.
 HANGAR_RESTORE_FILES=0 sh "$(dirname "$0")/restore.sh" || fail "loading the backup"
 
-work=$(mktemp -d)
-trap 'status=$?; rm -rf "$work"; exit $status' EXIT
-trap 'exit 143' TERM INT
-umask 077
-escape() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
-cat >"$work/my.cnf" <<EOF
-[client]
-host=$DB_HOST
-port=${DB_PORT:-3306}
-user=$DB_USER
-password="$(escape "${DB_PASSWORD:-}")"
-EOF
+start_work
 
 # 2. The rules.
 printf '%s\n' "$HANGAR_SANITIZE_SQL" >"$work/rules.sql"
@@ -76,36 +43,15 @@ printf '%s\n' "$HANGAR_SANITIZE_SQL" >"$work/rules.sql"
 say "sanitize rules applied ($(grep -c ';' "$work/rules.sql" | tr -d ' ') statements)"
 
 # 3. The sanitized dump, streamed to object storage.
-export RCLONE_CONFIG="$work/rclone.conf"
-: >"$RCLONE_CONFIG"
-export RCLONE_CONFIG_HANGAR_TYPE=s3
-if [ -n "${S3_ENDPOINT:-}" ]; then
-  export RCLONE_CONFIG_HANGAR_PROVIDER=Other RCLONE_CONFIG_HANGAR_ENDPOINT="$S3_ENDPOINT"
-else
-  export RCLONE_CONFIG_HANGAR_PROVIDER=AWS
-fi
-export RCLONE_CONFIG_HANGAR_REGION="${S3_REGION:-us-east-1}"
-export RCLONE_CONFIG_HANGAR_ACCESS_KEY_ID="$S3_ACCESS_KEY"
-export RCLONE_CONFIG_HANGAR_SECRET_ACCESS_KEY="$S3_SECRET_KEY"
-export RCLONE_CONFIG_HANGAR_ENV_AUTH=false
-export RCLONE_CONFIG_HANGAR_NO_CHECK_BUCKET=true
-if [ "${HANGAR_S3_ADDRESSING_STYLE:-virtual}" = path ]; then
-  export RCLONE_CONFIG_HANGAR_FORCE_PATH_STYLE=true
-else
-  export RCLONE_CONFIG_HANGAR_FORCE_PATH_STYLE=false
-fi
-export RCLONE_RETRIES=3 RCLONE_LOW_LEVEL_RETRIES=5 RCLONE_CONTIMEOUT=15s RCLONE_TIMEOUT=5m
-export RCLONE_CONFIG_HANGAR_CHUNK_SIZE=16M RCLONE_CONFIG_HANGAR_UPLOAD_CONCURRENCY=2
+configure_rclone
 
 status="$work/pipe.status"
 : >"$status"
 if ! {
   {
-    "$DUMP" --defaults-extra-file="$work/my.cnf" --single-transaction --quick \
-      --routines --triggers --hex-blob --no-tablespaces --default-character-set=utf8mb4 \
-      "$database" 2>"$work/dump.err" || echo "$DUMP exited with status $?" >>"$status"
+    dump_database "$database"
   } | { gzip -c || echo "gzip exited with status $?" >>"$status"; } |
-    rclone rcat "hangar:$S3_BUCKET/$key"
+    rclone rcat "$remote/$key"
 }; then
   echo "uploading the sanitized dump failed" >>"$status"
 fi
