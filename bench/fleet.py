@@ -6,7 +6,8 @@ and do the same with the alternatives, in the same run, each on a fresh emulator
   database, no engine, no skipping);
 - kubectl apply --server-side -f (Debian's kubernetes-client), one process, and 8 at once;
 - Ansible's kubernetes.core.k8s module, as Flight Deck Cluster deploys (one k8s task per
-  object, one host per environment, forks = the concurrency);
+  object, one host per environment, forks = the concurrency), really applying 40 of them
+  (--ansible-environments), last and alone;
 - the bound: writes that must happen x latency / allowed concurrency.
 
     python bench/fleet.py --environments 200 --json out.json
