@@ -54,6 +54,8 @@ def ensure_kubectl() -> dict[str, str]:
                         "apt-get download kubernetes-client failed: "
                         + (fetched.stderr or fetched.stdout).strip()[-500:]
                     )
+                # dpkg-deb makes the last directory only: a fresh checkout has no .tools
+                (TOOLS / "debian").mkdir(parents=True, exist_ok=True)
                 unpacked = _run(["dpkg-deb", "-x", str(debs[0]), str(TOOLS / "debian")])
                 if unpacked.returncode != 0:
                     raise Unavailable(f"dpkg-deb -x failed: {unpacked.stderr.strip()[-500:]}")
