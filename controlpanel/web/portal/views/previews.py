@@ -4,6 +4,8 @@ page joins sites' previews and billing's figures for them: sites does not import
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -14,6 +16,7 @@ from django.views.decorators.http import require_POST
 from billing.estimates import estimate_previews
 from billing.models.prices import billing_currency
 from billing.selectors import previews_cost_so_far
+from controlpanel.core.models import User
 from controlpanel.core.permissions import Action, can
 from controlpanel.integrations.models import ApiToken
 from controlpanel.integrations.tokens import preview_token_create, token_revoke
@@ -30,21 +33,20 @@ def _site(request: HttpRequest, pk: int) -> Site:
 
 
 def _page(request: HttpRequest, site: Site, status: int = 200, **extra) -> HttpResponse:
+    user = cast(User, request.user)  # the views that call _page are @login_required
     found = PreviewSettings.objects.filter(site=site).select_related("cluster", "node_pool").first()
-    may_manage = can(request.user, Action.MANAGE_SITES, site.client)
+    may_manage = can(user, Action.MANAGE_SITES, site.client)
     estimate = None
     if may_manage and found is not None:
         estimate = estimate_previews(
-            actor=request.user,
+            actor=user,
             site=site,
             cluster=found.cluster,
             node_pool=found.node_pool,
             max_alive=found.max_alive,
         )
-    rows = site_previews(actor=request.user, site=site)
-    costs = previews_cost_so_far(
-        actor=request.user, site=site, previews=[row.environment for row in rows]
-    )
+    rows = site_previews(actor=user, site=site)
+    costs = previews_cost_so_far(actor=user, site=site, previews=[row.environment for row in rows])
     initial = (
         {f: getattr(found, f) for f in ("enabled", "max_alive", "ttl_days", "data_source")}
         | {"host_pattern": found.host_pattern}
@@ -57,7 +59,7 @@ def _page(request: HttpRequest, site: Site, status: int = 200, **extra) -> HttpR
         "previews": [(row, None if costs is None else costs[row.environment.pk]) for row in rows],
         "preview_settings": found,
         "may_manage": may_manage,
-        "may_costs": can(request.user, Action.VIEW_BILLING, site.client),
+        "may_costs": can(user, Action.VIEW_BILLING, site.client),
         "estimate": estimate,
         "currency": billing_currency(),
         "settings_form": PreviewSettingsForm(initial=initial),
