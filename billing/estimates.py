@@ -399,6 +399,24 @@ def estimate_environment_add(
     )
 
 
+def estimate_previews(
+    *, actor: User, site: Site, cluster: Cluster, node_pool: NodePool | None, max_alive: int
+) -> dict[str, Any]:
+    """What `max_alive` previews of `site` would add to the month at most: one preview's
+    estimate (an environment as environment_create makes it) times max_alive. Here, not in
+    sites.previews: prices are billing's, and sites does not import billing."""
+    one = estimate_environment_add(actor=actor, site=site, cluster=cluster, node_pool=node_pool)
+    return {
+        "currency": one.currency,
+        "per_preview": one.difference,
+        "max_alive": max_alive,
+        "most": one.difference * max_alive,
+        "payer": one.payer,
+        "assumptions": list(one.assumptions),
+        "warnings": list(one.warnings),
+    }
+
+
 def estimate_pool_nodes(
     *, actor: User, pool: NodePool, add: int, today: datetime.date | None = None
 ) -> Estimate:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -167,6 +168,36 @@ def client_month_costs(
     """One client's month so far and forecast; PermissionDenied without VIEW_BILLING."""
     require(actor, Action.VIEW_BILLING, client)
     return clients_month_costs(actor=actor, clients=[client], month=month)[client.pk]
+
+
+# A preview's cost so far adds up the months it lived; previews live days, so a few months.
+PREVIEW_MONTHS = 12
+
+
+def previews_cost_so_far(
+    *, actor: User, site: Site, previews: Iterable[Environment]
+) -> dict[int, Decimal] | None:
+    """What each of `site`'s previews has cost since it was created, by environment id
+    (billed like any environment); None when `actor` does not see the client's billing.
+    Here, not in sites.previews: costs are billing's, and sites does not import billing;
+    the previews page puts the two together."""
+    if not can(actor, Action.VIEW_BILLING, site.client):
+        return None
+    created = {environment.pk: environment.created_at for environment in previews}
+    if not created:
+        return {}
+    today = local_date(timezone.now())
+    month = month_start(min(local_date(at) for at in created.values()))
+    totals = dict.fromkeys(created, Decimal(0))
+    for _ in range(PREVIEW_MONTHS):
+        if month > today:
+            break
+        by_environment = client_month_costs(actor=actor, client=site.client, month=month)
+        for pk, amount in by_environment.by_environment().items():
+            if pk in totals:
+                totals[pk] += amount
+        month = next_month(month)
+    return totals
 
 
 def environment_usage(

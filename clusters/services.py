@@ -7,7 +7,8 @@ from typing import Any
 
 from django.db import transaction
 
-from clusters.models import STORAGE_FIELDS, Cluster, NodeSize
+from clusters.models import Cluster, NodeSize
+from clusters.signals import cluster_changed
 from controlpanel.core.audit import save_changes_audited, save_new_audited
 from controlpanel.core.fields import EncryptedTextField
 from controlpanel.core.models import User
@@ -18,9 +19,6 @@ CLUSTER_EDITABLE_FIELDS = frozenset(
     for field in Cluster._meta.concrete_fields
     if field.editable and field.name not in {"id", "created_at", "updated_at", "slug"}
 )
-# What environments carry of their cluster in Secret app-env and the backup CronJob: a
-# change re-applies every environment on the cluster.
-ENVIRONMENT_FIELDS = frozenset({"provision_data", *STORAGE_FIELDS, "db_host", "db_port"})
 SECRET_FIELDS = frozenset(
     field.name for field in Cluster._meta.concrete_fields if isinstance(field, EncryptedTextField)
 )
@@ -37,9 +35,11 @@ def cluster_create(*, actor: User, **fields: Any) -> Cluster:
 @transaction.atomic
 def cluster_update(*, actor: User, cluster: Cluster, **fields: Any) -> Cluster:
     """Change a cluster. Secrets are write-only: an empty value keeps the stored one. The
-    slug is fixed (operations and objects refer to it). A change of its object storage or
-    database server re-applies every environment on it (visible operations), so their
-    Secrets, and the backup Jobs that read them, never keep the old key."""
+    slug is fixed (operations and objects refer to it). A change is announced
+    (clusters.signals.cluster_changed) in this transaction: sites, which clusters does not
+    know, re-applies every environment on the cluster when its object storage or database
+    server changed, so their Secrets, and the backup Jobs that read them, never keep the
+    old key."""
     require(actor, Action.MANAGE_CLUSTERS)
     fields = {
         name: value for name, value in fields.items() if not (name in SECRET_FIELDS and not value)
@@ -52,14 +52,9 @@ def cluster_update(*, actor: User, cluster: Cluster, **fields: Any) -> Cluster:
         action="cluster.update",
         client=None,
     )
-    if set(changes) & ENVIRONMENT_FIELDS:
-        # Imported here: sites builds on clusters, and this is the one way back.
-        from sites.models import Environment
-        from sites.services.config import configurations_changed
-
-        configurations_changed(
-            actor=actor,
-            environments=Environment.objects.filter(cluster=cluster).order_by("pk"),
+    if changes:
+        cluster_changed.send(
+            sender=Cluster, cluster=cluster, changed=frozenset(changes), actor=actor
         )
     return cluster
 

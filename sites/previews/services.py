@@ -17,7 +17,7 @@ from django.db.models import Max, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from clusters.models import Cluster, NodePool, Operation
+from clusters.models import Cluster, Operation
 from controlpanel.core.audit import save_changes_audited, save_new_audited
 from controlpanel.core.models import User
 from controlpanel.core.permissions import Action, can, require
@@ -119,25 +119,6 @@ def preview_settings_set(*, actor: User, site: Site, **fields: Any) -> PreviewSe
         client=site.client,
     )
     return current
-
-
-def preview_estimate(
-    *, actor: User, site: Site, cluster: Cluster, node_pool: NodePool | None, max_alive: int
-) -> dict[str, Any]:
-    """What `max_alive` previews would add to the month at most: one preview's estimate
-    (an environment as environment_create makes it, billing.estimates) times max_alive."""
-    from billing.estimates import estimate_environment_add
-
-    one = estimate_environment_add(actor=actor, site=site, cluster=cluster, node_pool=node_pool)
-    return {
-        "currency": one.currency,
-        "per_preview": one.difference,
-        "max_alive": max_alive,
-        "most": one.difference * max_alive,
-        "payer": one.payer,
-        "assumptions": list(one.assumptions),
-        "warnings": list(one.warnings),
-    }
 
 
 def _enabled_settings(site: Site) -> PreviewSettings:

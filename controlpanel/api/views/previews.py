@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from billing.estimates import estimate_previews
 from clusters.models import Cluster, NodePool, Operation
 from controlpanel.api import serializers as s
 from controlpanel.api.errors import problem
@@ -273,7 +274,7 @@ class PreviewSettingsOutput(serializers.Serializer):
 def settings_data(request: Request, site: Site, found: PreviewSettings | None) -> dict[str, Any]:
     if found is None:
         return {"enabled": False}
-    estimate = services.preview_estimate(
+    estimate = estimate_previews(
         actor=request.user,
         site=site,
         cluster=found.cluster,

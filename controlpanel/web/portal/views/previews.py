@@ -1,7 +1,10 @@
 """A site's previews: the list (branch, image, age, URL, cost so far), the owner's
-preview settings with their estimate, and the site's CI tokens (docs/previews.md)."""
+preview settings with their estimate, and the site's CI tokens (docs/previews.md). The
+page joins sites' previews and billing's figures for them: sites does not import billing."""
 
 from __future__ import annotations
+
+from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,7 +13,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from billing.estimates import estimate_previews
 from billing.models.prices import billing_currency
+from billing.selectors import previews_cost_so_far
+from controlpanel.core.models import User
 from controlpanel.core.permissions import Action, can
 from controlpanel.integrations.models import ApiToken
 from controlpanel.integrations.tokens import preview_token_create, token_revoke
@@ -19,7 +25,7 @@ from controlpanel.web.shortcuts import attempt, scoped_or_404
 from sites.models import Site
 from sites.previews.models import PreviewSettings
 from sites.previews.selectors import site_previews
-from sites.previews.services import preview_estimate, preview_settings_set
+from sites.previews.services import preview_settings_set
 
 
 def _site(request: HttpRequest, pk: int) -> Site:
@@ -27,17 +33,20 @@ def _site(request: HttpRequest, pk: int) -> Site:
 
 
 def _page(request: HttpRequest, site: Site, status: int = 200, **extra) -> HttpResponse:
+    user = cast(User, request.user)  # the views that call _page are @login_required
     found = PreviewSettings.objects.filter(site=site).select_related("cluster", "node_pool").first()
-    may_manage = can(request.user, Action.MANAGE_SITES, site.client)
+    may_manage = can(user, Action.MANAGE_SITES, site.client)
     estimate = None
     if may_manage and found is not None:
-        estimate = preview_estimate(
-            actor=request.user,
+        estimate = estimate_previews(
+            actor=user,
             site=site,
             cluster=found.cluster,
             node_pool=found.node_pool,
             max_alive=found.max_alive,
         )
+    rows = site_previews(actor=user, site=site)
+    costs = previews_cost_so_far(actor=user, site=site, previews=[row.environment for row in rows])
     initial = (
         {f: getattr(found, f) for f in ("enabled", "max_alive", "ttl_days", "data_source")}
         | {"host_pattern": found.host_pattern}
@@ -46,10 +55,11 @@ def _page(request: HttpRequest, site: Site, status: int = 200, **extra) -> HttpR
     )
     context = {
         "site": site,
-        "previews": site_previews(actor=request.user, site=site),
+        # (row, cost so far), the cost None for those who do not see the client's costs.
+        "previews": [(row, None if costs is None else costs[row.environment.pk]) for row in rows],
         "preview_settings": found,
         "may_manage": may_manage,
-        "may_costs": can(request.user, Action.VIEW_BILLING, site.client),
+        "may_costs": can(user, Action.VIEW_BILLING, site.client),
         "estimate": estimate,
         "currency": billing_currency(),
         "settings_form": PreviewSettingsForm(initial=initial),
