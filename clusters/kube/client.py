@@ -252,13 +252,19 @@ class KubeClient:
                 pass
 
     def apply_all(
-        self, objects: Iterable[Mapping[str, Any]], *, force_write: bool = False
+        self,
+        objects: Iterable[Mapping[str, Any]],
+        *,
+        force_write: bool = False,
+        before_write: Callable[[], None] | None = None,
     ) -> ApplyOutcome:
         """Apply in order, all or nothing as far as the server can tell beforehand: when
         more than one object is to be written, every one is first applied with
         `dryRun=All`, so an object the server refuses (422, 403) fails the batch before
         its first write. Prerequisites (the namespace, Hangar's role binding in it) are
-        written first: the others cannot be checked without them."""
+        written first: the others cannot be checked without them. `before_write` is
+        called once before the first request that may write (a check that may refuse the
+        batch), and not at all when every object is unchanged."""
         objects = list(objects)
         outcome = ApplyOutcome()
         pending = []
@@ -268,6 +274,8 @@ class KubeClient:
                 outcome.live[object_key(obj)] = self.observed.get(object_key(obj), {})
             else:
                 pending.append(obj)
+        if pending and before_write is not None:
+            before_write()
         first = [o for o in pending if (o.get("apiVersion"), o.get("kind")) in PREREQUISITES]
         rest = [o for o in pending if (o.get("apiVersion"), o.get("kind")) not in PREREQUISITES]
         for obj in first:
