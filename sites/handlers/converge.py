@@ -192,7 +192,11 @@ def verify_running(
     """What really runs is what was deployed: the live Deployment's web container has
     the environment's image and, when that image is pinned by digest, every pod of it that
     reports the digest it runs (containerStatuses[].imageID) reports that one. Returns
-    the digest each web pod runs, for the release to record."""
+    the digest each web pod runs, for the release to record.
+
+    The pods are listed even when nothing was written (a re-deploy of what runs): a pod
+    replaced since the last release (a lost node, an eviction) pulled its image again,
+    and a release records what its pods run, not what ran before (docs/architecture.md)."""
     containers = (((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}).get(
         "containers"
     ) or []

@@ -165,3 +165,12 @@ def test_a_deploy_into_a_namespace_made_again_by_someone_else_writes_nothing(
     assert any_kube.get("v1", "ConfigMap", "app-config", namespace)["data"] == {"theirs": "yes"}
     ns = any_kube.get("v1", "Namespace", namespace)
     assert ns["metadata"]["labels"].get("app.kubernetes.io/managed-by") != "hangar"
+
+
+def test_provisioning_reads_the_namespace_once(live_environment, owner, live_sandbox):
+    """The owner check reads the Namespace once per operation: after Hangar wrote it, its
+    own write's answer says whose it is (issue 23: no read before each batch)."""
+    live_sandbox.requests.clear()
+    provisioned(live_environment, owner)
+    path = f"/api/v1/namespaces/{live_environment.namespace}"
+    assert live_sandbox.requests.count("GET", f"^{path}$") == 1

@@ -44,6 +44,9 @@ class MemoryDigests:
     def set(self, key: str, record: Applied) -> None:
         self.data[key] = record
 
+    def set_many(self, records: dict[str, Applied]) -> None:
+        self.data.update(records)
+
     def forget(self, key: str) -> None:
         self.data.pop(key, None)
 
