@@ -66,6 +66,10 @@ PREREQUISITES: frozenset[tuple[str, str]] = frozenset(
 )
 
 
+# Objects written and the server's answers, in the order they were written.
+Written = list[tuple[Mapping[str, Any], dict]]
+
+
 @dataclass
 class ApplyOutcome:
     """What `KubeClient.apply_all` did, and the live objects it saw on the way (write
@@ -230,7 +234,7 @@ class KubeClient:
         if keys:
             self.digests.forget_many(keys)
 
-    def _remember(self, written: list[tuple[Mapping[str, Any], dict]]) -> None:
+    def _remember(self, written: Written) -> None:
         """Record what the server answered for these writes (one query for a batch)."""
         for obj, live in written:
             self.observed[object_key(obj)] = live
@@ -304,7 +308,7 @@ class KubeClient:
         # Recorded together once the batch ends, however it ends: a write without its
         # record is written again next time, never skipped on a claim the server did not
         # confirm.
-        written: list[tuple[Mapping[str, Any], dict]] = []
+        written: Written = []
         try:
             self._forget_before_write(first)
             for obj in first:
