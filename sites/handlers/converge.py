@@ -243,17 +243,21 @@ def converge(
     apply, and looks for strays in the namespace (drift repair). Returns the digest each
     web pod runs (nothing when it did not wait)."""
     desired = desired_or_fail(environment)
-    refuse_system_namespace(environment)
 
-    def owned() -> None:
+    def owned(*, read: bool = True) -> None:
         # Before the first write only: a batch with nothing to write touched nothing, and
         # its Deployment read (same uid as written) proved the namespace still the one
-        # Hangar wrote into (sites.namespaces).
+        # Hangar wrote into (sites.namespaces). A refusal applied nothing: a deploy does
+        # not roll back into that namespace either.
         try:
-            require_owned(ctx.kube, environment)
+            if read:
+                require_owned(ctx.kube, environment)
+            else:
+                refuse_system_namespace(environment)
         except NamespaceNotOwned as exc:
             raise NothingApplied(str(exc)) from exc
 
+    owned(read=False)  # the cluster's own namespaces, before any request
     try:
         outcome = ctx.kube.apply_all(desired.objects, force_write=force_write, before_write=owned)
     except KubeNotFound as exc:
