@@ -6,10 +6,17 @@ Two guards, one per side:
   unique across every client (`Environment.namespace_name`); a slug whose namespace another
   environment already has is a field error on that slug (`namespace_available`).
 - On the cluster the Namespace carries the annotation OWNER_ANNOTATION with the id of the
-  environment that made it. Provision, apply and destroy first check it
-  (`require_owned`): a namespace that exists without this environment's id (another
-  tenant's, one made by hand) fails the operation with a message for staff; Hangar never
-  adopts, overwrites or deletes it. System namespaces are refused before any request.
+  environment that made it. Before anything is written to or deleted from the namespace,
+  provision, apply and destroy check it (`require_owned`): a namespace that exists
+  without this environment's id (another tenant's, one made by hand) fails the operation
+  with a message for staff; Hangar never adopts, overwrites or deletes it. System
+  namespaces are refused before any request.
+
+The check reads the Namespace once per operation (`KubeClient.observed` keeps what this
+operation read or wrote). An apply that writes nothing does not check at all
+(sites.handlers.converge): it touched nothing, and the Deployment read that allowed
+skipping its write proves the namespace is the one Hangar wrote it into (the same uid; a
+namespace deleted and made again by someone else cannot hold an object made before).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from clusters.engine import OperationFailed
+from clusters.kube.client import path_key
 from sites import validators as v
 
 if TYPE_CHECKING:
@@ -79,15 +87,32 @@ def _legacy_match(environment: Environment, labels: dict[str, Any]) -> bool:
     )
 
 
-def require_owned(kube: KubeClient, environment: Environment) -> bool:
-    """Fail unless the environment's namespace is missing or this environment's; True
-    when it exists. Called before anything is written to or deleted from it."""
+class NamespaceNotOwned(OperationFailed):
+    """The namespace is the cluster's or someone else's: nothing was written to it."""
+
+
+def refuse_system_namespace(environment: Environment) -> None:
+    """Fail, before any request, when the environment's namespace is the cluster's."""
     name = environment.namespace
     if is_system_namespace(name):
-        raise OperationFailed(f"Namespace {name} belongs to the cluster; Hangar never touches it.")
-    live = kube.get_or_none("v1", "Namespace", name)
+        raise NamespaceNotOwned(
+            f"Namespace {name} belongs to the cluster; Hangar never touches it."
+        )
+
+
+def require_owned(kube: KubeClient, environment: Environment) -> bool:
+    """Fail unless the environment's namespace is missing or this environment's; True
+    when it exists. Called before anything is written to or deleted from it; the
+    Namespace is read once per operation (this operation's own write of it counts)."""
+    refuse_system_namespace(environment)
+    name = environment.namespace
+    key = path_key("v1", "Namespace", name, None)
+    live = kube.observed.get(key)
     if live is None:
-        return False
+        live = kube.get_or_none("v1", "Namespace", name)
+        if live is None:
+            return False
+        kube.observed[key] = live
     meta = live.get("metadata") or {}
     owner = (meta.get("annotations") or {}).get(OWNER_ANNOTATION)
     if owner == str(environment.pk):
@@ -96,7 +121,7 @@ def require_owned(kube: KubeClient, environment: Environment) -> bool:
         return True
     # Not which environment: the message reaches this environment's client.
     whose = "another environment" if owner else "nobody in Hangar (made by hand or another tool)"
-    raise OperationFailed(
+    raise NamespaceNotOwned(
         f"Namespace {name} exists on the cluster and belongs to {whose}, not to this "
         f"environment (#{environment.pk}): Hangar neither adopts nor deletes it. Remove or "
         "rename it on the cluster, or give this environment another slug."

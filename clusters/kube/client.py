@@ -43,6 +43,8 @@ class DigestStore(Protocol):
 
     def set(self, key: str, record: Applied) -> None: ...
 
+    def set_many(self, records: Mapping[str, Applied]) -> None: ...
+
     def forget(self, key: str) -> None: ...
 
     def forget_many(self, keys: list[str]) -> None: ...
@@ -62,6 +64,10 @@ LIVE_CHECKED: frozenset[tuple[str, str]] = frozenset({("apps/v1", "Deployment")}
 PREREQUISITES: frozenset[tuple[str, str]] = frozenset(
     {("v1", "Namespace"), ("rbac.authorization.k8s.io/v1", "RoleBinding")}
 )
+
+
+# Objects written and the server's answers, in the order they were written.
+Written = list[tuple[Mapping[str, Any], dict]]
 
 
 @dataclass
@@ -197,29 +203,48 @@ class KubeClient:
 
         The record of the object is forgotten before the write and written again from the
         server's answer, so a write that fails, or whose answer is lost, leaves none."""
-        if not (force_write or dry_run) and self.unchanged(obj):
+        if dry_run:
+            return self._send(obj, dry_run=True)
+        if not force_write and self.unchanged(obj):
             return None
-        kind = kind_for(dict(obj))
+        self._forget_before_write([obj])
+        live = self._send(obj)
+        self._remember([(obj, live)])
+        return live
+
+    def _send(self, obj: Mapping[str, Any], *, dry_run: bool = False) -> dict:
         meta = obj.get("metadata") or {}
-        key = object_key(obj)
         query: list[tuple[str, Any]] = [("fieldManager", FIELD_MANAGER), ("force", "true")]
         if dry_run:
             query.append(("dryRun", "All"))
-        elif self.digests is not None and self._record(key) is not None:
-            self.digests.forget(key)
-        live = self.transport.request(
+        return self.transport.request(
             "PATCH",
-            kind.path(namespace=meta.get("namespace"), name=meta["name"]),
+            kind_for(dict(obj)).path(namespace=meta.get("namespace"), name=meta["name"]),
             body=copy.deepcopy(dict(obj)),
             content_type=APPLY,
             query=query,
         ).json()
-        if dry_run:
-            return live
-        if self.digests is not None:
-            self.digests.set(key, Applied.confirmed(object_digest(obj), live))
-        self.observed[key] = live
-        return live
+
+    def _forget_before_write(self, objects: Iterable[Mapping[str, Any]]) -> None:
+        """Forget the records of objects about to be written (one query for a batch): a
+        write whose answer is lost must leave no record claiming it."""
+        if self.digests is None:
+            return
+        keys = [key for key in map(object_key, objects) if self._record(key) is not None]
+        if keys:
+            self.digests.forget_many(keys)
+
+    def _remember(self, written: Written) -> None:
+        """Record what the server answered for these writes (one query for a batch)."""
+        for obj, live in written:
+            self.observed[object_key(obj)] = live
+        if self.digests is not None and written:
+            self.digests.set_many(
+                {
+                    object_key(obj): Applied.confirmed(object_digest(obj), live)
+                    for obj, live in written
+                }
+            )
 
     def apply_fields(self, obj: Mapping[str, Any], *, field_manager: str) -> dict | None:
         """Server-side apply of a partial object as another field manager, without force
@@ -252,13 +277,19 @@ class KubeClient:
                 pass
 
     def apply_all(
-        self, objects: Iterable[Mapping[str, Any]], *, force_write: bool = False
+        self,
+        objects: Iterable[Mapping[str, Any]],
+        *,
+        force_write: bool = False,
+        before_write: Callable[[], None] | None = None,
     ) -> ApplyOutcome:
         """Apply in order, all or nothing as far as the server can tell beforehand: when
         more than one object is to be written, every one is first applied with
         `dryRun=All`, so an object the server refuses (422, 403) fails the batch before
         its first write. Prerequisites (the namespace, Hangar's role binding in it) are
-        written first: the others cannot be checked without them."""
+        written first: the others cannot be checked without them. `before_write` is
+        called once before the first request that may write (a check that may refuse the
+        batch), and not at all when every object is unchanged."""
         objects = list(objects)
         outcome = ApplyOutcome()
         pending = []
@@ -268,16 +299,30 @@ class KubeClient:
                 outcome.live[object_key(obj)] = self.observed.get(object_key(obj), {})
             else:
                 pending.append(obj)
+        if not pending:
+            return outcome
+        if before_write is not None:
+            before_write()
         first = [o for o in pending if (o.get("apiVersion"), o.get("kind")) in PREREQUISITES]
         rest = [o for o in pending if (o.get("apiVersion"), o.get("kind")) not in PREREQUISITES]
-        for obj in first:
-            outcome.live[object_key(obj)] = self.apply(obj, force_write=True) or {}
-            outcome.written += 1
-        if len(rest) > 1:
-            self.check_all(rest)
-        for obj in rest:
-            outcome.live[object_key(obj)] = self.apply(obj, force_write=True) or {}
-            outcome.written += 1
+        # Recorded together once the batch ends, however it ends: a write without its
+        # record is written again next time, never skipped on a claim the server did not
+        # confirm.
+        written: Written = []
+        try:
+            self._forget_before_write(first)
+            for obj in first:
+                written.append((obj, self._send(obj)))
+            if len(rest) > 1:
+                self.check_all(rest)
+            self._forget_before_write(rest)
+            for obj in rest:
+                written.append((obj, self._send(obj)))
+        finally:
+            self._remember(written)
+        for obj, live in written:
+            outcome.live[object_key(obj)] = live
+        outcome.written = len(written)
         return outcome
 
     def forget(self, keys: list[str]) -> None:

@@ -9,6 +9,8 @@ again from the answer, so a lost or failed write leaves no record behind.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from clusters.kube.applied import Applied
 from clusters.models import AppliedObject, Cluster
 
@@ -26,6 +28,8 @@ class DatabaseDigestStore:
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
         self._namespaces: dict[str, dict[str, Applied]] = {}
+        # Cluster-scoped records (the Namespace) once looked up, found or not.
+        self._cluster_scoped: dict[str, Applied | None] = {}
 
     def _known(self, namespace: str) -> dict[str, Applied] | None:
         """The namespace's records by key; None for cluster-scoped objects (every
@@ -45,15 +49,21 @@ class DatabaseDigestStore:
         known = self._known(namespace_of(key))
         if known is not None:
             return known.get(key)
-        row = (
-            AppliedObject.objects.filter(cluster=self.cluster, key=key)
-            .values_list("digest", "uid", "resource_version", "generation")
-            .first()
-        )
-        return Applied(*row) if row is not None else None
+        if key not in self._cluster_scoped:
+            row = (
+                AppliedObject.objects.filter(cluster=self.cluster, key=key)
+                .values_list("digest", "uid", "resource_version", "generation")
+                .first()
+            )
+            self._cluster_scoped[key] = Applied(*row) if row is not None else None
+        return self._cluster_scoped[key]
 
     def set(self, key: str, record: Applied) -> None:
-        # One upsert instead of update_or_create's select-for-update and write.
+        self.set_many({key: record})
+
+    def set_many(self, records: Mapping[str, Applied]) -> None:
+        """One upsert for every record, instead of update_or_create's select-for-update
+        and write per object."""
         fields = ["digest", "uid", "resource_version", "generation", "namespace", "applied_at"]
         AppliedObject.objects.bulk_create(
             [
@@ -66,24 +76,37 @@ class DatabaseDigestStore:
                     resource_version=record.resource_version,
                     generation=record.generation,
                 )
+                for key, record in records.items()
             ],
             update_conflicts=True,
             unique_fields=["cluster", "key"],
             update_fields=fields,
         )
-        known = self._namespaces.get(namespace_of(key))
+        for key, record in records.items():
+            self._cached(key, record)
+
+    def _cached(self, key: str, record: Applied | None) -> None:
+        """Keep the records this store has read in step with its own writes."""
+        namespace = namespace_of(key)
+        if not namespace:
+            self._cluster_scoped[key] = record
+            return
+        known = self._namespaces.get(namespace)
         if known is not None:
-            known[key] = record
+            if record is None:
+                known.pop(key, None)
+            else:
+                known[key] = record
 
     def forget(self, key: str) -> None:
-        AppliedObject.objects.filter(cluster=self.cluster, key=key).delete()
-        self._namespaces.get(namespace_of(key), {}).pop(key, None)
+        self.forget_many([key])
 
     def forget_many(self, keys: list[str]) -> None:
-        """Forget several records in one query (drift found their objects gone)."""
+        """Forget several records in one query (a batch about to be written, objects a
+        drift check found gone)."""
         AppliedObject.objects.filter(cluster=self.cluster, key__in=keys).delete()
         for key in keys:
-            self._namespaces.get(namespace_of(key), {}).pop(key, None)
+            self._cached(key, None)
 
     def forget_namespace(self, namespace: str) -> None:
         AppliedObject.objects.filter(cluster=self.cluster, namespace=namespace).delete()

@@ -4,6 +4,7 @@ is, wait for the rollout. Shared by every handler that changes what runs."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +18,7 @@ from sites.desired import DesiredState, desired_state
 from sites.manifests import MANAGED_BY
 from sites.manifests.common import WEB, selector_labels
 from sites.models import Environment
-from sites.namespaces import require_owned
+from sites.namespaces import NamespaceNotOwned, refuse_system_namespace, require_owned
 from sites.services.digests import web_pod_digests
 from sites.validators import parse_image_reference
 
@@ -52,7 +53,12 @@ def with_overrides(environment: Environment, overrides: dict[str, Any]) -> Envir
 
 
 def prune(
-    ctx: OperationContext, environment: Environment, desired: DesiredState, *, look: bool = False
+    ctx: OperationContext,
+    environment: Environment,
+    desired: DesiredState,
+    *,
+    look: bool = False,
+    before_delete: Callable[[], None] | None = None,
 ) -> list[str]:
     """Delete what an earlier apply created and the environment no longer has (a removed
     domain list's Ingress, a deleted cron schedule, the HPA after autoscaling is off).
@@ -70,6 +76,8 @@ def prune(
     removed = []
     for api_version, kind, name in sorted(candidates):
         if (api_version, kind) in desired.kinds and (api_version, kind, name) not in wanted:
+            if before_delete is not None:
+                before_delete()
             ctx.kube.delete(api_version, kind, name, namespace)
             removed.append(f"{kind} {name}")
     return removed
@@ -185,7 +193,11 @@ def verify_running(
     """What really runs is what was deployed: the live Deployment's web container has
     the environment's image and, when that image is pinned by digest, every pod of it that
     reports the digest it runs (containerStatuses[].imageID) reports that one. Returns
-    the digest each web pod runs, for the release to record."""
+    the digest each web pod runs, for the release to record.
+
+    The pods are listed even when nothing was written (a re-deploy of what runs): a pod
+    replaced since the last release (a lost node, an eviction) pulled its image again,
+    and a release records what its pods run, not what ran before (docs/architecture.md)."""
     containers = (((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}).get(
         "containers"
     ) or []
@@ -232,9 +244,23 @@ def converge(
     apply, and looks for strays in the namespace (drift repair). Returns the digest each
     web pod runs (nothing when it did not wait)."""
     desired = desired_or_fail(environment)
-    require_owned(ctx.kube, environment)
+
+    def owned(*, read: bool = True) -> None:
+        # Before the first write only: a batch with nothing to write touched nothing, and
+        # its Deployment read (same uid as written) proved the namespace still the one
+        # Hangar wrote into (sites.namespaces). A refusal applied nothing: a deploy does
+        # not roll back into that namespace either.
+        try:
+            if read:
+                require_owned(ctx.kube, environment)
+            else:
+                refuse_system_namespace(environment)
+        except NamespaceNotOwned as exc:
+            raise NothingApplied(str(exc)) from exc
+
+    owned(read=False)  # the cluster's own namespaces, before any request
     try:
-        outcome = ctx.kube.apply_all(desired.objects, force_write=force_write)
+        outcome = ctx.kube.apply_all(desired.objects, force_write=force_write, before_write=owned)
     except KubeNotFound as exc:
         if exc.details.get("kind") != "namespaces":
             raise
@@ -246,8 +272,12 @@ def converge(
             "warning",
         )
         ctx.kube.forget_namespace(environment.namespace)
-        outcome = ctx.kube.apply_all(desired.objects, force_write=True)
-    removed = prune(ctx, environment, desired, look=force_write) if environment.image else []
+        outcome = ctx.kube.apply_all(desired.objects, force_write=True, before_write=owned)
+    removed = (
+        prune(ctx, environment, desired, look=force_write, before_delete=owned)
+        if environment.image
+        else []
+    )
     detail = f"{outcome.written} written, {outcome.skipped} unchanged" + (
         f", removed {', '.join(removed)}" if removed else ""
     )

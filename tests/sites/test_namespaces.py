@@ -139,3 +139,38 @@ def test_its_own_namespace_carries_its_id_and_is_applied_and_destroyed(
     drain()
     op.refresh_from_db()
     assert op.status == Operation.Status.SUCCEEDED, op.error
+
+
+@pytest.mark.parametrize("version", ["1.0.0", "2.0.0"], ids=["same-image", "new-image"])
+def test_a_deploy_into_a_namespace_made_again_by_someone_else_writes_nothing(
+    any_environment, owner, any_kube, version
+):
+    """The namespace is deleted and made again under the same name by someone else: the
+    record still says what Hangar wrote there, but nothing of it is left. The deploy
+    fails and writes nothing, not even its rollback to the previous image."""
+    environment = provisioned(any_environment, owner)
+    namespace = environment.namespace
+    any_kube.delete("v1", "Namespace", namespace)
+    any_kube.wait_namespace_deleted(namespace, timeout=120, poll=0.2)
+    _foreign_namespace(any_kube, namespace)
+
+    op = services.environment_deploy(
+        actor=owner, environment=environment, image=f"registry.example.com/acme/web:{version}"
+    )
+    drain()
+
+    assert f"Namespace {namespace} exists" in _failed(op)
+    assert any_kube.get_or_none("apps/v1", "Deployment", "web", namespace) is None
+    assert any_kube.get_or_none("v1", "Secret", "app-env", namespace) is None
+    assert any_kube.get("v1", "ConfigMap", "app-config", namespace)["data"] == {"theirs": "yes"}
+    ns = any_kube.get("v1", "Namespace", namespace)
+    assert ns["metadata"]["labels"].get("app.kubernetes.io/managed-by") != "hangar"
+
+
+def test_provisioning_reads_the_namespace_once(live_environment, owner, live_sandbox):
+    """The owner check reads the Namespace once per operation: after Hangar wrote it, its
+    own write's answer says whose it is (issue 23: no read before each batch)."""
+    live_sandbox.requests.clear()
+    provisioned(live_environment, owner)
+    path = f"/api/v1/namespaces/{live_environment.namespace}"
+    assert live_sandbox.requests.count("GET", f"^{path}$") == 1

@@ -65,8 +65,10 @@ def test_a_deploy_writes_over_a_change_made_behind_hangars_back(any_environment,
 def test_an_unchanged_redeploy_reads_the_deployment_and_its_pods_once_and_writes_nothing(
     live_environment, owner, live_sandbox
 ):
-    """The namespace is read for its owner (issue 13.1: never apply into another's), the
-    pods are listed for the digest they run (issue 21.1: the release records it)."""
+    """The Deployment is read to know it is still the one Hangar wrote (issue 14.1), which
+    also proves its namespace was not replaced, so the Namespace is not read for its owner
+    when nothing is written (issue 23); the pods are listed for the digest they run
+    (issue 21.1: the release records it)."""
     environment = provisioned(live_environment, owner)
     live_sandbox.requests.clear()
     op = deployed(environment, owner, "1.0.0")
@@ -74,7 +76,6 @@ def test_an_unchanged_redeploy_reads_the_deployment_and_its_pods_once_and_writes
     assert live_sandbox.requests.writes == []
     reads = [(r.method, r.path) for r in live_sandbox.requests.filter("GET")]
     assert reads == [
-        ("GET", f"/api/v1/namespaces/{environment.namespace}"),
         ("GET", f"/apis/apps/v1/namespaces/{environment.namespace}/deployments/web"),
         ("GET", f"/api/v1/namespaces/{environment.namespace}/pods"),
     ]

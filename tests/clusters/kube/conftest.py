@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +43,9 @@ class MemoryDigests:
 
     def set(self, key: str, record: Applied) -> None:
         self.data[key] = record
+
+    def set_many(self, records: Mapping[str, Applied]) -> None:
+        self.data.update(records)
 
     def forget(self, key: str) -> None:
         self.data.pop(key, None)

@@ -46,6 +46,24 @@ def test_a_namespace_is_read_in_one_query(cluster, django_assert_num_queries):
         store.set(keys("acme-www-prod")[0], Applied("e" * 64))
     with django_assert_num_queries(0):
         assert store.get(keys("acme-www-prod")[0]) == Applied("e" * 64)
+    with django_assert_num_queries(1):  # a batch's records too (issue 23)
+        store.set_many({key: Applied("f" * 64) for key in keys("acme-www-prod")})
+    with django_assert_num_queries(0):
+        assert [store.get(key) for key in keys("acme-www-prod")] == [Applied("f" * 64)] * 3
+
+
+def test_a_cluster_scoped_record_is_read_once(cluster, django_assert_num_queries):
+    namespace = path_key("v1", "Namespace", "acme-www-prod", None)
+    store = DatabaseDigestStore(cluster)
+    with django_assert_num_queries(1):
+        assert store.get(namespace) is None and store.get(namespace) is None
+    store.set(namespace, Applied("j" * 64))
+    with django_assert_num_queries(0):
+        assert store.get(namespace) == Applied("j" * 64)
+    store.forget(namespace)
+    with django_assert_num_queries(0):
+        assert store.get(namespace) is None
+    assert DatabaseDigestStore(cluster).get(namespace) is None
 
 
 def test_cluster_scoped_objects_and_forgetting_namespaces(cluster):
