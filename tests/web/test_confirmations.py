@@ -1,5 +1,6 @@
-"""Destructive actions confirmed on a page of their own, server-side: revoking a site's CI
-token (it breaks the pipelines that use it) and removing a member. A GET shows what stops
+"""Destructive actions confirmed on a page of their own, server-side: revoking a token (a
+site's CI token, an environment's deploy token, a personal API token: it breaks what uses
+it) and removing a member. A GET shows what stops
 working; a POST without the confirmation changes nothing and shows the page again; another
 client's owner reaches neither page nor action, through either client's ids."""
 
@@ -12,7 +13,11 @@ from django.utils import timezone
 
 from controlpanel.core.models import Membership
 from controlpanel.integrations.models import ApiToken
-from controlpanel.integrations.tokens import preview_token_create
+from controlpanel.integrations.tokens import (
+    deploy_token_create,
+    preview_token_create,
+    token_create,
+)
 from tests import factories as f
 from tests.web.helpers import sign_in
 
@@ -54,6 +59,28 @@ def test_revoking_a_ci_token_is_asked_on_its_own_page_then_done_by_name(
     assert ci_token.revoked_at is not None
 
 
+@pytest.mark.parametrize("kind", ["deploy", "personal"])
+def test_every_token_revocation_shows_the_token_and_its_last_use_first(
+    kind, client, owner, environment
+):
+    if kind == "deploy":
+        token, _ = deploy_token_create(actor=owner, environment=environment, name="Jenkins")
+        revoke = f"/environments/{environment.pk}/deploy-tokens/{token.pk}/revoke/"
+    else:
+        token, _ = token_create(actor=owner, name="Jenkins", scopes=["read"])
+        revoke = f"/account/tokens/{token.pk}/revoke/"
+    ApiToken.objects.filter(pk=token.pk).update(
+        last_used_at=timezone.now() - datetime.timedelta(days=2)
+    )
+    sign_in(client, owner)
+    page = client.get(revoke).content.decode()
+    assert 'data-testid="confirm"' in page
+    assert "Jenkins" in page and token.prefix in page and "2\xa0days ago" in page
+    assert client.post(revoke).status_code == 400
+    token.refresh_from_db()
+    assert token.revoked_at is None
+
+
 def test_removing_a_member_is_asked_on_its_own_page_and_needs_the_confirmation(
     client, owner, developer, client_a
 ):
@@ -85,8 +112,10 @@ def test_another_clients_owner_reaches_no_token_or_member_confirmation(
 ):
     membership = Membership.objects.get(user=owner, client=client_a)
     their_site = f.SiteFactory(client=other_client)
+    personal, _ = token_create(actor=owner, name="GitLab previews", scopes=["read"])
     sign_in(client, other_owner)
     paths = [
+        f"/account/tokens/{personal.pk}/revoke/",
         f"/sites/{site.pk}/previews/tokens/{ci_token.pk}/revoke/",
         # Their own ids in the path, Acme's object at the end.
         f"/sites/{their_site.pk}/previews/tokens/{ci_token.pk}/revoke/",
@@ -100,6 +129,5 @@ def test_another_clients_owner_reaches_no_token_or_member_confirmation(
         assert answer.status_code == 404, path
         assert "GitLab previews" not in answer.content.decode()
         assert owner.email not in answer.content.decode()
-    ci_token.refresh_from_db()
-    assert ci_token.revoked_at is None
+    assert not ApiToken.objects.filter(revoked_at__isnull=False).exists()
     assert Membership.objects.filter(pk=membership.pk).exists()
