@@ -69,11 +69,33 @@ def confirm_page(
     return render(request, "portal/confirm.html", context, status=400 if form.is_bound else 200)
 
 
-def token_facts(token: ApiToken) -> list[tuple[str, str]]:
-    """What a token's revocation stops: which token, and whether anything used it lately."""
+def token_revoke_page(
+    request: HttpRequest,
+    form: forms.Form,
+    token: ApiToken,
+    *,
+    what: str,
+    stops: str,
+    action: str,
+    cancel: str,
+    facts: Sequence[tuple[str, str]] = (),
+    **extra: object,
+) -> HttpResponse:
+    """A token's revocation asked: which token, whether anything used it lately, and what
+    stops working (`stops`)."""
     last = (
         f"{timesince(token.last_used_at)} ago ({token.last_used_at:%Y-%m-%d %H:%M} UTC)"
         if token.last_used_at
         else "never"
     )
-    return [("Token", f"{token.name} ({token.prefix}…)"), ("Last used", last)]
+    return confirm_page(
+        request,
+        form,
+        title=f"Revoke the {what} {token.name}",
+        consequence=f"{stops} This cannot be undone.",
+        facts=[("Token", f"{token.name} ({token.prefix}…)"), ("Last used", last), *facts],
+        action=action,
+        submit="Revoke the token",
+        cancel=cancel,
+        **extra,
+    )

@@ -15,7 +15,7 @@ from billing.models.prices import billing_currency
 from controlpanel.core.permissions import Action, can
 from controlpanel.integrations.models import ApiToken
 from controlpanel.integrations.tokens import preview_token_create, token_revoke
-from controlpanel.web.confirm import confirm_form, confirm_page, token_facts
+from controlpanel.web.confirm import confirm_form, token_revoke_page
 from controlpanel.web.forms import ConfirmNameForm
 from controlpanel.web.portal.forms import DeployTokenForm, PreviewSettingsForm
 from controlpanel.web.shortcuts import attempt, scoped_or_404
@@ -120,14 +120,13 @@ def token_revoke_view(request: HttpRequest, pk: int, token_pk: int) -> HttpRespo
             request, f"Revoked {token.name}. Pipelines using it can no longer make previews."
         )
         return redirect("portal:previews", site.pk)
-    return confirm_page(
+    return token_revoke_page(
         request,
         form,
-        title=f"Revoke the CI token {token.name}",
-        consequence=f"CI pipelines using it can no longer create, deploy or delete "
-        f"{site.name}'s previews. This cannot be undone.",
-        facts=token_facts(token),
+        token,
+        what="CI token",
+        stops=f"CI pipelines using it can no longer create, deploy or delete {site.name}'s "
+        "previews.",
         action=reverse("portal:preview_token_revoke", args=[site.pk, token.pk]),
-        submit="Revoke the token",
         cancel=reverse("portal:previews", args=[site.pk]),
     )

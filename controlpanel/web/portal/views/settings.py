@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from controlpanel.core.permissions import Action, can, require
 from controlpanel.integrations.models import ApiToken
 from controlpanel.integrations.tokens import deploy_token_create, reauthenticate, token_revoke
-from controlpanel.web.confirm import confirm_form, confirm_page, token_facts
+from controlpanel.web.confirm import confirm_form, token_revoke_page
 from controlpanel.web.forms import ConfirmNameForm, ReauthConfirmNameForm
 from controlpanel.web.portal.forms import DeployTokenForm
 from controlpanel.web.portal.views.base import render_environment
@@ -92,15 +92,13 @@ def deploy_token_revoke(request: HttpRequest, pk: int, token_pk: int) -> HttpRes
         token_revoke(actor=request.user, token=token)
         messages.success(request, f"Revoked {token.name}. Pipelines using it can no longer deploy.")
         return redirect("portal:environment_settings", environment.pk)
-    return confirm_page(
+    return token_revoke_page(
         request,
         form,
-        title=f"Revoke the deploy token {token.name}",
-        consequence=f"CI pipelines using it can no longer deploy {environment}. "
-        "This cannot be undone.",
-        facts=token_facts(token),
+        token,
+        what="deploy token",
+        stops=f"CI pipelines using it can no longer deploy {environment}.",
         action=reverse("portal:deploy_token_revoke", args=[environment.pk, token.pk]),
-        submit="Revoke the token",
         cancel=reverse("portal:environment_settings", args=[environment.pk]),
     )
 

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from controlpanel.integrations.models import ApiToken, Scope
 from controlpanel.integrations.tokens import reauthenticate, token_create, token_revoke
-from controlpanel.web.confirm import confirm_form, confirm_page, token_facts
+from controlpanel.web.confirm import confirm_form, token_revoke_page
 from controlpanel.web.forms import ConfirmNameForm
 from controlpanel.web.portal.forms import TokenForm
 from controlpanel.web.shortcuts import attempt
@@ -84,15 +84,14 @@ def token_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
             request, f"Revoked {token.name}. Anything using it is refused from now on."
         )
         return redirect("portal:tokens")
-    return confirm_page(
+    return token_revoke_page(
         request,
         form,
-        title=f"Revoke the API token {token.name}",
-        consequence="Anything using it (scripts, integrations) is refused from then on. "
-        "This cannot be undone.",
-        facts=[*token_facts(token), ("Scopes", ", ".join(token.scopes))],
+        token,
+        what="API token",
+        stops="Anything using it (scripts, integrations) is refused from then on.",
         action=reverse("portal:token_revoke", args=[token.pk]),
-        submit="Revoke the token",
         cancel=reverse("portal:tokens"),
+        facts=[("Scopes", ", ".join(token.scopes))],
         nav_section="account",
     )
