@@ -111,7 +111,7 @@ def test_another_clients_owner_reaches_no_token_or_member_confirmation(
     client, owner, other_owner, other_client, site, ci_token, client_a
 ):
     membership = Membership.objects.get(user=owner, client=client_a)
-    their_site = f.SiteFactory(client=other_client)
+    their_site = f.SiteFactory.create(client=other_client)
     personal, _ = token_create(actor=owner, name="GitLab previews", scopes=["read"])
     sign_in(client, other_owner)
     paths = [

@@ -120,7 +120,7 @@ def member_remove(request: HttpRequest, pk: int, membership_pk: int) -> HttpResp
             form, services.membership_remove, actor=request.user, membership=membership
         )
         for error in form.non_field_errors():
-            messages.error(request, error)
+            messages.error(request, str(error))
         if not form.errors and removed is None:
             messages.success(request, f"Removed {membership.user.email} from {client.name}.")
         return redirect("portal:members", client.pk)
