@@ -168,6 +168,47 @@ def operation_cancel(*, actor: User, operation: Operation) -> Operation:
     return operation
 
 
+def operations_after_cancel(operation: Operation, *, reason: str) -> list[Operation]:
+    """Cancel what was queued after `operation` in its batch under its lock key, for a
+    failure hook of a kind whose followers need it to have succeeded (a preview's deploy
+    needs its data; operations queued together share a batch id): each pending follower
+    ends cancelled with `reason`, and its kind's cancel hook runs. A follower a dispatcher
+    already started (in the moment between the failure and its hook) is asked to stop if
+    its kind can stop, as a person's Stop would. Work queued later, on its own (a destroy),
+    is not the batch's and runs."""
+    if not operation.batch:
+        return []
+    followers = Operation.objects.filter(
+        lock_key=operation.lock_key,
+        batch=operation.batch,
+        pk__gt=operation.pk,
+        status__in=[Operation.Status.PENDING, Operation.Status.RUNNING],
+    ).order_by("pk")
+    cancelled = []
+    for follower in followers:
+        kind = find_kind(follower.kind)
+        if Operation.objects.filter(pk=follower.pk, status=Operation.Status.PENDING).update(
+            status=Operation.Status.CANCELLED, error=reason[:4000], finished_at=timezone.now()
+        ):
+            follower.refresh_from_db()
+            log_event(follower, reason, "warning")
+            if kind is not None:
+                run_cancel_hook(kind, follower)
+            cancelled.append(follower)
+            continue
+        stoppable = Operation.objects.filter(
+            pk=follower.pk, status=Operation.Status.RUNNING, abort_requested_at__isnull=True
+        )
+        if (
+            kind is not None
+            and kind.abortable
+            and stoppable.update(abort_requested_at=timezone.now())
+        ):
+            log_event(follower, f"Stop requested by the system: {reason}", "warning")
+            cancelled.append(follower)
+    return cancelled
+
+
 FINISHED_AS = {
     Operation.Status.SUCCEEDED: "succeeded",
     Operation.Status.FAILED: "failed",

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from clusters.dbserver import DatabaseServerError, quote, validate_identifier
 from clusters.engine import OperationContext, OperationFailed, register
+from clusters.engine.services import operations_after_cancel
 from clusters.models import Operation
 from clusters.storage import ObjectStorage, StorageError
 from controlpanel.core.permissions import Action
@@ -82,10 +83,28 @@ def backup_create(ctx: OperationContext) -> dict:
     return {"backup_id": backup.pk, "key_prefix": backup.key_prefix}
 
 
+def _restore_ended(operation: Operation) -> None:
+    """A restore that did not succeed. What was queued with it after it (a new preview's
+    deploy, which needs the data) does not run either, with a reason that names it; and
+    the environment it was to fill is left failed: it holds no usable data, and serving it
+    as if all were well would hide that."""
+    _backup_failed(operation)
+    ended = "failed" if operation.status == Operation.Status.FAILED else "was cancelled"
+    reason = f"Not run: restore #{operation.pk}, which loads the data it needs, {ended}"
+    if not operations_after_cancel(
+        operation, reason=f"{reason}: {operation.error}" if operation.error else f"{reason}."
+    ):
+        return
+    # A destroy queued meanwhile keeps its status.
+    Environment.objects.filter(
+        pk=operation.target_id, status__in=[Environment.Status.ACTIVE, Environment.Status.NEW]
+    ).update(status=Environment.Status.FAILED)
+
+
 @register(
     "backup.restore",
-    on_failure=_backup_failed,
-    on_cancel=_backup_failed,
+    on_failure=_restore_ended,
+    on_cancel=_restore_ended,
     permission=Action.RESTORE,
     label="Restore",
 )

@@ -3,7 +3,8 @@ redeploy a branch's preview, destroy it; and the TTL sweep that destroys expired
 
 A preview is made by the environment services (environment_create, domain_add,
 environment_provision, backup_restore, environment_deploy), queued in one transaction:
-operations of one environment run in order, so the deploy runs after the data is in.
+operations of one environment run in order, so the deploy runs after the data is in, and
+queued as one batch, so it does not run at all if the data could not be loaded.
 """
 
 from __future__ import annotations
@@ -229,7 +230,7 @@ def preview_deploy(
         # Nothing to keep in a new preview: no safety backup before the restore. When the
         # site's owner has set sanitize rules, the copy is sanitized with them (a kind's
         # defaults name tables a given site may not have, so they are not run unasked).
-        backup_restore(
+        restore = backup_restore(
             actor=actor,
             backup=backup,
             target=environment,
@@ -243,6 +244,12 @@ def preview_deploy(
         idempotency_key=idempotency_key,
         note=f"Preview of {branch}",
     )
+    if backup is not None:
+        # One batch: if the copy fails, the restore's failure hook cancels the deploy
+        # (operations_after_cancel) rather than serve an empty database as if all were well.
+        Operation.objects.filter(pk__in=[restore.pk, operation.pk]).update(
+            batch=f"preview-{restore.pk}"
+        )
     return environment, operation, True
 
 

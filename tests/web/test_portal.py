@@ -330,9 +330,11 @@ def test_owners_change_roles_but_keep_an_owner(as_owner, owner, developer, clien
     membership.refresh_from_db()
     assert membership.role == "viewer"
     mine = Membership.objects.get(user=owner)
-    response = as_owner.post(f"/clients/{client_a.pk}/members/{mine.pk}/remove/", follow=True)
+    response = as_owner.post(
+        f"/clients/{client_a.pk}/members/{mine.pk}/remove/", {"confirm": "True"}, follow=True
+    )
     assert "at least one owner" in response.content.decode()
-    as_owner.post(f"/clients/{client_a.pk}/members/{membership.pk}/remove/")
+    as_owner.post(f"/clients/{client_a.pk}/members/{membership.pk}/remove/", {"confirm": "True"})
     assert not Membership.objects.filter(pk=membership.pk).exists()
 
 

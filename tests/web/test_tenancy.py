@@ -33,7 +33,7 @@ MEMBER = [302, 200, 200, 200, 404, 200]
 OWNER_ONLY = [302, 403, 403, 200, 404, 200]
 
 
-def pages(environment, operation, cron, variable, release, token):
+def pages(environment, operation, cron, variable, release, token, membership, ci_token):
     client_id = environment.site.client_id
     backup = f.BackupFactory(environment=environment)
     rows = [(f"/environments/{environment.pk}/{page}", MEMBER) for page in ENVIRONMENT_PAGES]
@@ -60,6 +60,16 @@ def pages(environment, operation, cron, variable, release, token):
         (f"/operations/{operation.pk}/live/", MEMBER),
         (f"/clients/{client_id}/members/", MEMBER),
         (f"/clients/{client_id}/webhooks/", OWNER_ONLY),
+        # The confirmation pages of destructive actions: members' removal is for owners
+        # and staff admins, a site's CI token's revocation for those who manage sites.
+        (
+            f"/clients/{client_id}/members/{membership.pk}/remove/",
+            [302, 403, 403, 200, 404, 403],
+        ),
+        (
+            f"/sites/{environment.site_id}/previews/tokens/{ci_token.pk}/revoke/",
+            [302, 403, 403, 200, 404, 200],
+        ),
     ]
     return rows
 
@@ -78,10 +88,13 @@ def acme(environment, cluster, owner):
     cron = f.CronScheduleFactory(environment=environment)
     variable = f.EnvVarFactory(environment=environment)
     release = f.ReleaseFactory(environment=environment)
-    from controlpanel.integrations.tokens import deploy_token_create
+    from controlpanel.core.models import Membership
+    from controlpanel.integrations.tokens import deploy_token_create, preview_token_create
 
     token, _ = deploy_token_create(actor=owner, environment=environment, name="ci")
-    return environment, operation, cron, variable, release, token
+    ci_token, _ = preview_token_create(actor=owner, site=environment.site, name="previews")
+    membership = Membership.objects.get(user=owner, client=environment.site.client)
+    return environment, operation, cron, variable, release, token, membership, ci_token
 
 
 @pytest.mark.parametrize("actor_index", range(len(ACTORS)), ids=ACTORS)

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from controlpanel.core import services
 from controlpanel.core.models import Client, Membership
 from controlpanel.core.permissions import Action, can
 from controlpanel.web.accounts.emails import send_invitation
+from controlpanel.web.confirm import ConfirmForm, confirm_form, confirm_page
 from controlpanel.web.portal.forms import InviteForm, RoleForm
 from controlpanel.web.shortcuts import attempt, scoped_or_404
 
@@ -101,18 +104,39 @@ def member_role(request: HttpRequest, pk: int, membership_pk: int) -> HttpRespon
     return redirect("portal:members", client.pk)
 
 
-@require_POST
 @login_required
 def member_remove(request: HttpRequest, pk: int, membership_pk: int) -> HttpResponse:
+    """Removing a member cuts their access at once: asked on a page of its own, done only
+    by a POST that carries the confirmation."""
     client = scoped_or_404(request, Client.objects.all(), pk=pk)
     membership = get_object_or_404(
         Membership.objects.select_related("user", "client"), pk=membership_pk, client=client
     )
-    form = RoleForm()
-    removed = attempt(form, services.membership_remove, actor=request.user, membership=membership)
-    if form.errors:
-        for error in [*form.non_field_errors(), *form.errors.get("role", [])]:
-            messages.error(request, error)
-    elif removed is None:
-        messages.success(request, f"Removed {membership.user.email} from {client.name}.")
-    return redirect("portal:members", client.pk)
+    if not can(request.user, Action.MANAGE_MEMBERS, client):
+        raise PermissionDenied
+    form = confirm_form(request, ConfirmForm)
+    if request.method == "POST" and form.is_valid():
+        removed = attempt(
+            form, services.membership_remove, actor=request.user, membership=membership
+        )
+        for error in form.non_field_errors():
+            messages.error(request, str(error))
+        if not form.errors and removed is None:
+            messages.success(request, f"Removed {membership.user.email} from {client.name}.")
+        return redirect("portal:members", client.pk)
+    person = membership.user
+    return confirm_page(
+        request,
+        form,
+        title=f"Remove {person.email} from {client.name}",
+        consequence=f"They lose access to {client.name}'s sites, environments and tokens at "
+        "once, in the portal and the API.",
+        facts=[
+            ("Person", f"{person.get_full_name()} ({person.email})"),
+            ("Role", membership.get_role_display()),
+        ],
+        action=reverse("portal:member_remove", args=[client.pk, membership.pk]),
+        submit=f"Remove {person.email}",
+        cancel=reverse("portal:members", args=[client.pk]),
+        nav_client_id=client.pk,
+    )

@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from billing.estimates import estimate_previews
@@ -20,6 +21,8 @@ from controlpanel.core.models import User
 from controlpanel.core.permissions import Action, can
 from controlpanel.integrations.models import ApiToken
 from controlpanel.integrations.tokens import preview_token_create, token_revoke
+from controlpanel.web.confirm import confirm_form, token_revoke_page
+from controlpanel.web.forms import ConfirmNameForm
 from controlpanel.web.portal.forms import DeployTokenForm, PreviewSettingsForm
 from controlpanel.web.shortcuts import attempt, scoped_or_404
 from sites.models import Site
@@ -112,15 +115,28 @@ def token_add(request: HttpRequest, pk: int) -> HttpResponse:
     return _page(request, site, 400, token_form=form)
 
 
-@require_POST
 @login_required
 def token_revoke_view(request: HttpRequest, pk: int, token_pk: int) -> HttpResponse:
+    """Revoking a CI token breaks the pipelines that use it: asked on a page of its own,
+    done only with the token's name typed back."""
     site = _site(request, pk)
     token = get_object_or_404(ApiToken, pk=token_pk, site=site)
     if not can(request.user, Action.MANAGE_SITES, site.client):
         raise PermissionDenied
-    token_revoke(actor=request.user, token=token)
-    messages.success(
-        request, f"Revoked {token.name}. Pipelines using it can no longer make previews."
+    form = confirm_form(request, ConfirmNameForm, expected=token.name)
+    if request.method == "POST" and form.is_valid():
+        token_revoke(actor=request.user, token=token)
+        messages.success(
+            request, f"Revoked {token.name}. Pipelines using it can no longer make previews."
+        )
+        return redirect("portal:previews", site.pk)
+    return token_revoke_page(
+        request,
+        form,
+        token,
+        what="CI token",
+        stops=f"CI pipelines using it can no longer create, deploy or delete {site.name}'s "
+        "previews.",
+        action=reverse("portal:preview_token_revoke", args=[site.pk, token.pk]),
+        cancel=reverse("portal:previews", args=[site.pk]),
     )
-    return redirect("portal:previews", site.pk)

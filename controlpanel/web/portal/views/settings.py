@@ -7,12 +7,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from controlpanel.core.permissions import Action, can, require
 from controlpanel.integrations.models import ApiToken
 from controlpanel.integrations.tokens import deploy_token_create, token_revoke
+from controlpanel.web.confirm import confirm_form, token_revoke_page
 from controlpanel.web.forms import ConfirmNameForm, ReauthConfirmNameForm
 from controlpanel.web.portal.forms import DeployTokenForm
 from controlpanel.web.portal.views.base import render_environment
@@ -83,17 +85,19 @@ def deploy_token_revoke(request: HttpRequest, pk: int, token_pk: int) -> HttpRes
     token = get_object_or_404(ApiToken, pk=token_pk, environment=environment)
     if not can(request.user, Action.DEPLOY, environment.site.client):
         raise PermissionDenied
-    form = ConfirmNameForm(request.POST or None, expected=token.name)
+    form = confirm_form(request, ConfirmNameForm, expected=token.name)
     if request.method == "POST" and form.is_valid():
         token_revoke(actor=request.user, token=token)
         messages.success(request, f"Revoked {token.name}. Pipelines using it can no longer deploy.")
         return redirect("portal:environment_settings", environment.pk)
-    return _page(
+    return token_revoke_page(
         request,
-        environment,
-        400 if form.is_bound else 200,
-        revoking=token,
-        revoke_form=form,
+        form,
+        token,
+        what="deploy token",
+        stops=f"CI pipelines using it can no longer deploy {environment}.",
+        action=reverse("portal:deploy_token_revoke", args=[environment.pk, token.pk]),
+        cancel=reverse("portal:environment_settings", args=[environment.pk]),
     )
 
 

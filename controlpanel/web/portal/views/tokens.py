@@ -8,12 +8,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from controlpanel.integrations.models import ApiToken, Scope
 from controlpanel.integrations.tokens import token_create, token_revoke
+from controlpanel.web.confirm import confirm_form, token_revoke_page
 from controlpanel.web.forms import ConfirmNameForm
 from controlpanel.web.portal.forms import TokenForm
 from controlpanel.web.shortcuts import attempt, reauthenticated
@@ -66,11 +68,21 @@ def token_add(request: HttpRequest) -> HttpResponse:
 @login_required
 def token_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=pk, user=request.user, environment__isnull=True)
-    form = ConfirmNameForm(request.POST or None, expected=token.name)
+    form = confirm_form(request, ConfirmNameForm, expected=token.name)
     if request.method == "POST" and form.is_valid():
         token_revoke(actor=request.user, token=token)
         messages.success(
             request, f"Revoked {token.name}. Anything using it is refused from now on."
         )
         return redirect("portal:tokens")
-    return _page(request, 400 if form.is_bound else 200, revoking=token, revoke_form=form)
+    return token_revoke_page(
+        request,
+        form,
+        token,
+        what="API token",
+        stops="Anything using it (scripts, integrations) is refused from then on.",
+        action=reverse("portal:token_revoke", args=[token.pk]),
+        cancel=reverse("portal:tokens"),
+        facts=[("Scopes", ", ".join(token.scopes))],
+        nav_section="account",
+    )
