@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Case, Exists, OuterRef, Q, QuerySet, When
+from django.db.models import Case, Exists, OuterRef, QuerySet, When
 from django.utils import timezone
 
 from clusters.models import Cluster, Operation
@@ -110,8 +110,18 @@ def runnable_heads(cluster_id: int) -> QuerySet[Operation]:
     )
 
 
+def holding_slots(cluster_id: int) -> QuerySet[Operation]:
+    """The operations that take one of the cluster's slots: running, and not waiting for
+    the cluster to act (a rollout: `OperationContext.waiting`). The limit governs the
+    work sent to the API server, not the waiting; one environment still runs one
+    operation at a time, waiting or not (its lock key)."""
+    return Operation.objects.filter(
+        cluster_id=cluster_id, status=S.RUNNING, waiting_since__isnull=True
+    )
+
+
 def free_slots(cluster_id: int) -> int:
-    """The cluster's limit, less what runs and what is on its way to a worker."""
+    """The cluster's limit, less what holds a slot and what is on its way to a worker."""
     limit = (
         Cluster.objects.filter(pk=cluster_id)
         .values_list("max_concurrent_operations", flat=True)
@@ -120,11 +130,13 @@ def free_slots(cluster_id: int) -> int:
     if not limit:
         return 0
     now = timezone.now()
-    taken = Operation.objects.filter(cluster_id=cluster_id).filter(
-        Q(status=S.RUNNING)
-        | Q(status=S.PENDING, enqueued_at__gte=in_flight_since(), enqueued_at__lte=now)
+    on_its_way = Operation.objects.filter(
+        cluster_id=cluster_id,
+        status=S.PENDING,
+        enqueued_at__gte=in_flight_since(),
+        enqueued_at__lte=now,
     )
-    return limit - taken.count()
+    return limit - holding_slots(cluster_id).count() - on_its_way.count()
 
 
 def dispatch(cluster_id: int, *, force: bool = False) -> list[int]:

@@ -1,0 +1,97 @@
+"""Waiting for a rollout holds no slot of the cluster (issue 23): the cluster's concurrency
+limit governs the work sent to its API server, not the waiting, so another environment's
+operation runs while a slow rollout is waited for."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from clusters.engine.runner import run_operation
+from clusters.models import Operation
+from sites import services
+from tests import factories as f
+from tests.engine import provisioned
+from tests.helpers import wait_for
+
+S = Operation.Status
+NEW = "registry.example.com/acme/web:2.0.0"
+DELAY = "sandbox.hangar.dev/rollout-delay-seconds"
+
+
+def _hold_rollouts(kube, environment, seconds: str) -> None:
+    """How long the emulator takes to roll the web Deployment out, set by someone other
+    than Hangar (its applies leave the annotation alone)."""
+    kube.merge_patch(
+        "apps/v1",
+        "Deployment",
+        "web",
+        {"metadata": {"annotations": {DELAY: seconds}}},
+        namespace=environment.namespace,
+        field_manager="test",
+    )
+
+
+def _in_background(op: Operation) -> tuple[threading.Thread, list[str]]:
+    outcome: list[str] = []
+
+    def run() -> None:
+        try:
+            outcome.append(run_operation(op.pk))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def _second_environment(live_environment):
+    site = f.SiteFactory(client=live_environment.site.client, slug="shop", name="Acme shop")
+    return f.EnvironmentFactory(
+        site=site,
+        cluster=live_environment.cluster,
+        slug="production",
+        image=live_environment.image,
+        replicas=1,
+        varnish_enabled=False,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_another_environment_deploys_while_a_rollout_is_waited_for(
+    live_environment, owner, live_kube
+):
+    first = provisioned(live_environment, owner)
+    second = provisioned(_second_environment(live_environment), owner)
+    cluster = first.cluster
+    cluster.max_concurrent_operations = 1
+    cluster.save(update_fields=["max_concurrent_operations"])
+    _hold_rollouts(live_kube, first, "120")
+
+    slow = services.environment_deploy(actor=owner, environment=first, image=NEW)
+    thread, outcome = _in_background(slow)
+    wait_for(
+        lambda: Operation.objects.get(pk=slow.pk).progress_message.startswith("Rollout"),
+        what="the first deploy to wait for its rollout",
+    )
+
+    # The only slot is free: the second environment's deploy is claimed, writes and
+    # finishes while the first one still waits.
+    quick = services.environment_deploy(actor=owner, environment=second, image=NEW)
+    assert run_operation(quick.pk) == S.SUCCEEDED
+    deployment = live_kube.get("apps/v1", "Deployment", "web", second.namespace)
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == NEW
+    assert Operation.objects.get(pk=slow.pk).status == S.RUNNING
+
+    _hold_rollouts(live_kube, first, "0")
+    thread.join(timeout=60)
+    assert outcome == [S.SUCCEEDED]
+    slow.refresh_from_db()
+    assert slow.status == S.SUCCEEDED, slow.error
+    assert slow.waiting_since is None
+    first.refresh_from_db()
+    assert first.image == NEW
+    assert live_kube.rollout_status(first.namespace, "web").done
