@@ -22,6 +22,7 @@ from clusters.kube.errors import (
 from clusters.kube.kinds import kind_for, kind_of
 from clusters.kube.status import JobStatus, RolloutStatus, job_status, rollout_status
 from clusters.kube.transport import RetryPolicy, Transport, api_client_for
+from clusters.kube.watcher import DeploymentWatch, deployment_watch
 
 if TYPE_CHECKING:
     from clusters.models import Cluster
@@ -111,6 +112,8 @@ class KubeClient:
         # Live objects this client read or wrote, by object_key: a caller that needs one
         # again (a deploy verifying its Deployment) need not read it twice.
         self.observed: dict[str, dict] = {}
+        # This process's watch of the cluster's Deployments (for_cluster), for waits.
+        self.deployments: Callable[[], DeploymentWatch] | None = None
 
     @classmethod
     def for_cluster(
@@ -119,10 +122,13 @@ class KubeClient:
         from clusters.kube.digests import DatabaseDigestStore
 
         api_client = api_client_for(cluster.pk, cluster.kubeconfig)
-        return cls(
+        client = cls(
             Transport(api_client, retry=retry),
             digests=DatabaseDigestStore(cluster) if skip_unchanged else None,
         )
+        pk, kubeconfig = cluster.pk, cluster.kubeconfig
+        client.deployments = lambda: deployment_watch(pk, kubeconfig)
+        return client
 
     # --- reading ---------------------------------------------------------------------
 
@@ -389,8 +395,10 @@ class KubeClient:
         poll: float,
         what: str,
         survive_transport: bool = False,
+        pause: Callable[[float], None] | None = None,
     ) -> Any:
-        """Call `check` every `poll` seconds until it returns something or `timeout` passes.
+        """Call `check` every `poll` seconds until it returns something or `timeout` passes
+        (`pause` may end a pause early: a watch's event).
 
         With `survive_transport`, a check that got no answer from the API server (refused
         or reset connection, read timeout: a transient error without a status) is tried
@@ -413,7 +421,7 @@ class KubeClient:
                         f"Lost contact with the API server while waiting for {what}: {lost.message}"
                     ) from lost
                 raise KubeTimeout(f"Timed out after {timeout:g}s waiting for {what}.")
-            self.sleep(poll)
+            (pause or self.sleep)(poll)
 
     def wait_namespace_deleted(self, name: str, *, timeout: float = 300, poll: float = 1.0) -> None:
         def gone() -> bool | None:
@@ -434,20 +442,57 @@ class KubeClient:
         timeout: float = 600,
         poll: float = 2.0,
         on_progress: Callable[[RolloutStatus], None] | None = None,
+        watch: bool = False,
     ) -> RolloutStatus:
-        """Wait until the Deployment has rolled out; raise KubeError if it cannot."""
+        """Wait until the Deployment has rolled out; raise KubeError if it cannot.
 
-        def check() -> RolloutStatus | None:
-            status = self.rollout_status(namespace, name)
-            if on_progress is not None:
-                on_progress(status)
-            if status.failed:
-                raise KubeError(status.message)
-            return status if status.done else None
+        With `watch` (on a client `for_cluster`), the Deployment is followed through this
+        process's watch of the cluster's Deployments (clusters.kube.watcher): the wait
+        wakes on its events, and reads the Deployment only when the watch cannot tell
+        what it is now (down, or lost track). Without, it is read every `poll` seconds.
+        Either way `on_progress` hears at least every `poll` seconds."""
+        key = path_key("apps/v1", "Deployment", name, namespace)
+        if not watch or self.deployments is None:
 
-        return self._wait(
-            check, timeout=timeout, poll=poll, what=f'rollout of "{name}"', survive_transport=True
-        )
+            def read() -> RolloutStatus | None:
+                return self._rolled_out(self.rollout_status(namespace, name), on_progress)
+
+            return self._wait(
+                read,
+                timeout=timeout,
+                poll=poll,
+                what=f'rollout of "{name}"',
+                survive_transport=True,
+            )
+        with self.deployments().waiting(namespace, name) as waiter:
+            waiter.knows(self.observed.get(key), read=False)
+
+            def follow() -> RolloutStatus | None:
+                live = waiter.newest()
+                if live is None:
+                    live = self.get("apps/v1", "Deployment", name, namespace)
+                    waiter.knows(live, read=True)
+                self.observed[key] = live
+                return self._rolled_out(rollout_status(live), on_progress)
+
+            return self._wait(
+                follow,
+                timeout=timeout,
+                poll=poll,
+                what=f'rollout of "{name}"',
+                survive_transport=True,
+                pause=waiter.wait,
+            )
+
+    @staticmethod
+    def _rolled_out(
+        status: RolloutStatus, on_progress: Callable[[RolloutStatus], None] | None
+    ) -> RolloutStatus | None:
+        if on_progress is not None:
+            on_progress(status)
+        if status.failed:
+            raise KubeError(status.message)
+        return status if status.done else None
 
     def job_status(self, namespace: str, name: str) -> JobStatus:
         return job_status(self.get("batch/v1", "Job", name, namespace))

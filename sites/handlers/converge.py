@@ -167,6 +167,7 @@ def wait_for_rollout(ctx: OperationContext, environment: Environment) -> dict[st
                 timeout=settings.HANGAR_ROLLOUT_TIMEOUT,
                 poll=settings.HANGAR_POLL_SECONDS,
                 on_progress=report,
+                watch=settings.HANGAR_WATCH_DEPLOYMENTS,
             )
     except KubeError as exc:
         if exc.retryable and (exc.status or isinstance(exc, KubeUnreachable)):

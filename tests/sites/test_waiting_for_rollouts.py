@@ -95,3 +95,65 @@ def test_another_environment_deploys_while_a_rollout_is_waited_for(
     first.refresh_from_db()
     assert first.image == NEW
     assert live_kube.rollout_status(first.namespace, "web").done
+
+
+def _deployment_reads(sandbox, environment) -> int:
+    return sandbox.requests.count("GET", rf"/namespaces/{environment.namespace}/deployments/web$")
+
+
+def test_the_wait_follows_the_watch_without_reading_the_deployment(
+    live_environment, owner, live_sandbox, live_kube
+):
+    environment = provisioned(live_environment, owner)  # the worker's watch runs from here
+    live_sandbox.controllers.rollout_delay = 1.0  # the rollout has a few steps to follow
+    live_sandbox.requests.clear()
+    op = services.environment_deploy(actor=owner, environment=environment, image=NEW)
+    assert run_operation(op.pk) == S.SUCCEEDED
+    assert _deployment_reads(live_sandbox, environment) == 0
+    watches = live_sandbox.requests.filter("GET", r"^/apis/apps/v1/deployments$")
+    assert all("true" in r.query.get("watch", []) for r in watches), watches  # no re-list
+    assert live_kube.rollout_status(environment.namespace, "web").done
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_watch_answered_410_lists_again_and_the_wait_completes(
+    live_environment, owner, live_sandbox, live_kube, monkeypatch
+):
+    from clusters.kube import watcher
+
+    monkeypatch.setattr(watcher, "STREAM_SECONDS", 1)  # streams end, and resume, often
+    environment = provisioned(live_environment, owner)
+    _hold_rollouts(live_kube, environment, "120")
+    op = services.environment_deploy(actor=owner, environment=environment, image=NEW)
+    thread, outcome = _in_background(op)
+    wait_for(
+        lambda: Operation.objects.get(pk=op.pk).progress_message.startswith("Rollout"),
+        what="the deploy to wait for its rollout",
+    )
+
+    def lists() -> int:
+        found = live_sandbox.requests.filter("GET", r"^/apis/apps/v1/deployments$")
+        return sum(1 for r in found if "watch" not in r.query)
+
+    listed, reads = lists(), _deployment_reads(live_sandbox, environment)
+    # A write the watch does not follow, then the API server forgets the events so far:
+    # the watch's next resume is too old (410 Gone).
+    live_kube.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "unrelated", "namespace": environment.namespace},
+            "data": {"a": "b"},
+        }
+    )
+    live_sandbox.expire_watch_history()
+    wait_for(lambda: lists() > listed, what="the watch to list again")
+    _hold_rollouts(live_kube, environment, "0")
+    thread.join(timeout=60)
+    assert outcome == [S.SUCCEEDED]
+    op.refresh_from_db()
+    assert op.status == S.SUCCEEDED, op.error
+    # What happened before the list is unknown to the watch: the waiter read its
+    # Deployment once, then followed the watch again to the end of the rollout.
+    assert _deployment_reads(live_sandbox, environment) == reads + 1
+    assert live_kube.rollout_status(environment.namespace, "web").done
