@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -452,47 +453,32 @@ class KubeClient:
         what it is now (down, or lost track). Without, it is read every `poll` seconds.
         Either way `on_progress` hears at least every `poll` seconds."""
         key = path_key("apps/v1", "Deployment", name, namespace)
-        if not watch or self.deployments is None:
+        watching = self.deployments() if watch and self.deployments is not None else None
+        with watching.waiting(namespace, name) if watching else nullcontext() as waiter:
+            if waiter is not None:
+                waiter.knows(self.observed.get(key))
 
-            def read() -> RolloutStatus | None:
-                return self._rolled_out(self.rollout_status(namespace, name), on_progress)
+            def read() -> dict:
+                return self.get("apps/v1", "Deployment", name, namespace)
 
-            return self._wait(
-                read,
-                timeout=timeout,
-                poll=poll,
-                what=f'rollout of "{name}"',
-                survive_transport=True,
-            )
-        with self.deployments().waiting(namespace, name) as waiter:
-            waiter.knows(self.observed.get(key), read=False)
-
-            def follow() -> RolloutStatus | None:
-                live = waiter.newest()
-                if live is None:
-                    live = self.get("apps/v1", "Deployment", name, namespace)
-                    waiter.knows(live, read=True)
+            def check() -> RolloutStatus | None:
+                live = read() if waiter is None else waiter.newest() or waiter.read(read)
                 self.observed[key] = live
-                return self._rolled_out(rollout_status(live), on_progress)
+                status = rollout_status(live)
+                if on_progress is not None:
+                    on_progress(status)
+                if status.failed:
+                    raise KubeError(status.message)
+                return status if status.done else None
 
             return self._wait(
-                follow,
+                check,
                 timeout=timeout,
                 poll=poll,
                 what=f'rollout of "{name}"',
                 survive_transport=True,
-                pause=waiter.wait,
+                pause=waiter.wait if waiter is not None else None,
             )
-
-    @staticmethod
-    def _rolled_out(
-        status: RolloutStatus, on_progress: Callable[[RolloutStatus], None] | None
-    ) -> RolloutStatus | None:
-        if on_progress is not None:
-            on_progress(status)
-        if status.failed:
-            raise KubeError(status.message)
-        return status if status.done else None
 
     def job_status(self, namespace: str, name: str) -> JobStatus:
         return job_status(self.get("batch/v1", "Job", name, namespace))

@@ -144,22 +144,21 @@ class Transport:
         what: str,
     ) -> Response:
         with _translated(what):
-            response = self._send(method, path, query, body, content_type, accept, timeout)
+            response = self._send(
+                method, path, query=query, body=body, content_type=content_type, accept=accept,
+                timeout=timeout,
+            )  # fmt: skip
             data = response.read()
         if 200 <= response.status < 300:
             return Response(response.status, data or b"", response.headers)
         raise error_from_response(response.status, data, response.headers, what=what)
 
-    def _send(
-        self,
-        method: str,
-        path: str,
-        query: list[tuple[str, Any]] | None,
-        body: Any,
-        content_type: str | None,
-        accept: str,
-        timeout: tuple[float, float] | None,
-    ) -> Any:
+    # fmt: off
+    def _send(self, method: str, path: str, *, query: list[tuple[str, Any]] | None = None,
+              body: Any = None, content_type: str | None = None, accept: str = "application/json",
+              timeout: tuple[float, float] | None = None) -> Any:
+        # fmt: on
+        """Send one request and return the client's response, its body not read yet."""
         headers = {"Accept": accept}
         if content_type:
             headers["Content-Type"] = content_type
@@ -187,7 +186,7 @@ class Transport:
         left off. Fails with a KubeError like any request, at once or mid-stream."""
         what = f"GET {path} (watch)"
         with _translated(what):
-            response = self._send("GET", path, query, None, None, "application/json", timeout)
+            response = self._send("GET", path, query=query, timeout=timeout)
             if not 200 <= response.status < 300:
                 data = response.read()
                 response.response.release_conn()

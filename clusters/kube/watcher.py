@@ -21,7 +21,7 @@ import random
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -60,15 +60,15 @@ class DeploymentWatch:
         self.transport = transport
         self.path = kind_of("apps/v1", "Deployment").path()
         self._changed = threading.Condition()
-        # key -> (when seen, latest object); every event after `_floor` is here (latest
-        # per key), or its key is waited for and in `_waited`.
+        # key -> (when seen, latest object): every event after `_floor` is here (the latest
+        # per key); every event of a key waited for since its waiter came is in `_waited`.
         self._recent: OrderedDict[Key, tuple[float, dict]] = OrderedDict()
         self._waited: dict[Key, dict | None] = {}
         self._waiters: dict[Key, int] = {}
         self._floor = -1  # events up to here may have been missed: -1 while never listed
         self._cursor = -1  # the last resourceVersion the stream delivered
+        self._epoch = 0  # one more at every list: what waiters knew before may be stale
         self.streaming = False  # connected and following events
-        self.relists = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -76,14 +76,17 @@ class DeploymentWatch:
 
     @contextmanager
     def waiting(self, namespace: str, name: str) -> Iterator[Waiter]:
+        """From here until the end of the block, every event of this Deployment is kept for
+        the waiter (what happened just before is in the recent events)."""
         key = (namespace, name)
         with self._changed:
             self._waiters[key] = self._waiters.get(key, 0) + 1
             found = self._recent.get(key)
             self._waited.setdefault(key, found[1] if found else None)
+            waiter = Waiter(self, key, self._floor, self._epoch)
         self._start()
         try:
-            yield Waiter(self, key)
+            yield waiter
         finally:
             with self._changed:
                 self._waiters[key] -= 1
@@ -91,39 +94,38 @@ class DeploymentWatch:
                     del self._waiters[key]
                     self._waited.pop(key, None)
 
-    def newest(self, key: Key, known: dict | None, known_as_of: int) -> dict | None:
-        """A version of the object newer than `known`, which was current as of the
-        resourceVersion `known_as_of`; `known` itself when nothing newer happened (as far
-        as the stream has come); None when that cannot be told (the stream is down, or
-        lost track): the caller reads the object."""
+    def newest(self, waiter: Waiter) -> dict | None:
+        """The newest version of the waiter's object: what the watch delivered since the
+        waiter's, or the waiter's own when nothing newer happened (as far as the stream
+        has come); None when that cannot be told: the stream is down, it listed again
+        since the waiter's last look, or the waiter's version is older than what the
+        watch remembers. The caller reads the object then."""
         with self._changed:
-            if not self.streaming:
+            if not self.streaming or self._epoch != waiter.epoch:
                 return None
-            seen = self._waited.get(key)
-            if seen is not None and _version(seen) > _version(known):
+            seen = self._waited.get(waiter.key)
+            if seen is not None and _version(seen) > _version(waiter.known):
                 return None if seen.get(DELETED) else seen
-            if known is None or known_as_of < self._floor:
-                return None
-            return known
+            return waiter.known if waiter.trusted else None
 
-    def wait_for_news(self, key: Key, known: dict | None, known_as_of: int, timeout: float) -> None:
-        """Return when the object changes, the stream goes up or down or loses track of
-        what `known` was current as of, or after `timeout`."""
+    def wait_for_news(self, waiter: Waiter, timeout: float) -> None:
+        """Return when the waiter's object changes, the stream goes up or down or lists
+        again, or after `timeout`."""
         with self._changed:
             streaming = self.streaming
             self._changed.wait_for(
                 lambda: (
                     self.streaming != streaming
-                    or self._floor > known_as_of
-                    or _version(self._waited.get(key)) > _version(known)
+                    or self._epoch != waiter.epoch
+                    or _version(self._waited.get(waiter.key)) > _version(waiter.known)
                 ),
                 timeout=timeout,
             )
 
     @property
-    def cursor(self) -> int:
+    def epoch(self) -> int:
         with self._changed:
-            return self._cursor
+            return self._epoch
 
     # --- the stream ----------------------------------------------------------------------
 
@@ -174,7 +176,7 @@ class DeploymentWatch:
             self._recent.clear()
             for key in self._waited:
                 self._waited[key] = None
-            self.relists += 1
+            self._epoch += 1
             self._changed.notify_all()
 
     def _follow(self) -> None:
@@ -230,30 +232,38 @@ class DeploymentWatch:
 
 
 class Waiter:
-    """One wait for one Deployment: what the watch knows of it, and waking on its events."""
+    """One wait for one Deployment: what is known of it, and waking on its events."""
 
-    def __init__(self, watch: DeploymentWatch, key: Key) -> None:
+    def __init__(self, watch: DeploymentWatch, key: Key, floor: int, epoch: int) -> None:
         self.watch = watch
         self.key = key
         self.known: dict | None = None
-        self.known_as_of = -1
+        self.trusted = False  # whether `known` was current when the waiter registered
+        self._floor = floor  # the watch remembered events after this one then
+        self.epoch = epoch  # the watch's list that the waiter's knowledge goes with
 
-    def knows(self, obj: dict | None, *, read: bool) -> None:
-        """`obj` is the object as written or read (`read`: a GET just now, so current as
-        of at least where the stream has come)."""
+    def knows(self, obj: dict | None) -> None:
+        """`obj` is the object as this process wrote or read it before the wait."""
         self.known = obj
-        version = _version(obj)
-        self.known_as_of = max(version, self.watch.cursor) if read and version >= 0 else version
+        self.trusted = obj is not None and 0 <= self._floor <= _version(obj)
+
+    def read(self, fetch: Callable[[], dict]) -> dict:
+        """Read the object now (`fetch`): current from here on, unless the watch lists
+        again meanwhile (then it is read again at the next look)."""
+        epoch = self.watch.epoch
+        self.known = fetch()
+        self.trusted, self.epoch = True, epoch
+        return self.known
 
     def newest(self) -> dict | None:
         """The newest version known without asking the server; None: read it."""
-        found = self.watch.newest(self.key, self.known, self.known_as_of)
-        if found is not None and found is not self.known:
-            self.known, self.known_as_of = found, _version(found)
+        found = self.watch.newest(self)
+        if found is not None:
+            self.known = found
         return found
 
     def wait(self, timeout: float) -> None:
-        self.watch.wait_for_news(self.key, self.known, self.known_as_of, timeout)
+        self.watch.wait_for_news(self, timeout)
 
 
 _watches: dict[int, tuple[Any, DeploymentWatch]] = {}
