@@ -32,6 +32,7 @@ from clusters.kube.transport import Transport, api_client_for
 logger = logging.getLogger(__name__)
 
 Key = tuple[str, str]  # namespace, name
+Obj = dict[str, Any]
 
 STREAM_SECONDS = 60  # the server ends each stream after this; it is resumed at once
 RECENT_SECONDS = 30.0
@@ -46,7 +47,7 @@ class Gone(Exception):
 
 def _backoff(failures: int) -> float:
     """Seconds before trying again after `failures` failures in a row, with jitter."""
-    return random.uniform(0.5, 1.0) * min(BACKOFF_MAX, 0.5 * 2 ** (failures - 1))  # noqa: S311
+    return random.uniform(0.5, 1.0) * min(BACKOFF_MAX, 0.5 * 2.0 ** (failures - 1))  # noqa: S311
 
 
 def _version(obj: dict[str, Any] | None) -> int:
@@ -62,8 +63,8 @@ class DeploymentWatch:
         self._changed = threading.Condition()
         # key -> (when seen, latest object): every event after `_floor` is here (the latest
         # per key); every event of a key waited for since its waiter came is in `_waited`.
-        self._recent: OrderedDict[Key, tuple[float, dict]] = OrderedDict()
-        self._waited: dict[Key, dict | None] = {}
+        self._recent: OrderedDict[Key, tuple[float, Obj]] = OrderedDict()
+        self._waited: dict[Key, Obj | None] = {}
         self._waiters: dict[Key, int] = {}
         self._floor = -1  # events up to here may have been missed: -1 while never listed
         self._cursor = -1  # the last resourceVersion the stream delivered
@@ -94,7 +95,7 @@ class DeploymentWatch:
                     del self._waiters[key]
                     self._waited.pop(key, None)
 
-    def newest(self, waiter: Waiter) -> dict | None:
+    def newest(self, waiter: Waiter) -> Obj | None:
         """The newest version of the waiter's object: what the watch delivered since the
         waiter's, or the waiter's own when nothing newer happened (as far as the stream
         has come); None when that cannot be told: the stream is down, it listed again
@@ -199,7 +200,7 @@ class DeploymentWatch:
             if self._stop.is_set():
                 return
 
-    def _seen(self, kind: str, obj: dict) -> None:
+    def _seen(self, kind: str, obj: Obj) -> None:
         version = _version(obj)
         with self._changed:
             if version > self._cursor:
@@ -237,17 +238,17 @@ class Waiter:
     def __init__(self, watch: DeploymentWatch, key: Key, floor: int, epoch: int) -> None:
         self.watch = watch
         self.key = key
-        self.known: dict | None = None
+        self.known: Obj | None = None
         self.trusted = False  # whether `known` was current when the waiter registered
         self._floor = floor  # the watch remembered events after this one then
         self.epoch = epoch  # the watch's list that the waiter's knowledge goes with
 
-    def knows(self, obj: dict | None) -> None:
+    def knows(self, obj: Obj | None) -> None:
         """`obj` is the object as this process wrote or read it before the wait."""
         self.known = obj
         self.trusted = obj is not None and 0 <= self._floor <= _version(obj)
 
-    def read(self, fetch: Callable[[], dict]) -> dict:
+    def read(self, fetch: Callable[[], Obj]) -> Obj:
         """Read the object now (`fetch`): current from here on, unless the watch lists
         again meanwhile (then it is read again at the next look)."""
         epoch = self.watch.epoch
@@ -255,7 +256,7 @@ class Waiter:
         self.trusted, self.epoch = True, epoch
         return self.known
 
-    def newest(self) -> dict | None:
+    def newest(self) -> Obj | None:
         """The newest version known without asking the server; None: read it."""
         found = self.watch.newest(self)
         if found is not None:
