@@ -108,6 +108,7 @@ def claim(operation_id: int) -> Operation | None:
             op.worker = claim_token()
             op.error = ""
             op.enqueued_at = None
+            op.waiting_since = None
             op.save(
                 update_fields=[
                     "status",
@@ -117,6 +118,7 @@ def claim(operation_id: int) -> Operation | None:
                     "worker",
                     "error",
                     "enqueued_at",
+                    "waiting_since",
                 ]
             )
     except IntegrityError:
