@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Case, Exists, OuterRef, QuerySet, When
+from django.db.models import Case, Exists, OuterRef, Q, QuerySet, When
 from django.utils import timezone
 
 from clusters.models import Cluster, Operation
@@ -110,14 +110,15 @@ def runnable_heads(cluster_id: int) -> QuerySet[Operation]:
     )
 
 
+# What takes one of a cluster's slots: running, and not waiting for the cluster to act (a
+# rollout: `OperationContext.waiting`). The limit governs the work sent to the API server,
+# not the waiting; one environment still runs one operation at a time (its lock key).
+HOLDS_SLOT = Q(status=S.RUNNING, waiting_since__isnull=True)
+
+
 def holding_slots(cluster_id: int) -> QuerySet[Operation]:
-    """The operations that take one of the cluster's slots: running, and not waiting for
-    the cluster to act (a rollout: `OperationContext.waiting`). The limit governs the
-    work sent to the API server, not the waiting; one environment still runs one
-    operation at a time, waiting or not (its lock key)."""
-    return Operation.objects.filter(
-        cluster_id=cluster_id, status=S.RUNNING, waiting_since__isnull=True
-    )
+    """The cluster's operations that take one of its slots (HOLDS_SLOT)."""
+    return Operation.objects.filter(HOLDS_SLOT, cluster_id=cluster_id)
 
 
 def free_slots(cluster_id: int) -> int:
@@ -130,13 +131,10 @@ def free_slots(cluster_id: int) -> int:
     if not limit:
         return 0
     now = timezone.now()
-    on_its_way = Operation.objects.filter(
-        cluster_id=cluster_id,
-        status=S.PENDING,
-        enqueued_at__gte=in_flight_since(),
-        enqueued_at__lte=now,
+    taken = Operation.objects.filter(cluster_id=cluster_id).filter(
+        HOLDS_SLOT | Q(status=S.PENDING, enqueued_at__gte=in_flight_since(), enqueued_at__lte=now)
     )
-    return limit - holding_slots(cluster_id).count() - on_its_way.count()
+    return limit - taken.count()
 
 
 def dispatch(cluster_id: int, *, force: bool = False) -> list[int]:

@@ -199,6 +199,8 @@ def _lines(response: Any, what: str) -> Iterator[str]:
         with _translated(what):
             yield from iter_resp_lines(response)
     finally:
+        # Closed, not only released: a stream left mid-way must not go back to the pool.
+        response.close()
         response.release_conn()
 
 
