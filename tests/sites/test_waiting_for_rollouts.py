@@ -34,7 +34,9 @@ def _hold_rollouts(kube, environment, seconds: str) -> None:
     )
 
 
-def _in_background(op: Operation) -> tuple[threading.Thread, list[str]]:
+def _waiting_in_background(op: Operation) -> tuple[threading.Thread, list[str]]:
+    """Run `op` in a thread of its own until it waits for its rollout; the thread and,
+    once it ends, what the run returned."""
     outcome: list[str] = []
 
     def run() -> None:
@@ -45,6 +47,10 @@ def _in_background(op: Operation) -> tuple[threading.Thread, list[str]]:
 
     thread = threading.Thread(target=run)
     thread.start()
+    wait_for(
+        lambda: Operation.objects.get(pk=op.pk).progress_message.startswith("Rollout"),
+        what="the operation to wait for its rollout",
+    )
     return thread, outcome
 
 
@@ -72,11 +78,7 @@ def test_another_environment_deploys_while_a_rollout_is_waited_for(
     _hold_rollouts(live_kube, first, "120")
 
     slow = services.environment_deploy(actor=owner, environment=first, image=NEW)
-    thread, outcome = _in_background(slow)
-    wait_for(
-        lambda: Operation.objects.get(pk=slow.pk).progress_message.startswith("Rollout"),
-        what="the first deploy to wait for its rollout",
-    )
+    thread, outcome = _waiting_in_background(slow)
 
     # The only slot is free: the second environment's deploy is claimed, writes and
     # finishes while the first one still waits.
@@ -125,11 +127,7 @@ def test_a_watch_answered_410_lists_again_and_the_wait_completes(
     environment = provisioned(live_environment, owner)
     _hold_rollouts(live_kube, environment, "120")
     op = services.environment_deploy(actor=owner, environment=environment, image=NEW)
-    thread, outcome = _in_background(op)
-    wait_for(
-        lambda: Operation.objects.get(pk=op.pk).progress_message.startswith("Rollout"),
-        what="the deploy to wait for its rollout",
-    )
+    thread, outcome = _waiting_in_background(op)
 
     def lists() -> int:
         found = live_sandbox.requests.filter("GET", r"^/apis/apps/v1/deployments$")

@@ -156,12 +156,15 @@ def test_an_operation_waiting_for_its_cluster_gives_its_slot_to_the_next(cluster
     cluster.save()
     queued = create(cluster, lock="environment:2", label="queued")
     waiter = create(cluster, kind="test.waits", lock="environment:1", other=queued.pk)
-    enqueued: list[int] = []
-    monkeypatch.setattr(
-        "clusters.engine.dispatch.enqueue", lambda pk, **kw: enqueued.append(pk) or True
-    )
+    sent: list[int] = []
+
+    def send(pk: int, **options: object) -> bool:
+        sent.append(pk)
+        return True
+
+    monkeypatch.setattr("clusters.engine.dispatch.enqueue", send)
     assert run_operation(waiter.pk) == S.SUCCEEDED
-    assert enqueued[0] == queued.pk  # sent as the wait began
+    assert sent[0] == queued.pk  # sent as the wait began
     assert ran == [(queued.pk, "queued"), (waiter.pk, S.SUCCEEDED)]  # and ran meanwhile
     assert Operation.objects.get(pk=waiter.pk).waiting_since is None
 

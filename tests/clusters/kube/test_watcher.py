@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from clusters.kube.errors import KubeNotFound
+from clusters.kube.status import RolloutStatus
 from clusters.kube.transport import Transport
 from clusters.kube.watcher import DeploymentWatch
 from tests.clusters.kube.test_adapter import deployment
@@ -27,7 +28,7 @@ def watched(target) -> Iterator:
 def test_a_rollout_is_followed_through_the_watch(watched):
     namespace = watched.namespace()
     watched.kube.apply(deployment(namespace, replicas=2))
-    seen = []
+    seen: list[RolloutStatus] = []
     status = watched.kube.wait_rollout(
         namespace, "web", timeout=60, poll=0.05, on_progress=seen.append, watch=True
     )
@@ -43,7 +44,7 @@ def test_a_deployment_deleted_while_waited_for_ends_the_wait(sandbox_target):
     held["metadata"]["annotations"] = {"sandbox.hangar.dev/rollout-delay-seconds": "120"}
     sandbox_target.kube.apply(held)
     failures: list[Exception] = []
-    progress: list = []
+    progress: list[RolloutStatus] = []
 
     def wait() -> None:
         try:
