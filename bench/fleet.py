@@ -55,8 +55,9 @@ def options() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=int(env("BENCH_WORKERS", "2")))
     parser.add_argument("--pool", default=env("BENCH_WORKER_POOL", "threads"))
     parser.add_argument(
-        "--worker-concurrency", type=int, default=int(env("BENCH_WORKER_CONCURRENCY", "4"))
-    )
+        "--worker-concurrency", type=int, default=int(env("BENCH_WORKER_CONCURRENCY", "16")),
+        help="threads per worker: more in all than the cluster's limit, for the waiting",
+    )  # fmt: skip
     parser.add_argument("--poll-seconds", default=env("BENCH_POLL_SECONDS", "0.25"))
     parser.add_argument(
         "--rollout-seconds", type=float, default=float(env("BENCH_ROLLOUT_SECONDS", "0")),

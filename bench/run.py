@@ -140,7 +140,8 @@ def main() -> int:
             "billing", [python, "bench/billing.py"], {**env, "BENCH_CLIENTS": clients}, 900
         )
     if "fleet" in only or "memory" in only:
-        parts = "hangar,raw,kubectl,ansible" if "fleet" in only else "hangar"
+        every = os.environ.get("BENCH_FLEET_ONLY", "hangar,raw,kubectl,ansible")
+        parts = every if "fleet" in only else "hangar"
         results["fleet"] = run_part(
             "fleet", [python, "bench/fleet.py", "--environments", fleet_envs, "--only", parts],
             env, 3600,  # Ansible's 40 environments take minutes on a busy machine

@@ -352,6 +352,10 @@ class Operation(models.Model):
     # delayed retry); cleared when it is claimed or turned away. The dispatcher sends no
     # more messages than a cluster has free slots, counting these (docs/reliability.md).
     enqueued_at = models.DateTimeField(null=True, blank=True)
+    # Set while a running operation waits for its cluster to act (a rollout): it then
+    # holds no slot of its cluster's concurrency limit (clusters.engine.dispatch
+    # .holding_slots). Cleared when the wait ends and whenever the run ends.
+    waiting_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     not_before = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)

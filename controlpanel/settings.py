@@ -250,6 +250,9 @@ HANGAR_RETRY_DELAYS = [
 ]
 # How often an operation looks at what it waits for (rollouts, jobs, namespace deletion).
 HANGAR_POLL_SECONDS = env.float("HANGAR_POLL_SECONDS", default=2.0)
+# Rollouts are followed through one watch of each cluster's Deployments per worker
+# process (clusters.kube.watcher), read only when it is down; off: read every poll.
+HANGAR_WATCH_DEPLOYMENTS = env.bool("HANGAR_WATCH_DEPLOYMENTS", default=True)
 # How long a deploy waits for its rollout before failing it.
 HANGAR_ROLLOUT_TIMEOUT = env.float("HANGAR_ROLLOUT_TIMEOUT", default=600.0)
 # A rollout fails as soon as a new pod certainly cannot become ready (clusters.kube.status

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from functools import cached_property
 from typing import Any
 
+from django.db import DatabaseError
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -58,6 +61,27 @@ class OperationContext:
         if self._lost.is_set() or not self._held().exists():
             self._lost.set()
             raise ClaimLost(f"Operation {self.operation.pk} was taken back from this run.")
+
+    @contextmanager
+    def waiting(self) -> Iterator[None]:
+        """While the run waits for its cluster to act (a rollout), it holds no slot of the
+        cluster's concurrency limit: the row is marked waiting (one UPDATE) and the
+        operation queued behind the slot is sent at once. The run keeps its claim, its
+        heartbeats and its environment's lock. Leaving the wait takes no slot back: what
+        follows (reading what runs, or a rollback's writes) is short, and counts against
+        the limit again as soon as the mark is cleared."""
+        from clusters.engine.dispatch import dispatch
+
+        self._held().update(waiting_since=timezone.now())
+        dispatch(self.operation.cluster_id)
+        try:
+            yield
+        except BaseException:
+            # The run's end clears the mark too; a failed clear must not hide why it ended.
+            with suppress(DatabaseError):
+                self._held().update(waiting_since=None)
+            raise
+        self._held().update(waiting_since=None)
 
     def log(self, message: str, level: str = OperationEvent.Level.INFO) -> None:
         log_event(self.operation, message, level)

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from clusters.engine.dispatch import holding_slots
 from clusters.engine.registry import find_kind
 from clusters.models import Operation
 
@@ -47,7 +48,7 @@ def where_it_stands(operation: Operation) -> str:
             f"which {doing}: operations of one environment run one at a time{attempt}."
         )
     limit = operation.cluster.max_concurrent_operations
-    running = Operation.objects.filter(cluster_id=operation.cluster_id, status=S.RUNNING).count()
+    running = holding_slots(operation.cluster_id).count()
     if limit and running >= limit:
         return (
             f"Waiting for a free slot on cluster {operation.cluster.name}: {running} of "

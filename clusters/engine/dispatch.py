@@ -110,8 +110,19 @@ def runnable_heads(cluster_id: int) -> QuerySet[Operation]:
     )
 
 
+# What takes one of a cluster's slots: running, and not waiting for the cluster to act (a
+# rollout: `OperationContext.waiting`). The limit governs the work sent to the API server,
+# not the waiting; one environment still runs one operation at a time (its lock key).
+HOLDS_SLOT = Q(status=S.RUNNING, waiting_since__isnull=True)
+
+
+def holding_slots(cluster_id: int) -> QuerySet[Operation]:
+    """The cluster's operations that take one of its slots (HOLDS_SLOT)."""
+    return Operation.objects.filter(HOLDS_SLOT, cluster_id=cluster_id)
+
+
 def free_slots(cluster_id: int) -> int:
-    """The cluster's limit, less what runs and what is on its way to a worker."""
+    """The cluster's limit, less what holds a slot and what is on its way to a worker."""
     limit = (
         Cluster.objects.filter(pk=cluster_id)
         .values_list("max_concurrent_operations", flat=True)
@@ -121,8 +132,7 @@ def free_slots(cluster_id: int) -> int:
         return 0
     now = timezone.now()
     taken = Operation.objects.filter(cluster_id=cluster_id).filter(
-        Q(status=S.RUNNING)
-        | Q(status=S.PENDING, enqueued_at__gte=in_flight_since(), enqueued_at__lte=now)
+        HOLDS_SLOT | Q(status=S.PENDING, enqueued_at__gte=in_flight_since(), enqueued_at__lte=now)
     )
     return limit - taken.count()
 

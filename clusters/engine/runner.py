@@ -27,6 +27,7 @@ from clusters.engine.context import (
     OperationFailed,
     log_event,
 )
+from clusters.engine.dispatch import holding_slots
 from clusters.engine.registry import get_kind, run_cancel_hook, run_failure_hook
 from clusters.engine.workers import WorkerIdentity, claim_token
 from clusters.kube.errors import KubeError
@@ -59,8 +60,7 @@ def _may_run(row: dict, now: datetime) -> bool:
         .values_list("max_concurrent_operations", flat=True)
         .first()
     )
-    running = Operation.objects.filter(cluster_id=row["cluster_id"], status=S.RUNNING).count()
-    return limit is not None and running < limit
+    return limit is not None and holding_slots(row["cluster_id"]).count() < limit
 
 
 def claim(operation_id: int) -> Operation | None:
@@ -97,8 +97,7 @@ def claim(operation_id: int) -> Operation | None:
                 return None
             if siblings.filter(status=S.PENDING, pk__lt=op.pk).exists():
                 return None
-            running = Operation.objects.filter(cluster_id=cluster.pk, status=S.RUNNING).count()
-            if running >= cluster.max_concurrent_operations:
+            if holding_slots(cluster.pk).count() >= cluster.max_concurrent_operations:
                 _refuse(op.pk, True)
                 return None
             now = timezone.now()  # after the locks: waiting for them took time
@@ -109,6 +108,7 @@ def claim(operation_id: int) -> Operation | None:
             op.worker = claim_token()
             op.error = ""
             op.enqueued_at = None
+            op.waiting_since = None
             op.save(
                 update_fields=[
                     "status",
@@ -118,6 +118,7 @@ def claim(operation_id: int) -> Operation | None:
                     "worker",
                     "error",
                     "enqueued_at",
+                    "waiting_since",
                 ]
             )
     except IntegrityError:
@@ -183,7 +184,12 @@ def heartbeat(operation: Operation) -> Iterator[threading.Event]:
 def _finish(op: Operation, status: str, *, error: str = "", result: dict | None = None) -> bool:
     """Record the outcome, unless someone else owns the run by now (the sweeper gave it
     away after missed heartbeats): then this worker's result is stale and dropped."""
-    fields = {"status": status, "finished_at": timezone.now(), "error": error[:4000]}
+    fields = {
+        "status": status,
+        "finished_at": timezone.now(),
+        "error": error[:4000],
+        "waiting_since": None,
+    }
     if status == S.SUCCEEDED:
         fields.update(steps_done=op.steps_total, progress_message="Done")
     if result is not None:
@@ -211,6 +217,7 @@ def _reschedule(op: Operation, reason: str) -> bool:
             not_before=timezone.now() + timedelta(seconds=delay),
             error=reason[:4000],
             worker="",
+            waiting_since=None,
         )
     )
     if won:

@@ -41,9 +41,16 @@ def recover(
             "status": S.FAILED,
             "finished_at": timezone.now(),
             "error": "The worker running this operation stopped, and no attempts are left.",
+            "waiting_since": None,
         }
         if exhausted
-        else {"status": S.PENDING, "worker": "", "not_before": timezone.now(), "enqueued_at": None}
+        else {
+            "status": S.PENDING,
+            "worker": "",
+            "not_before": timezone.now(),
+            "enqueued_at": None,
+            "waiting_since": None,
+        }
     )
     held = Operation.objects.filter(pk=op.pk, status=S.RUNNING, worker=worker)
     if stale_before is not None:

@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -22,6 +23,7 @@ from clusters.kube.errors import (
 from clusters.kube.kinds import kind_for, kind_of
 from clusters.kube.status import JobStatus, RolloutStatus, job_status, rollout_status
 from clusters.kube.transport import RetryPolicy, Transport, api_client_for
+from clusters.kube.watcher import DeploymentWatch, deployment_watch
 
 if TYPE_CHECKING:
     from clusters.models import Cluster
@@ -117,6 +119,8 @@ class KubeClient:
         # Live objects this client read or wrote, by object_key: a caller that needs one
         # again (a deploy verifying its Deployment) need not read it twice.
         self.observed: dict[str, dict] = {}
+        # This process's watch of the cluster's Deployments (for_cluster), for waits.
+        self.deployments: Callable[[], DeploymentWatch] | None = None
 
     @classmethod
     def for_cluster(
@@ -125,10 +129,13 @@ class KubeClient:
         from clusters.kube.digests import DatabaseDigestStore
 
         api_client = api_client_for(cluster.pk, cluster.kubeconfig)
-        return cls(
+        client = cls(
             Transport(api_client, retry=retry),
             digests=DatabaseDigestStore(cluster) if skip_unchanged else None,
         )
+        pk, kubeconfig = cluster.pk, cluster.kubeconfig
+        client.deployments = lambda: deployment_watch(pk, kubeconfig)
+        return client
 
     # --- reading ---------------------------------------------------------------------
 
@@ -434,8 +441,10 @@ class KubeClient:
         poll: float,
         what: str,
         survive_transport: bool = False,
+        pause: Callable[[float], None] | None = None,
     ) -> Any:
-        """Call `check` every `poll` seconds until it returns something or `timeout` passes.
+        """Call `check` every `poll` seconds until it returns something or `timeout` passes
+        (`pause` may end a pause early: a watch's event).
 
         With `survive_transport`, a check that got no answer from the API server (refused
         or reset connection, read timeout: a transient error without a status) is tried
@@ -458,7 +467,7 @@ class KubeClient:
                         f"Lost contact with the API server while waiting for {what}: {lost.message}"
                     ) from lost
                 raise KubeTimeout(f"Timed out after {timeout:g}s waiting for {what}.")
-            self.sleep(poll)
+            (pause or self.sleep)(poll)
 
     def wait_namespace_deleted(self, name: str, *, timeout: float = 300, poll: float = 1.0) -> None:
         def gone() -> bool | None:
@@ -479,20 +488,42 @@ class KubeClient:
         timeout: float = 600,
         poll: float = 2.0,
         on_progress: Callable[[RolloutStatus], None] | None = None,
+        watch: bool = False,
     ) -> RolloutStatus:
-        """Wait until the Deployment has rolled out; raise KubeError if it cannot."""
+        """Wait until the Deployment has rolled out; raise KubeError if it cannot.
 
-        def check() -> RolloutStatus | None:
-            status = self.rollout_status(namespace, name)
-            if on_progress is not None:
-                on_progress(status)
-            if status.failed:
-                raise KubeError(status.message)
-            return status if status.done else None
+        With `watch` (on a client `for_cluster`), the Deployment is followed through this
+        process's watch of the cluster's Deployments (clusters.kube.watcher): the wait
+        wakes on its events, and reads the Deployment only when the watch cannot tell
+        what it is now (down, or lost track). Without, it is read every `poll` seconds.
+        Either way `on_progress` hears at least every `poll` seconds."""
+        key = path_key("apps/v1", "Deployment", name, namespace)
+        watching = self.deployments() if watch and self.deployments is not None else None
+        with watching.waiting(namespace, name) if watching else nullcontext() as waiter:
+            if waiter is not None:
+                waiter.knows(self.observed.get(key))
 
-        return self._wait(
-            check, timeout=timeout, poll=poll, what=f'rollout of "{name}"', survive_transport=True
-        )
+            def read() -> dict:
+                return self.get("apps/v1", "Deployment", name, namespace)
+
+            def check() -> RolloutStatus | None:
+                live = read() if waiter is None else waiter.newest() or waiter.read(read)
+                self.observed[key] = live
+                status = rollout_status(live)
+                if on_progress is not None:
+                    on_progress(status)
+                if status.failed:
+                    raise KubeError(status.message)
+                return status if status.done else None
+
+            return self._wait(
+                check,
+                timeout=timeout,
+                poll=poll,
+                what=f'rollout of "{name}"',
+                survive_transport=True,
+                pause=waiter.wait if waiter is not None else None,
+            )
 
     def job_status(self, namespace: str, name: str) -> JobStatus:
         return job_status(self.get("batch/v1", "Job", name, namespace))

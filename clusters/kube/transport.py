@@ -9,7 +9,8 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
+from kubernetes.watch.watch import iter_resp_lines
 
 from clusters.kube.errors import (
     KubeError,
@@ -141,6 +143,22 @@ class Transport:
         timeout: tuple[float, float] | None,
         what: str,
     ) -> Response:
+        with _translated(what):
+            response = self._send(
+                method, path, query=query, body=body, content_type=content_type, accept=accept,
+                timeout=timeout,
+            )  # fmt: skip
+            data = response.read()
+        if 200 <= response.status < 300:
+            return Response(response.status, data or b"", response.headers)
+        raise error_from_response(response.status, data, response.headers, what=what)
+
+    # fmt: off
+    def _send(self, method: str, path: str, *, query: list[tuple[str, Any]] | None = None,
+              body: Any = None, content_type: str | None = None, accept: str = "application/json",
+              timeout: tuple[float, float] | None = None) -> Any:
+        # fmt: on
+        """Send one request and return the client's response, its body not read yet."""
         headers = {"Accept": accept}
         if content_type:
             headers["Content-Type"] = content_type
@@ -152,31 +170,54 @@ class Transport:
             body=body,
             auth_settings=["BearerToken"],
         )
-        try:
-            response = self.api_client.call_api(
-                method,
-                url,
-                header_params=header_params,
-                body=serialized,
-                _request_timeout=timeout or self.timeout,
-            )
-            data = response.read()
-        except urllib3.exceptions.NewConnectionError as exc:
-            # Checked first: urllib3 makes it a subclass of ConnectTimeoutError.
-            raise KubeUnreachable(
-                f"Cannot reach the API server for {what}: {_reason(exc)}."
-            ) from exc
-        except (urllib3.exceptions.ReadTimeoutError, urllib3.exceptions.ConnectTimeoutError) as exc:
-            raise KubeTimeout(f"The API server did not answer {what} in time.") from exc
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise KubeUnreachable(
-                f"Cannot reach the API server for {what}: {_reason(exc)}."
-            ) from exc
-        except ApiException as exc:  # raised by the client for TLS failures (status 0)
-            raise KubeUnreachable(f"Cannot reach the API server for {what}: {exc.reason}") from exc
-        if 200 <= response.status < 300:
-            return Response(response.status, data or b"", response.headers)
-        raise error_from_response(response.status, data, response.headers, what=what)
+        return self.api_client.call_api(
+            method,
+            url,
+            header_params=header_params,
+            body=serialized,
+            _request_timeout=timeout or self.timeout,
+        )
+
+    def stream(
+        self, path: str, *, query: list[tuple[str, Any]], timeout: tuple[float, float]
+    ) -> Iterator[str]:
+        """GET a stream (a watch): returns once the server has answered, an iterator of
+        its lines as they come. Never retried here: the caller resumes it from where it
+        left off. Fails with a KubeError like any request, at once or mid-stream."""
+        what = f"GET {path} (watch)"
+        with _translated(what):
+            response = self._send("GET", path, query=query, timeout=timeout)
+            if not 200 <= response.status < 300:
+                data = response.read()
+                response.response.release_conn()
+                raise error_from_response(response.status, data, response.headers, what=what)
+        return _lines(response.response, what)
+
+
+def _lines(response: Any, what: str) -> Iterator[str]:
+    try:
+        with _translated(what):
+            yield from iter_resp_lines(response)
+    finally:
+        # Closed, not only released: a stream left mid-way must not go back to the pool.
+        response.close()
+        response.release_conn()
+
+
+@contextmanager
+def _translated(what: str) -> Iterator[None]:
+    """Every failure to get an answer, as the KubeError it means."""
+    try:
+        yield
+    except urllib3.exceptions.NewConnectionError as exc:
+        # Checked first: urllib3 makes it a subclass of ConnectTimeoutError.
+        raise KubeUnreachable(f"Cannot reach the API server for {what}: {_reason(exc)}.") from exc
+    except (urllib3.exceptions.ReadTimeoutError, urllib3.exceptions.ConnectTimeoutError) as exc:
+        raise KubeTimeout(f"The API server did not answer {what} in time.") from exc
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise KubeUnreachable(f"Cannot reach the API server for {what}: {_reason(exc)}.") from exc
+    except ApiException as exc:  # raised by the client for TLS failures (status 0)
+        raise KubeUnreachable(f"Cannot reach the API server for {what}: {exc.reason}") from exc
 
 
 def _reason(exc: BaseException) -> str:
@@ -229,6 +270,9 @@ def api_client_for(cluster_id: int, kubeconfig: str) -> k8s.ApiClient:
 
 
 def forget_client(cluster_id: int) -> None:
+    from clusters.kube.watcher import forget_watch
+
+    forget_watch(cluster_id)
     with _clients_lock:
         cached = _clients.pop(cluster_id, None)
     if cached is not None:

@@ -363,6 +363,13 @@ class SandboxCluster:
         """Fault: forget every object, as an API server whose etcd was lost (faults.py)."""
         return lose_state(self.store, SYSTEM_NAMESPACES)
 
+    def expire_watch_history(self) -> None:
+        """Fault: forget the events so far, as an API server whose watch cache starts
+        again (a restart): a watch resuming from an older resourceVersion gets 410 Gone
+        and must list again."""
+        if self._server is not None:
+            self._server.router.watch_floor = self.store.revision
+
     def reconcile(self) -> None:
         """Run one controller pass now, instead of waiting for the background thread."""
         self.controllers.tick()

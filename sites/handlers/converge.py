@@ -169,13 +169,15 @@ def wait_for_rollout(ctx: OperationContext, environment: Environment) -> dict[st
                 raise RolloutBroken(explain_trouble(ctx, environment.namespace, trouble))
 
     try:
-        ctx.kube.wait_rollout(
-            environment.namespace,
-            WEB,
-            timeout=settings.HANGAR_ROLLOUT_TIMEOUT,
-            poll=settings.HANGAR_POLL_SECONDS,
-            on_progress=report,
-        )
+        with ctx.waiting():  # the cluster's slot goes to the next operation meanwhile
+            ctx.kube.wait_rollout(
+                environment.namespace,
+                WEB,
+                timeout=settings.HANGAR_ROLLOUT_TIMEOUT,
+                poll=settings.HANGAR_POLL_SECONDS,
+                on_progress=report,
+                watch=settings.HANGAR_WATCH_DEPLOYMENTS,
+            )
     except KubeError as exc:
         if exc.retryable and (exc.status or isinstance(exc, KubeUnreachable)):
             raise

@@ -12,9 +12,11 @@ NEW = "registry.example.com/acme/web:2.0.0"
 
 
 def test_connections_reset_while_waiting_do_not_fail_a_good_deploy(
-    live_environment, owner, live_sandbox, live_kube
+    live_environment, owner, live_sandbox, live_kube, settings
 ):
     environment = provisioned(live_environment, owner)
+    # The Deployment read at each poll, as when the watch of Deployments is down.
+    settings.HANGAR_WATCH_DEPLOYMENTS = False
     # More resets than one request's own retries absorb (5 attempts).
     live_sandbox.faults.drop("GET", r"/deployments/web$", times=7)
     op = services.environment_deploy(actor=owner, environment=environment, image=NEW)
@@ -32,6 +34,7 @@ def test_no_answer_until_the_waits_deadline_retries_the_operation_not_a_rollback
 ):
     environment = provisioned(live_environment, owner)
     settings.HANGAR_ROLLOUT_TIMEOUT = 0.5
+    settings.HANGAR_WATCH_DEPLOYMENTS = False  # as when the watch is down
     # Each dropped read takes 0.2 s, so one read's three tries outlast the wait's deadline
     # whatever the backoff's jitter; the two drops left are absorbed by the retried run's read.
     live_sandbox.faults.add("GET", r"/deployments/web$", drop=True, latency=0.2, times=5)

@@ -58,6 +58,14 @@ def while_running(ctx):
     return {}
 
 
+@register("test.waits")
+def waits(ctx):
+    """Waits for its cluster to act (as a rollout wait does), running another meanwhile."""
+    with ctx.waiting():
+        ran.append((ctx.operation.pk, run_operation(ctx.params["other"])))
+    return {}
+
+
 @pytest.fixture(autouse=True)
 def reset():
     ran.clear()
@@ -141,6 +149,38 @@ def test_a_finish_enqueues_no_more_than_the_free_slots(cluster, monkeypatch):
     )
     assert run_operation(first.pk) == S.SUCCEEDED
     assert enqueued == [queued[0].pk]  # one free slot: the oldest waiting key only
+
+
+def test_an_operation_waiting_for_its_cluster_gives_its_slot_to_the_next(cluster, monkeypatch):
+    cluster.max_concurrent_operations = 1
+    cluster.save()
+    queued = create(cluster, lock="environment:2", label="queued")
+    waiter = create(cluster, kind="test.waits", lock="environment:1", other=queued.pk)
+    sent: list[int] = []
+
+    def send(pk: int, **options: object) -> bool:
+        sent.append(pk)
+        return True
+
+    monkeypatch.setattr("clusters.engine.dispatch.enqueue", send)
+    assert run_operation(waiter.pk) == S.SUCCEEDED
+    assert sent[0] == queued.pk  # sent as the wait began
+    assert ran == [(queued.pk, "queued"), (waiter.pk, S.SUCCEEDED)]  # and ran meanwhile
+    assert Operation.objects.get(pk=waiter.pk).waiting_since is None
+
+
+def test_a_waiting_operation_taken_back_by_the_sweeper_holds_a_slot_again(cluster, settings):
+    cluster.max_concurrent_operations = 1
+    cluster.save()
+    op = create(cluster)
+    other = create(cluster, lock="environment:2")
+    assert claim(op.pk) is not None
+    Operation.objects.filter(pk=op.pk).update(
+        waiting_since=timezone.now(), heartbeat_at=timezone.now() - timedelta(hours=1)
+    )
+    assert sweep()["recovered"] == [op.pk]
+    assert claim(op.pk) is not None  # running again, not waiting: the only slot is its
+    assert claim(other.pk) is None
 
 
 def test_transient_failures_are_retried_until_they_pass(cluster):
