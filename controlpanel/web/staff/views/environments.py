@@ -1,0 +1,36 @@
+"""The staff dashboard, where agency staff land: every client's environments, a page at a
+time, filtered by client, cluster, environment, site kind, status, health or a search."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from controlpanel.web.portal.selectors import health
+from controlpanel.web.staff.access import staff_required
+from controlpanel.web.staff.forms import EnvironmentFilterForm
+from controlpanel.web.staff.selectors import environments_at_a_glance, environments_for_staff
+
+PAGE_SIZE = 50
+
+
+@staff_required
+def environments(request: HttpRequest) -> HttpResponse:
+    form = EnvironmentFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    matching = environments_for_staff(**filters).values_list("pk", flat=True)
+    page = Paginator(matching, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = environments_at_a_glance(list(page.object_list))
+    for environment in page.object_list:
+        environment.health = health(environment)
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        "nav_section": "dashboard",
+        "staff_tab": "environments",
+    }
+    return render(request, "staff/environments.html", context)
