@@ -121,6 +121,15 @@ def test_queries_do_not_grow_with_the_page(
         client.get("/?health=healthy&search=example&page=2")
 
 
+def test_the_staff_dashboard_decrypts_no_secret(client, staff_operator, fleet, decrypts):
+    sign_in(client, staff_operator)
+    client.get("/")  # warm the session
+    decrypts.clear()
+    page = client.get("/").content.decode()
+    assert shown(page, fleet) == {"acme_prod", "acme_stg", "globex"}
+    assert decrypts == []
+
+
 def test_client_people_keep_their_own_dashboard(client, owner, fleet):
     sign_in(client, owner)
     page = client.get("/").content.decode()

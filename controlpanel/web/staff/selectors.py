@@ -3,7 +3,7 @@ of them costs the same at 15 environments or 15,000."""
 
 from __future__ import annotations
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from clusters.models import Cluster
 from controlpanel.core.models import Client
@@ -62,12 +62,13 @@ def environments_at_a_glance(pks: list[int]) -> list[Environment]:
 def _matches(search: str) -> Q:
     """Names a person would type: the environment's, its site's and client's (or their
     slugs), its namespace, or one of its domains."""
-    domains = Domain.objects.filter(environment=OuterRef("pk"), hostname__icontains=search)
+    # IN (one scan of the domains), not EXISTS (one probe per environment).
+    domains = Domain.objects.filter(hostname__icontains=search).values("environment_id")
     return (
         Q(name__icontains=search)
         | Q(namespace_name__icontains=search)
         | Q(site__name__icontains=search)
         | Q(site__client__name__icontains=search)
         | Q(site__client__slug__icontains=search)
-        | Exists(domains)
+        | Q(pk__in=domains)
     )
