@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 
 from controlpanel.web.portal.selectors import health
 from controlpanel.web.staff.access import staff_required
 from controlpanel.web.staff.forms import EnvironmentFilterForm
+from controlpanel.web.staff.pages import PAGE_SIZE, render_filtered_page
 from controlpanel.web.staff.selectors import environments_at_a_glance, environments_for_staff
-
-PAGE_SIZE = 50
 
 
 @staff_required
@@ -24,13 +22,4 @@ def environments(request: HttpRequest) -> HttpResponse:
     page.object_list = environments_at_a_glance(list(page.object_list))
     for environment in page.object_list:
         environment.health = health(environment)
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {
-        "form": form,
-        "page": page,
-        "query": query.urlencode(),
-        "nav_section": "dashboard",
-        "staff_tab": "environments",
-    }
-    return render(request, "staff/environments.html", context)
+    return render_filtered_page(request, page, form, "environments", nav_section="dashboard")
