@@ -18,14 +18,14 @@ pytestmark = pytest.mark.django_db
 def generic(serializer_class):
     """The same serializer with DRF's own per-field path."""
 
-    class Generic(serializer_class):
-        def get_fields(self):
-            return serializers.ModelSerializer.get_fields(self)
-
-        def to_representation(self, instance):
-            return serializers.ModelSerializer.to_representation(self, instance)
-
-    return Generic
+    return type(
+        "Generic",
+        (serializer_class,),
+        {
+            "get_fields": serializers.ModelSerializer.get_fields,
+            "to_representation": serializers.ModelSerializer.to_representation,
+        },
+    )
 
 
 @pytest.mark.parametrize("zone", ["UTC", "America/New_York"])

@@ -32,7 +32,7 @@ def fleet(client_a, other_client, cluster):
     f.OperationFactory(
         cluster=frankfurt,
         client=other_client,
-        target_id=globex.pk,
+        target_id=globex.pk,  # type: ignore[attr-defined]
         kind="environment.deploy",
         status=Operation.Status.FAILED,
     )
@@ -85,7 +85,9 @@ def test_filters_show_only_the_matching_environments(
 
 def test_a_page_at_a_time_keeping_the_filters(client, staff_operator, client_a, cluster):
     site = f.SiteFactory(client=client_a, slug="big", name="Big site")
-    envs = [f.EnvironmentFactory(site=site, cluster=cluster, slug=f"e{i:02d}") for i in range(52)]
+    for i in range(52):
+        f.EnvironmentFactory(site=site, cluster=cluster, slug=f"e{i:02d}")
+    envs = list(Environment.objects.filter(site=site).order_by("created_at", "pk"))
     f.EnvironmentFactory(cluster=cluster)  # another client's: filtered out
     sign_in(client, staff_operator)
     first = client.get(f"/?client={client_a.pk}").content.decode()

@@ -16,7 +16,7 @@ from rest_framework.settings import api_settings
 
 # (output name, attribute read directly, converter, field); without an attribute, the
 # converter (if any) reads the instance and says whether it could, else DRF's own path.
-Plan = list[tuple[str, str | None, Callable[[Any], Any], serializers.Field]]
+Plan = list[tuple[str, str | None, Any, serializers.Field]]
 
 
 class FastReadModelSerializer(serializers.ModelSerializer):
@@ -64,7 +64,7 @@ class FastReadModelSerializer(serializers.ModelSerializer):
         plan: Plan = []
         for field in self._readable_fields:
             attname, convert = _direct(model, field)
-            plan.append((field.field_name, attname, convert, field))
+            plan.append((str(field.field_name), attname, convert, field))
         return plan
 
 
@@ -74,9 +74,9 @@ def _direct(model: type[models.Model], field: serializers.Field) -> tuple[str | 
     if len(field.source_attrs) > 1:
         return None, _across(model, field)
     try:
-        column = model._meta.get_field(field.source)
+        column = model._meta.get_field(str(field.source))
     except FieldDoesNotExist:
-        if isinstance(getattr(model, field.source, None), property):
+        if isinstance(getattr(model, str(field.source), None), property):
             return None, _reader(field.source_attrs, field)
         return None, None
     if not column.concrete or column.many_to_many or column.one_to_many:
@@ -97,7 +97,7 @@ def _same(value: Any) -> Any:
     return value
 
 
-def _iso_datetime(field: serializers.DateTimeField) -> Callable[[Any], Any]:
+def _iso_datetime(field: Any) -> Callable[[Any], Any]:
     """DRF's DateTimeField.to_representation for ISO 8601, the timezone looked up once."""
     zone = field.default_timezone()
 
@@ -112,7 +112,7 @@ def _iso_datetime(field: serializers.DateTimeField) -> Callable[[Any], Any]:
     return convert
 
 
-def _across(model: type[models.Model], field: serializers.Field) -> Any:
+def _across(model: Any, field: serializers.Field) -> Any:
     """A reader for `fk.fk.column` (every step a forward foreign key), or None."""
     *steps, last = field.source_attrs
     for step in steps:

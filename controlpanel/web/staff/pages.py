@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.paginator import Page
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -12,7 +14,7 @@ PAGE_SIZE = 50
 
 
 def render_filtered_page(
-    request: HttpRequest, page: Page, form: Form, tab: str, *, nav_section: str = "staff"
+    request: HttpRequest, page: Page[Any], form: Form, tab: str, *, nav_section: str = "staff"
 ) -> HttpResponse:
     """`page` on the staff tab `tab` (template `staff/<tab>.html`) with its filter form; the
     pager's links keep the filters."""

@@ -25,7 +25,7 @@ def environments_for_staff(
 ) -> QuerySet[Environment]:
     """Every environment matching the filters, by client, site and age: page its ids, then
     read the page's rows with `environments_at_a_glance`."""
-    queryset = Environment.objects.order_by(*ORDER)
+    queryset: QuerySet[Environment] = Environment.objects.order_by(*ORDER)
     if client is not None:
         queryset = queryset.filter(site__client=client)
     if cluster is not None:
@@ -39,7 +39,8 @@ def environments_for_staff(
     if search:
         queryset = queryset.filter(_matches(search.strip()))
     if health:
-        queryset = with_health_state(queryset).filter(health_state=health)
+        # An alias with_health_state adds (the stubs know model fields only).
+        queryset = with_health_state(queryset).filter(Q(health_state=health))
     return queryset
 
 

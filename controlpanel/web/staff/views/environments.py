@@ -19,7 +19,8 @@ def environments(request: HttpRequest) -> HttpResponse:
     filters = form.cleaned_data if form.is_valid() else {}
     matching = environments_for_staff(**filters).values_list("pk", flat=True)
     page = Paginator(matching, PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = environments_at_a_glance(list(page.object_list))
-    for environment in page.object_list:
-        environment.health = health(environment)
+    rows = environments_at_a_glance(list(page.object_list))
+    for environment in rows:
+        environment.health = health(environment)  # type: ignore[attr-defined]
+    page.object_list = rows  # type: ignore[assignment]
     return render_filtered_page(request, page, form, "environments", nav_section="dashboard")
