@@ -16,6 +16,23 @@ from tests import factories as f
 
 
 @pytest.fixture
+def decrypts(monkeypatch):
+    """Every value an encrypted field decrypts while the test runs (pages and endpoints
+    that show no secret should decrypt none: each costs a row's worth of time)."""
+    from controlpanel.core import fields
+
+    calls: list[str] = []
+    original = fields.crypto.decrypt
+
+    def counting(token: str) -> str:
+        calls.append(token)
+        return original(token)
+
+    monkeypatch.setattr(fields.crypto, "decrypt", counting)
+    return calls
+
+
+@pytest.fixture
 def client_a(db):
     return f.ClientFactory(name="Acme", slug="acme")
 

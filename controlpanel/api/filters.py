@@ -52,3 +52,10 @@ class IdFilterSet(filters.FilterSet):
 
 class FilterBackend(filters.DjangoFilterBackend):
     filterset_base = IdFilterSet
+
+    def filter_queryset(self, request, queryset, view):
+        # No parameter, no filter: skip building a filter set and its form for nothing
+        # (every filter leaves the queryset as it is when its parameter is absent).
+        if not request.query_params:
+            return queryset
+        return super().filter_queryset(request, queryset, view)

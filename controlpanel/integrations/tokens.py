@@ -251,11 +251,9 @@ def token_lookup(raw: str) -> ApiToken | None:
     """The active token for a presented secret, or None."""
     if not raw.startswith(PREFIX) or len(raw) > 100:
         return None
-    token = (
-        ApiToken.objects.select_related("user", "environment__site__client", "site__client")
-        .filter(digest=digest(raw))
-        .first()
-    )
+    # The user only: a request needs the token's environment and site ids, not their rows
+    # (each join costs every API request its compilation and columns).
+    token = ApiToken.objects.select_related("user").filter(digest=digest(raw)).first()
     if token is None or not token.is_active or not token.user.is_active:
         return None
     now = timezone.now()

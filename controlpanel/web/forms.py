@@ -4,6 +4,8 @@ with errors (including errors a service raised after the form validated)."""
 from __future__ import annotations
 
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
 
 
 def _widget_class(widget: forms.Widget) -> str:
@@ -48,6 +50,21 @@ class WriteOnlyTextarea(forms.Textarea):
 
     def format_value(self, value):
         return None
+
+
+class LongSelect(forms.Select):
+    """A select of many flat choices (a thousand clients) written out directly: the same
+    HTML as `forms.Select`, without a template rendered per option (~50 ms a page)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        chosen = {str(v) for v in self.format_value(value)}
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            ((str(v), " selected" if str(v) in chosen else "", label) for v, label in self.choices),
+        )
+        final = self.build_attrs(self.attrs, attrs)
+        return format_html('<select name="{}"{}>{}</select>', name, flatatt(final), options)
 
 
 class ConfirmNameForm(Form):

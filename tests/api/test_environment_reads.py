@@ -6,23 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from controlpanel.core import fields
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def decrypts(monkeypatch):
-    calls: list[str] = []
-    original = fields.crypto.decrypt
-
-    def counting(token: str) -> str:
-        calls.append(token)
-        return original(token)
-
-    monkeypatch.setattr(fields.crypto, "decrypt", counting)
-    return calls
 
 
 def test_listing_and_reading_environments_decrypts_no_secret(

@@ -90,3 +90,15 @@ def test_a_person_without_clients_is_told_what_to_do(client, db):
     user = f.UserFactory(email="lonely@example.test")
     sign_in(client, user)
     assert "Ask your agency contact" in client.get("/").content.decode()
+
+
+def test_the_dashboard_decrypts_no_secret(client, owner, populated, decrypts):
+    """Neither the cluster's kubeconfig and keys nor the hash salt are on the page: loading
+    them decrypted five values per environment shown."""
+    f.EnvironmentFactory(site=populated.site, cluster=populated.cluster, slug="staging")
+    sign_in(client, owner)
+    client.get("/")  # warm the session
+    decrypts.clear()
+    page = client.get("/").content.decode()
+    assert populated.namespace in page
+    assert decrypts == []

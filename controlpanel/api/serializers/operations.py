@@ -5,16 +5,17 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from clusters.models import Operation, OperationEvent
+from controlpanel.api.serializers.reading import FastReadModelSerializer
 
 
-class OperationEventSerializer(serializers.ModelSerializer):
+class OperationEventSerializer(FastReadModelSerializer):
     class Meta:
         model = OperationEvent
         fields = ["created_at", "level", "message"]
         read_only_fields = fields
 
 
-class OperationSerializer(serializers.ModelSerializer):
+class OperationSerializer(FastReadModelSerializer):
     progress = serializers.FloatField(read_only=True)
     requested_by = serializers.CharField(source="requested_by.email", default=None, read_only=True)
 

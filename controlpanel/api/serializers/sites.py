@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from controlpanel.api.serializers.base import StrictSerializer
+from controlpanel.api.serializers.reading import FastReadModelSerializer
 from sites.models import CronSchedule, Domain, Environment, EnvVar, Release, Site
 from sites.selectors import release_digest_warnings
 
@@ -36,7 +37,7 @@ class SiteCreateSerializer(StrictSerializer):
     image_repository = serializers.CharField(max_length=255, required=False, allow_blank=True)
 
 
-class EnvironmentSerializer(serializers.ModelSerializer):
+class EnvironmentSerializer(FastReadModelSerializer):
     namespace = serializers.CharField(read_only=True)
     site_name = serializers.CharField(source="site.name", read_only=True)
     client = serializers.IntegerField(source="site.client_id", read_only=True)

@@ -31,6 +31,12 @@ from sites import services
 from sites.models import Environment, EnvVar, Release, Site
 from sites.selectors import environment_logs, release_digest_warnings
 
+# Of an environment's site, the serializer shows the name and client id only.
+UNSHOWN_SITE_COLUMNS = [
+    "site__slug", "site__kind", "site__repository_url", "site__image_repository",
+    "site__sanitize_sql", "site__created_at", "site__updated_at",
+]  # fmt: skip
+
 
 def parse(serializer_class: Any, request: Request) -> dict[str, Any]:
     serializer = serializer_class(data=request.data)
@@ -96,11 +102,12 @@ class EnvironmentViewSet(TokenAwareMixin, mixins.CreateModelMixin, viewsets.Read
     def get_queryset(self):
         if self.action in ("list", "retrieve"):
             # What the serializer shows: no cluster (its kubeconfig and keys would be
-            # decrypted for every row) and no hash salt.
+            # decrypted for every row), no hash salt, and of the site its name and client id
+            # (building the site's and client's whole rows was a fifth of a list's time).
             queryset = (
                 Environment.objects.for_user(self.request.user)
-                .select_related("site__client")
-                .defer("hash_salt")
+                .select_related("site")
+                .defer("hash_salt", *UNSHOWN_SITE_COLUMNS)
             )
         else:
             queryset = Environment.objects.for_user(self.request.user).select_related(

@@ -10,9 +10,9 @@ from clusters.models import Cluster, NodePool, NodeSize, Provider
 from controlpanel.core.models import Client
 from controlpanel.core.roles import ClientRole, StaffRole
 from controlpanel.core.validators import validate_dns_label
-from controlpanel.web.forms import Form, WriteOnlyTextarea
+from controlpanel.web.forms import Form, LongSelect, WriteOnlyTextarea
 from sites import validators as v
-from sites.models import SiteKind, Tier
+from sites.models import Environment, SiteKind, Tier
 
 
 class ClientForm(Form):
@@ -223,6 +223,43 @@ class OperationFilterForm(Form):
 
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [("", "any status"), *Operation.Status.choices]
+
+
+class EnvironmentFilterForm(Form):
+    """The staff dashboard's filters; every one optional."""
+
+    HEALTH_CHOICES = [
+        ("", "any health"),
+        ("healthy", "Healthy"),
+        ("changing", "Changing"),
+        ("degraded", "Needs attention"),
+        ("unknown", "Not deployed"),
+    ]
+
+    search = forms.CharField(
+        required=False, max_length=200, help_text="Name, namespace, client or domain."
+    )
+    client = forms.ModelChoiceField(
+        queryset=Client.objects.only("pk", "name").order_by("name"),
+        required=False,
+        empty_label="any client",
+        widget=LongSelect,
+    )
+    cluster = forms.ModelChoiceField(
+        queryset=Cluster.objects.only("pk", "name", "is_sandbox").order_by("name"),
+        required=False,
+        empty_label="any cluster",
+    )
+    tier = forms.ChoiceField(
+        label="Environment", required=False, choices=[("", "any environment"), *Tier.choices]
+    )
+    site_kind = forms.ChoiceField(
+        label="Site kind", required=False, choices=[("", "any kind"), *SiteKind.choices]
+    )
+    status = forms.ChoiceField(
+        required=False, choices=[("", "any status"), *Environment.Status.choices]
+    )
+    health = forms.ChoiceField(required=False, choices=HEALTH_CHOICES)
 
 
 class ClusterCostItemForm(Form):

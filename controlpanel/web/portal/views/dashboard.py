@@ -14,6 +14,7 @@ from billing.selectors import clients_month_costs
 from clusters.models import Operation
 from controlpanel.core.models import Client
 from controlpanel.web.portal.selectors import health, visible_environments
+from controlpanel.web.staff.views.environments import environments as staff_dashboard
 
 RECENT_OPERATIONS = 8
 
@@ -21,11 +22,13 @@ RECENT_OPERATIONS = 8
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
+    # Staff see every client's environments: thousands, a page at a time, with filters.
+    if user.is_agency_staff:
+        return staff_dashboard(request)
     clients = list(Client.objects.for_user(user).order_by("name"))
     environments = list(visible_environments(user))
     # This month's cost so far, for the clients whose billing the person may see (owners).
-    # Staff have the billing console: computing every client's month here would not scale.
-    months = {} if user.is_agency_staff else clients_month_costs(actor=user, clients=clients)
+    months = clients_month_costs(actor=user, clients=clients)
     costs = {
         env: amount for month in months.values() for env, amount in month.by_environment().items()
     }

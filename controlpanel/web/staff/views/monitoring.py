@@ -16,10 +16,9 @@ from controlpanel.web.forms import Form
 from controlpanel.web.shortcuts import attempt
 from controlpanel.web.staff.access import staff_required
 from controlpanel.web.staff.forms import AuditFilterForm, OperationFilterForm
+from controlpanel.web.staff.pages import PAGE_SIZE, render_filtered_page
 from sites import services
 from sites.models import Environment
-
-PAGE_SIZE = 50
 
 
 @staff_required
@@ -103,13 +102,4 @@ def _newest_first_page(
     page = Paginator(queryset.order_by("-created_at", "-id"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {
-        "form": form,
-        "page": page,
-        "query": query.urlencode(),
-        "nav_section": "staff",
-        "staff_tab": tab,
-    }
-    return render(request, f"staff/{tab}.html", context)
+    return render_filtered_page(request, page, form, tab)
