@@ -231,6 +231,7 @@ def live_deployments(emulator: common.Sandbox) -> dict[str, tuple[str, int]]:
     import yaml
 
     from clusters.kube.client import KubeClient
+    from clusters.kube.errors import KubeError
     from clusters.kube.transport import Transport, build_api_client
 
     config = {
@@ -240,8 +241,18 @@ def live_deployments(emulator: common.Sandbox) -> dict[str, tuple[str, int]]:
         "contexts": [{"name": "s", "context": {"cluster": "s", "user": "s"}}],
     }  # fmt: skip
     kube = KubeClient(Transport(build_api_client(yaml.safe_dump(config))))
+    # The observer reads through the same injected faults as Hangar: a dropped answer is
+    # asked again, so the look itself never goes missing.
+    for attempt in range(20):
+        try:
+            deployments = kube.list("apps/v1", "Deployment")
+            break
+        except KubeError:
+            if attempt == 19:
+                raise
+            time.sleep(0.5)
     found = {}
-    for deployment in kube.list("apps/v1", "Deployment"):
+    for deployment in deployments:
         if deployment["metadata"]["name"] != "web":
             continue
         containers = deployment["spec"]["template"]["spec"]["containers"]
