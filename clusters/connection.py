@@ -32,6 +32,7 @@ Access = tuple[str, str, str, str]
 CLUSTER_ACCESS: list[Access] = [
     *[(verb, "namespaces", "", "") for verb in ("get", "create", "patch", "delete")],
     ("list", "nodes", "", ""),
+    *[(verb, "deployments", "apps", "") for verb in ("list", "watch")],
     *[(verb, "rolebindings", "rbac.authorization.k8s.io", "") for verb in ("create", "patch")],
     ("get", "ingressclasses", "networking.k8s.io", ""),
     ("get", "customresourcedefinitions", "apiextensions.k8s.io", ""),

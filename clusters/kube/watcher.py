@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from clusters.kube.errors import KubeError
+from clusters.kube.errors import KubeError, KubeForbidden
 from clusters.kube.kinds import kind_of
 from clusters.kube.transport import Transport, api_client_for
 
@@ -38,6 +38,9 @@ STREAM_SECONDS = 60  # the server ends each stream after this; it is resumed at 
 RECENT_SECONDS = 30.0
 RECENT_MAX = 1024  # bounded whatever the fleet's size: worker memory stays flat
 BACKOFF_MAX = 10.0
+# A ClusterRole from before the watch (docs/cluster-access.md) refuses it: waiters read their
+# Deployment every poll instead, and the watch asks again this much later, not every backoff.
+FORBIDDEN_PAUSE = 600.0
 DELETED = "hangar.dev/deleted"  # marks the last state of a Deployment seen deleted
 
 
@@ -159,6 +162,16 @@ class DeploymentWatch:
                         self._cursor = -1
                     if failures == 1:
                         continue
+                elif isinstance(exc, KubeForbidden):
+                    self._set_streaming(False)
+                    logger.warning(
+                        "deployment watch refused (403): the hangar ClusterRole lacks list and "
+                        "watch on deployments (docs/cluster-access.md); reading each waited-for "
+                        "Deployment instead, asking again in %.0f s",
+                        FORBIDDEN_PAUSE,
+                    )
+                    self._stop.wait(FORBIDDEN_PAUSE)
+                    continue
                 else:
                     self._set_streaming(False)
                     logger.info("deployment watch: %s", exc)

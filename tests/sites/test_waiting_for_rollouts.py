@@ -155,3 +155,27 @@ def test_a_watch_answered_410_lists_again_and_the_wait_completes(
     # Deployment once, then followed the watch again to the end of the rollout.
     assert _deployment_reads(live_sandbox, environment) == reads + 1
     assert live_kube.rollout_status(environment.namespace, "web").done
+
+
+def test_a_cluster_role_without_the_watch_falls_back_to_reading_and_asks_once(
+    live_environment, owner, live_sandbox, live_kube
+):
+    """A ClusterRole applied before the watch was documented refuses it (403): the wait
+    reads its Deployment instead, and the refused watch is not asked again at every
+    backoff (one 403 in the API server's audit log, not dozens)."""
+    live_sandbox.deny(verb="list", resource="deployments", namespace=None)
+    live_sandbox.deny(verb="watch", resource="deployments", namespace=None)
+
+    def refused() -> list:
+        found = live_sandbox.requests.filter("GET", r"^/apis/apps/v1/deployments$")
+        return [r for r in found if r.status == 403]
+
+    environment = provisioned(live_environment, owner)  # its wait starts the watch
+    reads = _deployment_reads(live_sandbox, environment)
+    live_sandbox.controllers.rollout_delay = 2.0
+    for image in (NEW, "registry.example.com/acme/web:2.0.1"):
+        op = services.environment_deploy(actor=owner, environment=environment, image=image)
+        assert run_operation(op.pk) == S.SUCCEEDED
+    assert _deployment_reads(live_sandbox, environment) > reads
+    assert len(refused()) == 1, refused()
+    assert live_kube.rollout_status(environment.namespace, "web").done
