@@ -21,7 +21,7 @@ from django.utils import timezone
 from clusters.models import Cluster, Operation
 from controlpanel.core.audit import save_changes_audited, save_new_audited
 from controlpanel.core.models import User
-from controlpanel.core.permissions import Action, can, require
+from controlpanel.core.permissions import Action, require
 from sites import validators as v
 from sites.models import Backup, Environment, Site, Tier
 from sites.previews.models import PreviewData, PreviewSettings
@@ -303,7 +303,3 @@ def previews_expire(now: datetime.datetime | None = None) -> list[Operation]:
         for environment in expired:
             started.append(environment_destroy_expired(environment=environment))
     return started
-
-
-def may_see_costs(actor: User, site: Site) -> bool:
-    return can(actor, Action.VIEW_BILLING, site.client)
