@@ -137,3 +137,41 @@ def test_client_people_keep_their_own_dashboard(client, owner, fleet):
     page = client.get("/").content.decode()
     assert 'aria-label="Filter environments"' not in page
     assert shown(page, fleet) == {"acme_prod", "acme_stg"}
+
+
+@pytest.mark.django_db
+def test_the_health_filter_and_the_health_shown_agree_on_every_state(client_a, cluster):
+    """The health filter is health()'s rule written in SQL (with_health_state): two
+    writings of one rule, so every combination of environment status, last operation and
+    image must get the same verdict from both, or a filter would hide what the row shows."""
+    from controlpanel.web.portal.selectors import health, with_glance, with_health_state
+
+    site = f.SiteFactory(client=client_a, slug="matrix")
+    last_operations = [None, *Operation.Status.values]
+    n = 0
+    for status in Environment.Status.values:
+        for last in last_operations:
+            for image in ("", "registry.example.com/acme/web:1"):
+                n += 1
+                env = f.EnvironmentFactory(
+                    site=site, cluster=cluster, slug=f"e{n}", status=status, image=image
+                )
+                if last is not None:
+                    f.OperationFactory(
+                        cluster=cluster,
+                        client=client_a,
+                        target_id=env.pk,
+                        kind="environment.deploy",
+                        status=last,
+                    )
+    rows = list(with_glance(Environment.objects.filter(site=site)))
+    assert len(rows) == n
+    shown = {row.pk: health(row).state for row in rows}
+    for state in ("healthy", "changing", "degraded", "unknown"):
+        filtered = set(
+            with_health_state(Environment.objects.filter(site=site))
+            .filter(health_state=state)
+            .values_list("pk", flat=True)
+        )
+        assert filtered == {pk for pk, s in shown.items() if s == state}, state
+    assert set(shown.values()) == {"healthy", "changing", "degraded", "unknown"}
