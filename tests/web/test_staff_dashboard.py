@@ -7,6 +7,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from django.db.models import Q
 
 from clusters.models import Operation
 from sites.models import Environment, Tier
@@ -160,7 +161,7 @@ def test_the_health_filter_and_the_health_shown_agree_on_every_state(client_a, c
                     f.OperationFactory(
                         cluster=cluster,
                         client=client_a,
-                        target_id=env.pk,
+                        target_id=env.pk,  # type: ignore[attr-defined]
                         kind="environment.deploy",
                         status=last,
                     )
@@ -170,7 +171,7 @@ def test_the_health_filter_and_the_health_shown_agree_on_every_state(client_a, c
     for state in ("healthy", "changing", "degraded", "unknown"):
         filtered = set(
             with_health_state(Environment.objects.filter(site=site))
-            .filter(health_state=state)
+            .filter(Q(health_state=state))  # an alias the stubs do not know
             .values_list("pk", flat=True)
         )
         assert filtered == {pk for pk, s in shown.items() if s == state}, state
